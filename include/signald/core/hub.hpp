@@ -1,0 +1,63 @@
+#pragma once
+// Hub: the protocol's state machine. It owns every client's state and the room registry, turns
+// each text message into replies, and is the only caller of Transport. Called by the network layer
+// (connect, on_text, disconnect) on its single thread; it never touches a socket.
+
+#include "signald/core/ids.hpp"
+#include "signald/core/protocol.hpp"
+#include "signald/core/rooms.hpp"
+#include "signald/core/transport.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace signald {
+
+class Hub
+{
+public:
+    // 32: a mesh call's upload grows with every peer; past a few dozen it no longer works anyway.
+    static constexpr std::size_t default_max_room_size = 32;
+
+    Hub(Transport& transport, IdSource& ids, std::size_t max_room_size = default_max_room_size);
+
+    // Registers a new connection and returns its id, unique among live connections.
+    ClientId connect();
+
+    // Handles one text frame from a connected client.
+    void on_text(const ClientId& from, std::string_view text);
+
+    // Forgets a client; its room hears peer-left. Safe to call twice or for an unknown id.
+    void disconnect(const ClientId& id);
+
+    std::size_t client_count() const { return clients_.size(); }
+    const RoomRegistry& rooms() const { return rooms_; }
+    std::optional<std::string> room_of(const ClientId& id) const;
+
+private:
+    struct ClientState
+    {
+        std::optional<std::string> room; // the name lives with the room's member list
+    };
+
+    void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
+    void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
+    void handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal);
+
+    // Takes id out of its room and tells the members who remain. Does not tell id itself.
+    void leave_room(const ClientId& id, ClientState& client, std::string_view why);
+    void send_to_others(const std::string& room_id, const ClientId& except, const Text& text);
+    void send_error(const ClientId& to, ErrorCode code, std::string message,
+                    std::string_view request);
+
+    Transport& transport_;
+    IdSource& ids_;
+    std::size_t max_room_size_;
+    std::unordered_map<ClientId, ClientState> clients_;
+    RoomRegistry rooms_;
+};
+
+} // namespace signald

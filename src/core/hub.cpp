@@ -1,0 +1,153 @@
+#include "signald/core/hub.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace signald {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts...
+{
+    using Ts::operator()...;
+};
+
+} // namespace
+
+Hub::Hub(Transport& transport, IdSource& ids, std::size_t max_room_size)
+    : transport_(transport), ids_(ids), max_room_size_(max_room_size)
+{}
+
+ClientId Hub::connect()
+{
+    // A collision among 36^10 ids is astronomically rare, but a broken source must not loop
+    // forever.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        ClientId id = ids_.next();
+        if (clients_.try_emplace(id).second)
+            return id;
+    }
+    throw std::runtime_error("id source keeps returning ids in use");
+}
+
+std::optional<std::string> Hub::room_of(const ClientId& id) const
+{
+    const auto client = clients_.find(id);
+    return client == clients_.end() ? std::nullopt : client->second.room;
+}
+
+void Hub::on_text(const ClientId& from, std::string_view text)
+{
+    const auto client = clients_.find(from);
+    if (client == clients_.end())
+        return;
+
+    auto parsed = parse_request(text);
+    if (auto* error = std::get_if<ProtocolError>(&parsed)) {
+        spdlog::debug("{} refused: {}", from, to_string(error->code));
+        transport_.send(from, make_text(reply::error(*error)));
+        return;
+    }
+    std::visit(Overloaded{
+                   [&](JoinRequest& join) { handle_join(from, client->second, std::move(join)); },
+                   [&](LeaveRequest& leave) { handle_leave(from, client->second, leave); },
+                   [&](SignalRequest& signal) { handle_signal(from, client->second, signal); },
+               },
+               std::get<Request>(parsed));
+}
+
+void Hub::disconnect(const ClientId& id)
+{
+    const auto client = clients_.find(id);
+    if (client == clients_.end())
+        return;
+    if (client->second.room)
+        leave_room(id, client->second, "disconnected");
+    clients_.erase(client);
+}
+
+void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
+{
+    if (client.room == join.room_id)
+        return send_error(id, ErrorCode::already_joined, "already in this room", "join");
+    // Refusals come before any change, so a refused join leaves the client where it was.
+    if (rooms_.members(join.room_id).size() >= max_room_size_)
+        return send_error(id, ErrorCode::room_full,
+                          "room is full (" + std::to_string(max_room_size_) + " members)", "join");
+
+    if (client.room) {
+        const std::string old_room = *client.room;
+        leave_room(id, client, "switched rooms");
+        transport_.send(id, make_text(reply::left(old_room)));
+    }
+
+    // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
+    // reaction can reach it first.
+    transport_.send(id, make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id))));
+    Peer peer{id, std::move(join.name)};
+    send_to_others(join.room_id, id, make_text(reply::peer_joined(join.room_id, peer)));
+
+    client.room = join.room_id;
+    rooms_.add(join.room_id, std::move(peer));
+    spdlog::info("{} joined {} ({} members)", id, join.room_id,
+                 rooms_.members(join.room_id).size());
+}
+
+void Hub::handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave)
+{
+    if (client.room != leave.room_id)
+        return send_error(id, ErrorCode::not_in_room, "not in this room", "leave");
+    leave_room(id, client, "left");
+    transport_.send(id, make_text(reply::left(leave.room_id)));
+}
+
+void Hub::handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal)
+{
+    if (client.room != signal.room_id)
+        return send_error(id, ErrorCode::not_in_room, "not in this room", "signal");
+
+    if (signal.to) {
+        if (*signal.to == id || !rooms_.contains(signal.room_id, *signal.to))
+            return send_error(id, ErrorCode::unknown_peer,
+                              "no other member of this room has that clientId", "signal");
+        spdlog::debug("{} {} -> {} ({} bytes of data)", id, to_string(signal.type), *signal.to,
+                      signal.data ? signal.data->size() : 0);
+        transport_.send(*signal.to, make_text(reply::signal(signal.room_id, id, signal.type,
+                                                            signal.data, signal.to)));
+        return;
+    }
+
+    spdlog::debug("{} {} -> room {} ({} bytes of data)", id, to_string(signal.type), signal.room_id,
+                  signal.data ? signal.data->size() : 0);
+    send_to_others(
+        signal.room_id, id,
+        make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt)));
+}
+
+void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why)
+{
+    const std::string room_id = std::move(*client.room);
+    client.room.reset();
+    rooms_.remove(room_id, id);
+    send_to_others(room_id, id, make_text(reply::peer_left(room_id, id)));
+    spdlog::info("{} left {} ({}; {} members remain)", id, room_id, why,
+                 rooms_.members(room_id).size());
+}
+
+void Hub::send_to_others(const std::string& room_id, const ClientId& except, const Text& text)
+{
+    for (const Peer& member : rooms_.members(room_id))
+        if (member.client_id != except)
+            transport_.send(member.client_id, text);
+}
+
+void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
+                     std::string_view request)
+{
+    spdlog::debug("{} refused {}: {}", to, request, to_string(code));
+    transport_.send(
+        to, make_text(reply::error(ProtocolError{code, std::move(message), std::string(request)})));
+}
+
+} // namespace signald

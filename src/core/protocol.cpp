@@ -1,0 +1,327 @@
+#include "signald/core/protocol.hpp"
+
+#include "signald/core/json_scan.hpp"
+#include "signald/core/utf8.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace signald {
+namespace {
+
+// The raw JSON literals of the top-level fields the protocol reads; the last occurrence of a key
+// wins, as in JavaScript's JSON.parse.
+struct Fields
+{
+    std::optional<std::string_view> action;
+    std::optional<std::string_view> room_id;
+    std::optional<std::string_view> name;
+    std::optional<std::string_view> type;
+    std::optional<std::string_view> data;
+    std::optional<std::string_view> to;
+};
+
+bool is_string(std::string_view literal)
+{
+    return literal.front() == '"';
+}
+bool is_null(std::string_view literal)
+{
+    return literal.front() == 'n';
+}
+
+void record(Fields& fields, std::string_view key_literal, std::string_view value)
+{
+    std::string_view key = key_literal.substr(1, key_literal.size() - 2);
+    std::string decoded;
+    if (key.find('\\') != std::string_view::npos) {
+        decoded = json_scan::decode_string(key_literal);
+        key = decoded;
+    }
+    if (key == "action")
+        fields.action = value;
+    else if (key == "roomId")
+        fields.room_id = value;
+    else if (key == "name")
+        fields.name = value;
+    else if (key == "type")
+        fields.type = value;
+    else if (key == "data")
+        fields.data = value;
+    else if (key == "to")
+        fields.to = value;
+}
+
+bool has_control_character(std::string_view text)
+{
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F)
+            return true;
+    }
+    return false;
+}
+
+ProtocolError refuse(ErrorCode code, std::string message, std::optional<std::string> request)
+{
+    return ProtocolError{code, std::move(message), std::move(request)};
+}
+
+// roomId is required in every request, so its checks are shared.
+std::variant<std::string, ProtocolError> read_room_id(const Fields& fields,
+                                                      const std::string& action)
+{
+    if (!fields.room_id || !is_string(*fields.room_id))
+        return refuse(ErrorCode::bad_message, "roomId must be a string", action);
+    std::string room_id = json_scan::decode_string(*fields.room_id);
+    if (!is_valid_room_id(room_id))
+        return refuse(ErrorCode::bad_room_id,
+                      "roomId must be 1 to 64 characters with no control characters", action);
+    return room_id;
+}
+
+ParseResult parse_join(const Fields& fields, const std::string& action)
+{
+    if (fields.name && !is_string(*fields.name) && !is_null(*fields.name))
+        return refuse(ErrorCode::bad_message, "name must be a string or null", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+
+    JoinRequest join{std::move(std::get<std::string>(room_id)), std::nullopt};
+    if (fields.name && is_string(*fields.name)) {
+        std::string name = json_scan::decode_string(*fields.name);
+        if (!is_valid_name(name))
+            return refuse(ErrorCode::bad_name,
+                          "name must be at most 64 characters with no control characters", action);
+        if (!name.empty())
+            join.name = std::move(name);
+    }
+    return Request{std::move(join)};
+}
+
+ParseResult parse_leave(const Fields& fields, const std::string& action)
+{
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+    return Request{LeaveRequest{std::move(std::get<std::string>(room_id))}};
+}
+
+std::optional<SignalType> signal_type_named(std::string_view name)
+{
+    for (auto type :
+         {SignalType::offer, SignalType::answer, SignalType::ice_candidate, SignalType::hangup})
+        if (to_string(type) == name)
+            return type;
+    return std::nullopt;
+}
+
+ParseResult parse_signal(const Fields& fields, const std::string& action)
+{
+    if (!fields.type || !is_string(*fields.type))
+        return refuse(ErrorCode::bad_message, "type must be a string", action);
+    // `to: null` is refused rather than read as "everyone": a client whose target variable is
+    // unset must not broadcast an offer meant for one peer.
+    if (fields.to && !is_string(*fields.to))
+        return refuse(ErrorCode::bad_message, "to must be a string", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+
+    const auto type = signal_type_named(json_scan::decode_string(*fields.type));
+    if (!type)
+        return refuse(ErrorCode::bad_type, "type must be offer, answer, ice-candidate or hangup",
+                      action);
+
+    SignalRequest signal{std::move(std::get<std::string>(room_id)), *type, fields.data,
+                         std::nullopt};
+    if (fields.to)
+        signal.to = json_scan::decode_string(*fields.to);
+    return Request{std::move(signal)};
+}
+
+// Appends s as a JSON string literal. The replace handler means invalid UTF-8 can never throw.
+void append_string(std::string& out, std::string_view s)
+{
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void append_peer(std::string& out, const Peer& peer)
+{
+    out += R"({"clientId":)";
+    append_string(out, peer.client_id);
+    if (peer.name) {
+        out += R"(,"name":)";
+        append_string(out, *peer.name);
+    }
+    out += '}';
+}
+
+// Starts {"action":"<action>","roomId":<room_id> — the opening every room message shares.
+std::string start_room_message(std::string_view action, std::string_view room_id)
+{
+    std::string out = R"({"action":")";
+    out += action;
+    out += R"(","roomId":)";
+    append_string(out, room_id);
+    return out;
+}
+
+} // namespace
+
+std::string_view to_string(ErrorCode code)
+{
+    switch (code) {
+    case ErrorCode::bad_json:
+        return "bad-json";
+    case ErrorCode::bad_message:
+        return "bad-message";
+    case ErrorCode::unknown_action:
+        return "unknown-action";
+    case ErrorCode::bad_room_id:
+        return "bad-room-id";
+    case ErrorCode::bad_name:
+        return "bad-name";
+    case ErrorCode::bad_type:
+        return "bad-type";
+    case ErrorCode::not_in_room:
+        return "not-in-room";
+    case ErrorCode::already_joined:
+        return "already-joined";
+    case ErrorCode::unknown_peer:
+        return "unknown-peer";
+    case ErrorCode::room_full:
+        return "room-full";
+    }
+    return "internal";
+}
+
+std::string_view to_string(SignalType type)
+{
+    switch (type) {
+    case SignalType::offer:
+        return "offer";
+    case SignalType::answer:
+        return "answer";
+    case SignalType::ice_candidate:
+        return "ice-candidate";
+    case SignalType::hangup:
+        return "hangup";
+    }
+    return "internal";
+}
+
+bool is_valid_room_id(std::string_view room_id)
+{
+    const std::size_t chars = utf8::count_code_points(room_id);
+    return chars >= 1 && chars <= max_room_id_chars && !has_control_character(room_id);
+}
+
+bool is_valid_name(std::string_view name)
+{
+    return utf8::count_code_points(name) <= max_name_chars && !has_control_character(name);
+}
+
+ParseResult parse_request(std::string_view text)
+{
+    Fields fields;
+    const auto shape =
+        json_scan::scan_object(text, [&](auto key, auto value) { record(fields, key, value); });
+    if (shape == json_scan::Shape::invalid)
+        return refuse(ErrorCode::bad_json, "message is not valid JSON", std::nullopt);
+    if (shape == json_scan::Shape::not_object)
+        return refuse(ErrorCode::bad_message, "message must be a JSON object", std::nullopt);
+    if (!fields.action || !is_string(*fields.action))
+        return refuse(ErrorCode::bad_message, "action must be a string", std::nullopt);
+
+    const std::string action = json_scan::decode_string(*fields.action);
+    if (action == "join")
+        return parse_join(fields, action);
+    if (action == "leave")
+        return parse_leave(fields, action);
+    if (action == "signal")
+        return parse_signal(fields, action);
+    return refuse(ErrorCode::unknown_action, "action must be join, leave or signal", action);
+}
+
+namespace reply {
+
+std::string joined(std::string_view room_id, std::string_view client_id,
+                   std::span<const Peer> peers)
+{
+    std::string out = start_room_message("joined", room_id);
+    out += R"(,"clientId":)";
+    append_string(out, client_id);
+    out += R"(,"peers":[)";
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        append_peer(out, peers[i]);
+    }
+    out += "]}";
+    return out;
+}
+
+std::string peer_joined(std::string_view room_id, const Peer& peer)
+{
+    std::string out = start_room_message("peer-joined", room_id);
+    out += R"(,"peer":)";
+    append_peer(out, peer);
+    out += '}';
+    return out;
+}
+
+std::string peer_left(std::string_view room_id, std::string_view client_id)
+{
+    std::string out = start_room_message("peer-left", room_id);
+    out += R"(,"clientId":)";
+    append_string(out, client_id);
+    out += '}';
+    return out;
+}
+
+std::string left(std::string_view room_id)
+{
+    std::string out = start_room_message("left", room_id);
+    out += '}';
+    return out;
+}
+
+std::string signal(std::string_view room_id, std::string_view from, SignalType type,
+                   std::optional<std::string_view> data, std::optional<std::string_view> to)
+{
+    std::string out = start_room_message("signal", room_id);
+    out.reserve(out.size() + 64 + (data ? data->size() : 0));
+    out += R"(,"from":)";
+    append_string(out, from);
+    out += R"(,"type":")";
+    out += to_string(type);
+    out += '"';
+    if (data) {
+        out += R"(,"data":)";
+        out += *data;
+    }
+    if (to) {
+        out += R"(,"to":)";
+        append_string(out, *to);
+    }
+    out += '}';
+    return out;
+}
+
+std::string error(const ProtocolError& error)
+{
+    std::string out = R"({"action":"error","code":")";
+    out += to_string(error.code);
+    out += R"(","message":)";
+    append_string(out, error.message);
+    if (error.request) {
+        out += R"(,"request":)";
+        append_string(out, *error.request);
+    }
+    out += '}';
+    return out;
+}
+
+} // namespace reply
+} // namespace signald

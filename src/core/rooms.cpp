@@ -1,0 +1,45 @@
+#include "signald/core/rooms.hpp"
+
+#include <algorithm>
+
+namespace signald {
+
+std::span<const Peer> RoomRegistry::members(const std::string& room_id) const
+{
+    const auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return {};
+    return room->second;
+}
+
+bool RoomRegistry::contains(const std::string& room_id, const ClientId& id) const
+{
+    const auto members_of_room = members(room_id);
+    return std::any_of(members_of_room.begin(), members_of_room.end(),
+                       [&](const Peer& peer) { return peer.client_id == id; });
+}
+
+void RoomRegistry::add(const std::string& room_id, Peer peer)
+{
+    rooms_[room_id].push_back(std::move(peer));
+}
+
+void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
+{
+    const auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return;
+    std::erase_if(room->second, [&](const Peer& peer) { return peer.client_id == id; });
+    if (room->second.empty())
+        rooms_.erase(room);
+}
+
+std::size_t RoomRegistry::member_count() const
+{
+    std::size_t count = 0;
+    for (const auto& [room_id, members] : rooms_)
+        count += members.size();
+    return count;
+}
+
+} // namespace signald
