@@ -1,0 +1,26 @@
+#pragma once
+// Config: everything the command line and config file can set, parsed with CLI11 and checked
+// before anything starts. main() is its only user; tests call parse_config directly.
+
+#include "signald/net/server.hpp"
+
+#include <string>
+#include <variant>
+
+namespace signald {
+
+struct Config
+{
+    ServerOptions server;
+    std::string log_level = "info";
+};
+
+// The parsed config, or the exit code to leave with when the command line asked for --help or
+// --version (printed to stdout) or was wrong (a one-line error printed to stderr).
+std::variant<Config, int> parse_config(int argc, const char* const* argv);
+
+// Where the page lives when --web-root is not given: web/ beside the executable (the build tree),
+// ../share/signald/web (an install), then ./web.
+std::filesystem::path default_web_root();
+
+} // namespace signald

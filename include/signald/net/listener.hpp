@@ -1,0 +1,33 @@
+#pragma once
+// Listener: the bound acceptor and its accept loop. Binding happens in the constructor, so a
+// Listener that exists is listening and its port can be read. What to do with a new socket is
+// the caller's business.
+
+#include "signald/net/beast.hpp"
+
+#include <functional>
+
+namespace signald {
+
+class Listener
+{
+public:
+    using OnConnection = std::function<void(tcp::socket)>;
+
+    // Throws std::runtime_error with a one-line reason if the address cannot be bound.
+    Listener(net::io_context& ioc, const tcp::endpoint& endpoint, OnConnection on_connection);
+
+    void start();
+    void stop();
+    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+private:
+    void do_accept();
+    void on_accept(error_code ec, tcp::socket socket);
+
+    tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;
+    OnConnection on_connection_;
+};
+
+} // namespace signald

@@ -1,0 +1,85 @@
+#include "signald/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <array>
+#include <iostream>
+
+namespace signald {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path executable_dir()
+{
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path{} : self.parent_path();
+}
+
+} // namespace
+
+fs::path default_web_root()
+{
+    const fs::path exe_dir = executable_dir();
+    std::vector<fs::path> candidates;
+    if (!exe_dir.empty()) {
+        candidates.push_back(exe_dir / "web");
+        candidates.push_back(exe_dir / ".." / "share" / "signald" / "web");
+    }
+    candidates.push_back("web");
+    for (const auto& candidate : candidates) {
+        std::error_code ec;
+        if (fs::is_regular_file(candidate / "index.html", ec))
+            return fs::weakly_canonical(candidate, ec);
+    }
+    return "web"; // StaticSite will say it is missing
+}
+
+std::variant<Config, int> parse_config(int argc, const char* const* argv)
+{
+    Config config;
+    ServerOptions& server = config.server;
+    std::string web_root;
+
+    CLI::App app{"signald: WebSocket signaling server for WebRTC mesh calls, serving its own call "
+                 "page",
+                 "signald"};
+    app.set_version_flag("--version", "signald " SIGNALD_VERSION);
+    app.set_config("--config", "",
+                   "Read options from an INI or TOML file (see config/signald.ini)");
+    app.option_defaults()->always_capture_default();
+
+    app.add_option("--port", server.port,
+                   "TCP port for the page and the WebSocket; 0 = any free port")
+        ->envname("PORT");
+    app.add_option("--bind", server.bind, "Address to listen on (0.0.0.0 or :: for all)");
+    app.add_option("--web-root", web_root,
+                   "Directory holding index.html [default: web/ beside the binary, the install's "
+                   "share/signald/web, then ./web]");
+    app.add_option("--max-message-bytes", server.max_message_bytes,
+                   "Largest WebSocket message accepted; larger closes with 1009")
+        ->check(CLI::Range(std::size_t{64}, std::size_t{64} * 1024 * 1024));
+    app.add_option("--max-room-size", server.max_room_size,
+                   "Members per room; a join beyond it gets room-full")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+    app.add_option("--log-level", config.log_level,
+                   "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e); // --help or --version: printed to stdout
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "signald: " << e.what() << " (see signald --help)\n";
+        return 2; // the usual exit code for a bad command line
+    }
+
+    server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
+    return config;
+}
+
+} // namespace signald

@@ -1,0 +1,51 @@
+// signald: wires config, logging and Server together, and turns SIGINT/SIGTERM into a clean stop.
+
+#include "signald/config.hpp"
+#include "signald/logging.hpp"
+#include "signald/net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    auto parsed = signald::parse_config(argc, argv);
+    if (const int* exit_code = std::get_if<int>(&parsed))
+        return *exit_code;
+    const auto& config = std::get<signald::Config>(parsed);
+    signald::setup_logging(config.log_level);
+
+    try {
+        // 1: only this thread runs the io_context; nothing in signald takes a lock.
+        boost::asio::io_context ioc{1};
+        signald::Server server(ioc, config.server);
+
+        boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+            if (ec)
+                return;
+            spdlog::info("received signal {}", signal_number);
+            server.shutdown();
+        });
+
+        server.start();
+        const auto endpoint = server.local_endpoint();
+        const auto address = endpoint.address();
+        const std::string host =
+            address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+        // Scripts and tests read the port from this exact line on stdout.
+        std::printf("listening on http://%s:%u/\n", host.c_str(), endpoint.port());
+        std::fflush(stdout);
+        spdlog::info("serving {} on http://{}:{}/ (WebSocket at /ws)",
+                     server.site().root().string(), host, endpoint.port());
+
+        ioc.run();
+        spdlog::info("stopped");
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "signald: " << e.what() << "\n";
+        return 1;
+    }
+}
