@@ -1,5 +1,6 @@
 #include "signald/net/static_site.hpp"
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -102,8 +103,19 @@ std::optional<std::string> resolve_target(std::string_view target)
     const std::size_t query = target.find_first_of("?#");
     if (query != std::string_view::npos)
         target = target.substr(0, query);
+    // Absolute-form ("http://host/path") must be accepted by an HTTP/1.1 server (RFC 7230
+    // 5.3.2); only its path matters here, since this server has one web root whatever the host.
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() &&
+            std::equal(scheme.begin(), scheme.end(), target.begin(),
+                       [](char a, char b) { return a == (b | 0x20); })) {
+            const std::size_t path = target.find('/', scheme.size());
+            target = path == std::string_view::npos ? std::string_view{"/"} : target.substr(path);
+            break;
+        }
+    }
     if (target.empty() || target.front() != '/')
-        return std::nullopt; // absolute-form or asterisk-form: not a file request
+        return std::nullopt; // asterisk-form, authority-form or garbage: not a file request
 
     const auto decoded = percent_decode(target);
     if (!decoded)

@@ -1,0 +1,217 @@
+// Starting the binary: the listening line, the environment, --version and --help, and failing
+// fast with one clear line for a taken port, a missing web root or a bad option.
+
+#include "http_client.hpp"
+#include "signald_process.hpp"
+#include "ws_client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace signald::test {
+namespace {
+
+namespace net = boost::asio;
+
+// "Quickly": a failing start must not linger. Generous for a loaded CI machine.
+constexpr auto fail_fast_limit = 3s;
+
+class Startup : public ::testing::Test
+{
+protected:
+    Startup() { web_root_.write("index.html", "<!doctype html>\n"); }
+
+    // A failed start: non-zero exit, soon, no listening line, and exactly one line on stderr that
+    // mentions each of the given words.
+    void expect_failed_start(const RunResult& result, const std::vector<std::string>& mentions)
+    {
+        EXPECT_FALSE(result.timed_out) << "still running after the deadline";
+        EXPECT_TRUE(result.status.exited_normally()) << result.status.describe();
+        EXPECT_NE(result.status.code, 0) << result.status.describe();
+        EXPECT_LT(result.elapsed, fail_fast_limit);
+        EXPECT_EQ(result.stdout_text.find("listening on"), std::string::npos) << result.stdout_text;
+        std::string error = result.stderr_text;
+        while (!error.empty() && (error.back() == '\n' || error.back() == '\r'))
+            error.pop_back();
+        EXPECT_FALSE(error.empty()) << "nothing on stderr";
+        EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 0)
+            << "stderr has more than one line:\n"
+            << result.stderr_text;
+        for (const auto& word : mentions)
+            EXPECT_NE(error.find(word), std::string::npos)
+                << "stderr does not mention " << word << ": " << error;
+    }
+
+    TempDir web_root_;
+};
+
+// A port nobody was listening on a moment ago.
+std::uint16_t free_port()
+{
+    net::io_context ioc;
+    net::ip::tcp::acceptor acceptor(ioc, {net::ip::address_v4::loopback(), 0});
+    return acceptor.local_endpoint().port();
+}
+
+std::string project_version()
+{
+    std::ifstream file(std::string(SIGNALD_SOURCE_DIR) + "/CMakeLists.txt");
+    std::stringstream text;
+    text << file.rdbuf();
+    std::smatch match;
+    const std::string contents = text.str();
+    if (std::regex_search(contents, match, std::regex(R"(project\(signald\s+VERSION\s+([0-9.]+))")))
+        return match[1];
+    return "";
+}
+
+TEST_F(Startup, ListeningLineIsTheOnlyThingOnStdout)
+{
+    SignaldProcess server(server_args(web_root_.path()));
+    EXPECT_EQ(server.host(), "127.0.0.1");
+    EXPECT_EQ(http_request(server.port(), "GET", "/").result_int(), 200u);
+    EXPECT_EQ(server.stdout_text(),
+              "listening on http://127.0.0.1:" + std::to_string(server.port()) + "/\n");
+}
+
+TEST_F(Startup, TakenPortFailsFastWithOneLine)
+{
+    net::io_context ioc;
+    net::ip::tcp::acceptor taken(ioc, {net::ip::address_v4::loopback(), 0});
+    const std::string port = std::to_string(taken.local_endpoint().port());
+    const auto result =
+        run_signald({"--port", port, "--bind", "127.0.0.1", "--web-root", web_root_.str()});
+    expect_failed_start(result, {port});
+}
+
+TEST_F(Startup, MissingWebRootFailsFastWithOneLine)
+{
+    const std::string missing = (web_root_.path() / "does-not-exist").string();
+    expect_failed_start(run_signald({"--port", "0", "--bind", "127.0.0.1", "--web-root", missing}),
+                        {missing});
+    expect_failed_start(
+        run_signald({"--port", "0", "--bind", "127.0.0.1", "--web-root", "/nonexistent"}),
+        {"/nonexistent"});
+}
+
+TEST_F(Startup, BadOptionsFailFastWithOneLine)
+{
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--port", "abc"}, "port"},
+        {{"--port", "70000"}, "port"},
+        {{"--bogus"}, "bogus"},
+        {{"--log-level", "loud"}, "log-level"},
+        {{"--max-room-size", "many"}, "max-room-size"},
+    };
+    for (const auto& [bad, mention] : cases) {
+        SCOPED_TRACE(bad[0] + (bad.size() > 1 ? " " + bad[1] : ""));
+        std::vector<std::string> args = {"--bind", "127.0.0.1", "--web-root", web_root_.str()};
+        args.insert(args.end(), bad.begin(), bad.end());
+        expect_failed_start(run_signald(args), {mention});
+    }
+}
+
+TEST_F(Startup, VersionPrintsTheProjectVersion)
+{
+    const auto result = run_signald({"--version"});
+    EXPECT_FALSE(result.timed_out);
+    EXPECT_EQ(result.status.code, 0) << result.status.describe();
+    const std::string version = project_version();
+    ASSERT_FALSE(version.empty());
+    EXPECT_NE(result.stdout_text.find(version), std::string::npos) << result.stdout_text;
+}
+
+TEST_F(Startup, HelpListsTheOptions)
+{
+    const auto result = run_signald({"--help"});
+    EXPECT_FALSE(result.timed_out);
+    EXPECT_EQ(result.status.code, 0) << result.status.describe();
+    for (const std::string option : {"--port", "--bind", "--web-root", "--max-message-bytes",
+                                     "--max-room-size", "--log-level", "--config", "--version"})
+        EXPECT_NE(result.stdout_text.find(option), std::string::npos) << option;
+}
+
+TEST_F(Startup, PortEnvironmentVariableSeedsThePort)
+{
+    {
+        SignaldProcess server({"--bind", "127.0.0.1", "--web-root", web_root_.str()},
+                              {{"PORT", "0"}});
+        EXPECT_NE(server.port(), 0);
+        EXPECT_EQ(http_request(server.port(), "GET", "/").result_int(), 200u);
+    }
+    {
+        const std::uint16_t port = free_port();
+        SignaldProcess server({"--bind", "127.0.0.1", "--web-root", web_root_.str()},
+                              {{"PORT", std::to_string(port)}});
+        EXPECT_EQ(server.port(), port);
+    }
+    {
+        // --port wins over PORT: PORT names a taken port, yet the server starts.
+        net::io_context ioc;
+        net::ip::tcp::acceptor taken(ioc, {net::ip::address_v4::loopback(), 0});
+        SignaldProcess server(server_args(web_root_.path()),
+                              {{"PORT", std::to_string(taken.local_endpoint().port())}});
+        EXPECT_NE(server.port(), taken.local_endpoint().port());
+    }
+}
+
+TEST_F(Startup, WithoutWebRootTheReposWebDirectoryIsServed)
+{
+    SignaldProcess server({"--port", "0", "--bind", "127.0.0.1"});
+    std::ifstream file(std::string(SIGNALD_SOURCE_DIR) + "/web/index.html", std::ios::binary);
+    ASSERT_TRUE(file.good()) << "the repo has no web/index.html";
+    std::stringstream index;
+    index << file.rdbuf();
+    const auto response = http_request(server.port(), "GET", "/");
+    EXPECT_EQ(response.result_int(), 200u);
+    EXPECT_EQ(response.body(), index.str());
+}
+
+TEST_F(Startup, ConfigFileSetsOptionsBetweenCommandLineAndPort)
+{
+    net::io_context ioc;
+    net::ip::tcp::acceptor taken(ioc, {net::ip::address_v4::loopback(), 0});
+    const std::string taken_port = std::to_string(taken.local_endpoint().port());
+    const auto config = web_root_.write("signald.ini", "; test config\nport = 0\nbind = 127.0.0.1\n"
+                                                       "max-room-size = 1\nlog-level = info\n");
+    auto room_accepts_second_member = [](std::uint16_t port) {
+        WsClient first;
+        WsClient second;
+        first.connect(port);
+        second.connect(port);
+        first.join("r");
+        second.send_json({{"action", "join"}, {"roomId", "r"}});
+        return second.next_json().value("action", "") == "joined";
+    };
+    {
+        // The file's port (0) beats PORT, which names a taken port; its room size applies.
+        SignaldProcess server({"--config", config.string(), "--web-root", web_root_.str()},
+                              {{"PORT", taken_port}});
+        EXPECT_FALSE(room_accepts_second_member(server.port()));
+    }
+    {
+        // The command line beats the file.
+        SignaldProcess server(
+            {"--config", config.string(), "--web-root", web_root_.str(), "--max-room-size", "2"});
+        EXPECT_TRUE(room_accepts_second_member(server.port()));
+    }
+}
+
+TEST_F(Startup, MissingConfigFileFailsFastWithOneLine)
+{
+    const std::string missing = (web_root_.path() / "missing.ini").string();
+    expect_failed_start(run_signald({"--config", missing, "--port", "0", "--bind", "127.0.0.1",
+                                     "--web-root", web_root_.str()}),
+                        {"missing.ini"});
+}
+
+} // namespace
+} // namespace signald::test

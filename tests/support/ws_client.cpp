@@ -1,0 +1,394 @@
+#include "ws_client.hpp"
+
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <stdexcept>
+
+namespace signald::test {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+std::string excerpt(std::string_view text, std::size_t limit = 200)
+{
+    if (text.size() <= limit)
+        return std::string(text);
+    return std::string(text.substr(0, limit)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+std::string describe(const CloseInfo& info)
+{
+    if (info.got_close_frame)
+        return "close frame " + std::to_string(info.code) +
+               (info.reason.empty() ? "" : " (" + info.reason + ")");
+    return "no close frame (" + info.error + ")";
+}
+
+std::size_t skip_ws(std::string_view text, std::size_t pos)
+{
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
+        ++pos;
+    return pos;
+}
+
+// Position just past the string literal starting at text[pos], or npos.
+std::size_t skip_string(std::string_view text, std::size_t pos)
+{
+    for (++pos; pos < text.size(); ++pos) {
+        if (text[pos] == '\\')
+            ++pos;
+        else if (text[pos] == '"')
+            return pos + 1;
+    }
+    return std::string_view::npos;
+}
+
+// Position just past the value starting at text[pos], or npos. Trusts the text to be JSON; it
+// only has to find where the value ends.
+std::size_t skip_value(std::string_view text, std::size_t pos)
+{
+    if (pos >= text.size())
+        return std::string_view::npos;
+    if (text[pos] == '"')
+        return skip_string(text, pos);
+    if (text[pos] == '[' || text[pos] == '{') {
+        std::size_t depth = 0;
+        while (pos < text.size()) {
+            const char c = text[pos];
+            if (c == '"') {
+                pos = skip_string(text, pos);
+                if (pos == std::string_view::npos)
+                    return pos;
+                continue;
+            }
+            if (c == '[' || c == '{')
+                ++depth;
+            else if ((c == ']' || c == '}') && --depth == 0)
+                return pos + 1;
+            ++pos;
+        }
+        return std::string_view::npos;
+    }
+    while (pos < text.size() &&
+           std::string_view(",}] \t\r\n").find(text[pos]) == std::string_view::npos)
+        ++pos;
+    return pos;
+}
+
+} // namespace
+
+WsClient::WsClient() : ioc_(1), ws_(ioc_)
+{
+    ws_.text(true);
+}
+
+WsClient::~WsClient()
+{
+    shut_down_socket(false);
+}
+
+template <class Done>
+bool WsClient::run_until(Done done, Clock::time_point deadline)
+{
+    while (!done()) {
+        const auto now = Clock::now();
+        if (now >= deadline)
+            return false;
+        if (ioc_.stopped())
+            ioc_.restart();
+        // run_one_for returns 0 both on timeout and when no work is left; only the latter stops
+        // the io_context, and then nothing can change done() any more.
+        if (ioc_.run_one_for(deadline - now) == 0 && ioc_.stopped())
+            return done();
+    }
+    return true;
+}
+
+void WsClient::shut_down_socket(bool reset)
+{
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    if (socket.is_open()) {
+        beast::error_code ignored;
+        if (reset)
+            socket.set_option(net::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+    }
+    // Let the aborted operations finish, so no handler outlives this object.
+    run_until([&] { return !reading_ && !op_pending_; }, Clock::now() + 2s);
+}
+
+unsigned WsClient::try_connect(std::uint16_t port, std::string_view target, const Headers& extra,
+                               Duration timeout)
+{
+    if (connected_ || op_pending_)
+        throw std::logic_error("WsClient::connect called twice");
+    const auto deadline = Clock::now() + timeout;
+    const net::ip::tcp::endpoint endpoint(net::ip::address_v4::loopback(), port);
+
+    start_op();
+    beast::get_lowest_layer(ws_).async_connect(endpoint,
+                                               [this](beast::error_code ec) { finish_op(ec); });
+    finish_or_throw("connect", deadline);
+
+    ws_.set_option(websocket::stream_base::decorator([extra](websocket::request_type& request) {
+        for (const auto& [name, value] : extra)
+            request.set(name, value);
+    }));
+    websocket::response_type response;
+    const std::string host = "127.0.0.1:" + std::to_string(port);
+    start_op();
+    ws_.async_handshake(response, host, target, [this](beast::error_code ec) { finish_op(ec); });
+    if (!run_until([&] { return !op_pending_; }, deadline)) {
+        shut_down_socket(false);
+        throw std::runtime_error("WebSocket handshake timed out");
+    }
+    if (op_error_) {
+        if (response.result_int() != 0 &&
+            response.result() != beast::http::status::switching_protocols)
+            return response.result_int();
+        throw std::runtime_error("WebSocket handshake failed: " + op_error_.message());
+    }
+    connected_ = true;
+    do_read();
+    return response.result_int();
+}
+
+void WsClient::connect(std::uint16_t port, std::string_view target, const Headers& extra,
+                       Duration timeout)
+{
+    const unsigned status = try_connect(port, target, extra, timeout);
+    if (status != 101)
+        throw std::runtime_error("WebSocket upgrade to " + std::string(target) +
+                                 " declined with HTTP " + std::to_string(status));
+}
+
+void WsClient::start_op()
+{
+    op_pending_ = true;
+    op_error_ = {};
+}
+
+void WsClient::finish_op(beast::error_code ec)
+{
+    op_pending_ = false;
+    op_error_ = ec;
+}
+
+void WsClient::finish_or_throw(std::string_view what, Clock::time_point deadline)
+{
+    if (!run_until([&] { return !op_pending_; }, deadline)) {
+        shut_down_socket(false);
+        throw std::runtime_error(std::string(what) + " timed out");
+    }
+    if (op_error_)
+        throw std::runtime_error(std::string(what) + " failed: " + op_error_.message());
+}
+
+void WsClient::do_read()
+{
+    reading_ = true;
+    ws_.async_read(read_buffer_, [this](beast::error_code ec, std::size_t) { on_read(ec); });
+}
+
+void WsClient::on_read(beast::error_code ec)
+{
+    reading_ = false;
+    if (ec) {
+        ended_ = true;
+        close_info_.error = ec.message();
+        if (ec == websocket::error::closed) {
+            close_info_.got_close_frame = true;
+            close_info_.code = static_cast<std::uint16_t>(ws_.reason().code);
+            close_info_.reason =
+                std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+        }
+        return;
+    }
+    inbox_.push_back(beast::buffers_to_string(read_buffer_.data()));
+    read_buffer_.consume(read_buffer_.size());
+    do_read();
+}
+
+void WsClient::write(std::string_view bytes, bool binary, Duration timeout)
+{
+    if (!connected_)
+        throw std::logic_error("WsClient: write before connect");
+    if (ended_)
+        throw std::runtime_error("WsClient: write after the connection ended: " +
+                                 describe(close_info_));
+    // A member buffer: if the write times out, the aborted operation may still look at it.
+    write_buffer_.assign(bytes);
+    ws_.binary(binary);
+    start_op();
+    ws_.async_write(net::buffer(write_buffer_),
+                    [this](beast::error_code ec, std::size_t) { finish_op(ec); });
+    finish_or_throw("WebSocket write", Clock::now() + timeout);
+    ws_.text(true);
+}
+
+void WsClient::send_text(std::string_view text, Duration timeout)
+{
+    write(text, false, timeout);
+}
+
+void WsClient::send_json(const nlohmann::json& message, Duration timeout)
+{
+    write(message.dump(), false, timeout);
+}
+
+void WsClient::send_binary(std::string_view bytes, Duration timeout)
+{
+    write(bytes, true, timeout);
+}
+
+std::optional<std::string> WsClient::next_text(Duration timeout)
+{
+    run_until([&] { return !inbox_.empty() || ended_; }, Clock::now() + timeout);
+    if (inbox_.empty())
+        return std::nullopt;
+    std::string text = std::move(inbox_.front());
+    inbox_.pop_front();
+    return text;
+}
+
+nlohmann::json WsClient::next_json(Duration timeout)
+{
+    auto text = next_text(timeout);
+    if (!text) {
+        if (ended_)
+            throw std::runtime_error("expected a message, but the connection ended: " +
+                                     describe(close_info_));
+        throw std::runtime_error("expected a message within " + std::to_string(timeout.count()) +
+                                 " ms, got none");
+    }
+    auto message = nlohmann::json::parse(*text, nullptr, false);
+    if (message.is_discarded())
+        throw std::runtime_error("server sent text that is not JSON: " + excerpt(*text));
+    return message;
+}
+
+std::optional<CloseInfo> WsClient::wait_close(Duration timeout)
+{
+    if (!connected_)
+        throw std::logic_error("WsClient: wait_close before connect");
+    run_until([&] { return ended_; }, Clock::now() + timeout);
+    if (!ended_)
+        return std::nullopt;
+    discarded_before_close_ += inbox_.size();
+    inbox_.clear();
+    return close_info_;
+}
+
+::testing::AssertionResult WsClient::expect_close(std::uint16_t code, Duration timeout)
+{
+    const auto info = wait_close(timeout);
+    if (!info)
+        return ::testing::AssertionFailure()
+               << "expected close " << code << ", but the connection was still open after "
+               << timeout.count() << " ms";
+    if (!info->got_close_frame || info->code != code)
+        return ::testing::AssertionFailure()
+               << "expected close " << code << ", got " << describe(*info);
+    return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult WsClient::expect_silence(Duration duration)
+{
+    run_until([&] { return !inbox_.empty() || ended_; }, Clock::now() + duration);
+    if (!inbox_.empty())
+        return ::testing::AssertionFailure()
+               << "expected silence, received: " << excerpt(inbox_.front());
+    if (ended_)
+        return ::testing::AssertionFailure()
+               << "expected silence, but the connection ended: " << describe(close_info_);
+    return ::testing::AssertionSuccess();
+}
+
+std::optional<std::uint16_t> WsClient::close(std::uint16_t code, Duration timeout)
+{
+    if (!is_open())
+        throw std::logic_error("WsClient: close on a connection that is not open");
+    const auto deadline = Clock::now() + timeout;
+    start_op();
+    ws_.async_close(websocket::close_reason(code), [this](beast::error_code ec) { finish_op(ec); });
+    // async_close reads the server's close frame itself; the outstanding read then ends with
+    // operation_aborted.
+    if (!run_until([&] { return !op_pending_ && !reading_; }, deadline)) {
+        shut_down_socket(false);
+        return std::nullopt;
+    }
+    ended_ = true;
+    if (op_error_ && !close_info_.got_close_frame) {
+        close_info_.error = op_error_.message();
+        return std::nullopt;
+    }
+    if (!close_info_.got_close_frame) {
+        close_info_.got_close_frame = true;
+        close_info_.code = static_cast<std::uint16_t>(ws_.reason().code);
+        close_info_.reason = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+    }
+    return close_info_.code;
+}
+
+void WsClient::drop(bool reset)
+{
+    shut_down_socket(reset);
+    ended_ = true;
+}
+
+std::string WsClient::join(std::string_view room_id, std::optional<std::string_view> name,
+                           Duration timeout)
+{
+    nlohmann::json request{{"action", "join"}, {"roomId", room_id}};
+    if (name)
+        request["name"] = *name;
+    send_json(request);
+    const auto reply = next_json(timeout);
+    if (reply.value("action", "") != "joined" || reply.value("roomId", "") != room_id ||
+        !reply.contains("clientId") || !reply["clientId"].is_string())
+        throw std::runtime_error("expected joined for room " + std::string(room_id) +
+                                 ", got: " + excerpt(reply.dump()));
+    return reply["clientId"].get<std::string>();
+}
+
+std::optional<std::string_view> raw_member(std::string_view text, std::string_view key)
+{
+    constexpr auto npos = std::string_view::npos;
+    std::optional<std::string_view> found;
+    std::size_t pos = skip_ws(text, 0);
+    if (pos >= text.size() || text[pos] != '{')
+        return std::nullopt;
+    pos = skip_ws(text, pos + 1);
+    if (pos < text.size() && text[pos] == '}')
+        return std::nullopt;
+    while (pos < text.size()) {
+        if (text[pos] != '"')
+            return std::nullopt;
+        const std::size_t key_end = skip_string(text, pos);
+        if (key_end == npos)
+            return std::nullopt;
+        const auto this_key = text.substr(pos + 1, key_end - pos - 2);
+        pos = skip_ws(text, key_end);
+        if (pos >= text.size() || text[pos] != ':')
+            return std::nullopt;
+        pos = skip_ws(text, pos + 1);
+        const std::size_t value_end = skip_value(text, pos);
+        if (value_end == npos)
+            return std::nullopt;
+        if (this_key == key)
+            found = text.substr(pos, value_end - pos);
+        pos = skip_ws(text, value_end);
+        if (pos < text.size() && text[pos] == ',')
+            pos = skip_ws(text, pos + 1);
+        else
+            break;
+    }
+    return found;
+}
+
+} // namespace signald::test
