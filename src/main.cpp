@@ -11,13 +11,13 @@
 
 int main(int argc, char** argv)
 {
-    auto parsed = signald::parse_config(argc, argv);
-    if (const int* exit_code = std::get_if<int>(&parsed))
-        return *exit_code;
-    const auto& config = std::get<signald::Config>(parsed);
-    signald::setup_logging(config.log_level);
-
     try {
+        auto parsed = signald::parse_config(argc, argv);
+        if (const int* exit_code = std::get_if<int>(&parsed))
+            return *exit_code;
+        const auto& config = std::get<signald::Config>(parsed);
+        signald::setup_logging(config.log_level);
+
         // 1: only this thread runs the io_context; nothing in signald takes a lock.
         boost::asio::io_context ioc{1};
         signald::Server server(ioc, config.server);

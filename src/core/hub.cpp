@@ -12,6 +12,9 @@ struct Overloaded : Ts...
 {
     using Ts::operator()...;
 };
+// Spelled out because clang 14 lacks C++20's aggregate deduction (the fuzzers build with clang).
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 } // namespace
 

@@ -12,7 +12,7 @@ namespace {
 // Requests carry no body worth reading and few headers; these bound a client's memory and
 // make a slow or endless request fail early.
 constexpr std::uint32_t max_header_bytes = 8 * 1024;
-constexpr std::uint64_t max_body_bytes = 16 * 1024;
+constexpr std::uint64_t max_body_bytes = 16 * 1024ULL;
 constexpr std::chrono::seconds request_timeout{30};
 
 std::string_view path_of(std::string_view target)

@@ -9,7 +9,7 @@ namespace {
 
 // A read buffer grows to the largest message seen and would keep that size for the life of the
 // connection; idle connections should cost little, so give back anything past this.
-constexpr std::size_t keep_read_buffer_bytes = 16 * 1024;
+constexpr std::size_t keep_read_buffer_bytes = std::size_t{16} * 1024;
 
 std::string describe_end(const error_code& ec, const websocket::close_reason& reason)
 {
