@@ -40,9 +40,9 @@ TEST_F(ConfigTest, DefaultsMatchTheDocumentation)
 
 TEST_F(ConfigTest, CommandLineSetsEveryOption)
 {
-    const auto parsed = parse({"--port", "0", "--bind", "::1", "--web-root", "/tmp",
-                               "--max-message-bytes", "1024", "--max-room-size", "4",
-                               "--log-level", "debug"});
+    const auto parsed =
+        parse({"--port", "0", "--bind", "::1", "--web-root", "/tmp", "--max-message-bytes", "1024",
+               "--max-room-size", "4", "--log-level", "debug"});
     ASSERT_TRUE(std::holds_alternative<Config>(parsed));
     const auto& config = std::get<Config>(parsed);
     EXPECT_EQ(config.server.port, 0);
@@ -86,14 +86,14 @@ TEST_F(ConfigTest, ShippedExampleConfigParsesToTheDefaults)
 
 TEST_F(ConfigTest, BadValuesAreUsageErrors)
 {
-    for (const auto& args : std::vector<std::vector<const char*>>{
-             {"--port", "abc"},
-             {"--port", "70000"},
-             {"--bogus"},
-             {"--max-room-size", "0"},
-             {"--max-message-bytes", "1"},
-             {"--log-level", "loud"},
-             {"--config", "/nonexistent/signald.ini"}}) {
+    for (const auto& args :
+         std::vector<std::vector<const char*>>{{"--port", "abc"},
+                                               {"--port", "70000"},
+                                               {"--bogus"},
+                                               {"--max-room-size", "0"},
+                                               {"--max-message-bytes", "1"},
+                                               {"--log-level", "loud"},
+                                               {"--config", "/nonexistent/signald.ini"}}) {
         const auto parsed = parse(args);
         ASSERT_TRUE(std::holds_alternative<int>(parsed)) << args[0];
         EXPECT_EQ(std::get<int>(parsed), 2) << args[0];

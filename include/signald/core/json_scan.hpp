@@ -2,8 +2,11 @@
 // A strict, non-recursive JSON (RFC 8259) validator that reports an object's top-level members as
 // raw slices of the input. The protocol reads its few fields from those slices and forwards `data`
 // byte for byte, so a message is never built into a DOM or re-serialised, and nesting depth costs
-// heap, never stack. It accepts exactly what nlohmann::json::accept accepts (a unit test holds it
-// to that).
+// heap, never stack. It accepts what nlohmann::json::accept accepts (a differential unit test
+// holds it to that), except where nlohmann departs from RFC 8259 and JSON.parse: a NUL byte
+// (nlohmann stops reading there) and a leading byte order mark (nlohmann skips it) are invalid
+// here, and a number too large for a double (nlohmann refuses it) is valid here, since numbers
+// are only relayed, never converted.
 
 #include <cstddef>
 #include <optional>

@@ -1,0 +1,67 @@
+#pragma once
+// A Transport that records every message Hub sends, in order, for unit tests to inspect.
+
+#include "signald/core/transport.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace signald::test {
+
+struct SentMessage
+{
+    ClientId to;
+    std::string text; // exactly the bytes Hub handed over
+    // text parsed (discarded if it is not valid JSON). Shared, so copying a record never copies a
+    // DOM: copying or comparing a 100,000-level DOM would recurse that deep.
+    std::shared_ptr<const nlohmann::json> parsed;
+
+    const nlohmann::json& json() const { return *parsed; }
+    std::string action() const { return field("action"); }
+    std::string code() const { return field("code"); }
+
+    // A top-level string field, or "" if absent or not a string.
+    std::string field(const char* key) const
+    {
+        if (!parsed->is_object())
+            return {};
+        const auto it = parsed->find(key);
+        return it != parsed->end() && it->is_string() ? it->get<std::string>() : std::string();
+    }
+};
+
+class FakeTransport final : public Transport
+{
+public:
+    void send(const ClientId& to, const Text& text) override
+    {
+        sent.push_back(SentMessage{
+            to, *text,
+            std::make_shared<const nlohmann::json>(nlohmann::json::parse(*text, nullptr, false))});
+    }
+
+    // Everything sent since the last take(), in order; the record is then cleared.
+    std::vector<SentMessage> take()
+    {
+        std::vector<SentMessage> out;
+        out.swap(sent);
+        return out;
+    }
+
+    // What one client was sent, in order, without clearing.
+    std::vector<SentMessage> to(const ClientId& id) const
+    {
+        std::vector<SentMessage> out;
+        for (const SentMessage& message : sent)
+            if (message.to == id)
+                out.push_back(message);
+        return out;
+    }
+
+    std::vector<SentMessage> sent;
+};
+
+} // namespace signald::test
