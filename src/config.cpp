@@ -69,6 +69,42 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+    // Limits and safety (README "Limits and safety"): each default's reason is in ServerOptions.
+    auto ping_seconds = server.ping_interval.count();
+    auto idle_seconds = server.idle_timeout.count();
+    auto request_seconds = server.request_timeout.count();
+    const auto seconds = CLI::Range(std::int64_t{1}, std::int64_t{86400});
+    app.add_option("--ping-interval", ping_seconds, "Seconds between WebSocket pings")
+        ->check(seconds);
+    app.add_option("--idle-timeout", idle_seconds,
+                   "Seconds of silence (not even a pong) after which a WebSocket is closed")
+        ->check(seconds);
+    app.add_option("--request-timeout", request_seconds,
+                   "Seconds an HTTP request or upgrade may take to arrive in full")
+        ->check(seconds);
+    app.add_option("--max-header-bytes", server.max_header_bytes,
+                   "Largest HTTP request header; larger gets 431")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1024} * 1024));
+    app.add_option("--max-queue-bytes", server.max_queue_bytes,
+                   "Bytes waiting to be written to one client before it is closed with 1008")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 32));
+    app.add_option("--rate-msgs", server.rate.messages_per_second,
+                   "Messages per second one client may send (bursts of 5 s); 0 = no limit")
+        ->check(CLI::Range(0.0, 1e9));
+    app.add_option("--rate-bytes", server.rate.bytes_per_second,
+                   "Bytes per second one client may send (bursts of 5 s); 0 = no limit")
+        ->check(CLI::Range(0.0, 1e12));
+    app.add_option("--max-connections", server.max_connections,
+                   "WebSocket connections in total; more get HTTP 503")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--max-connections-per-ip", server.max_connections_per_ip,
+                   "WebSocket connections from one address; more get HTTP 429")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--allowed-origin", server.allowed_origins,
+                   "Also accept WebSockets from pages of this origin (repeatable; * for any). "
+                   "Always accepted: the page's own origin and localhost")
+        ->take_all();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {
@@ -78,6 +114,15 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
         return 2; // the usual exit code for a bad command line
     }
 
+    if (idle_seconds <= ping_seconds) {
+        std::cerr << "signald: --idle-timeout (" << idle_seconds
+                  << " s) must be longer than --ping-interval (" << ping_seconds
+                  << " s), or idle clients are dropped before they are pinged\n";
+        return 2;
+    }
+    server.ping_interval = std::chrono::seconds(ping_seconds);
+    server.idle_timeout = std::chrono::seconds(idle_seconds);
+    server.request_timeout = std::chrono::seconds(request_seconds);
     server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
     return config;
 }

@@ -6,8 +6,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <iostream>
+
+namespace {
+
+// Each connection is a file descriptor, and the usual soft limit (1024) is far below
+// --max-connections; the hard limit is what the operator actually allows.
+void raise_descriptor_limit()
+{
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -17,6 +34,7 @@ int main(int argc, char** argv)
             return *exit_code;
         const auto& config = std::get<signald::Config>(parsed);
         signald::setup_logging(config.log_level);
+        raise_descriptor_limit();
 
         // 1: only this thread runs the io_context; nothing in signald takes a lock.
         boost::asio::io_context ioc{1};

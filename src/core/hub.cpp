@@ -18,8 +18,9 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 } // namespace
 
-Hub::Hub(Transport& transport, IdSource& ids, std::size_t max_room_size)
-    : transport_(transport), ids_(ids), max_room_size_(max_room_size)
+Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock)
+    : transport_(transport), ids_(ids), limits_(limits),
+      clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }})
 {}
 
 ClientId Hub::connect()
@@ -28,8 +29,13 @@ ClientId Hub::connect()
     // forever.
     for (int attempt = 0; attempt < 100; ++attempt) {
         ClientId id = ids_.next();
-        if (clients_.try_emplace(id).second)
-            return id;
+        if (clients_.contains(id))
+            continue;
+        clients_.emplace(id,
+                         ClientState{std::nullopt,
+                                     RateLimiter(limits_.rate, limits_.max_message_bytes, clock_()),
+                                     false, false});
+        return id;
     }
     throw std::runtime_error("id source keeps returning ids in use");
 }
@@ -43,7 +49,7 @@ std::optional<std::string> Hub::room_of(const ClientId& id) const
 void Hub::on_text(const ClientId& from, std::string_view text)
 {
     const auto client = clients_.find(from);
-    if (client == clients_.end())
+    if (client == clients_.end() || !admit(from, client->second, text.size()))
         return;
 
     auto parsed = parse_request(text);
@@ -70,14 +76,41 @@ void Hub::disconnect(const ClientId& id)
     clients_.erase(client);
 }
 
+bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
+{
+    if (client.closing)
+        return false;
+    switch (client.limiter.check(bytes, clock_())) {
+    case RateLimiter::Verdict::allow:
+        client.limited = false;
+        return true;
+    case RateLimiter::Verdict::refuse:
+        ++stats_.rate_limited;
+        if (!client.limited)
+            spdlog::warn("{} rate-limited: dropping messages until it slows down", id);
+        client.limited = true;
+        transport_.send(id, make_text(reply::error(ProtocolError{
+                                ErrorCode::rate_limited, "too many messages; slow down", {}})));
+        return false;
+    case RateLimiter::Verdict::abuse:
+        ++stats_.abuse_closes;
+        spdlog::warn("{} closing (1008): kept flooding while rate-limited", id);
+        client.closing = true;
+        transport_.close(id, close_policy_violation);
+        return false;
+    }
+    return false;
+}
+
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
     if (client.room == join.room_id)
         return send_error(id, ErrorCode::already_joined, "already in this room", "join");
     // Refusals come before any change, so a refused join leaves the client where it was.
-    if (rooms_.members(join.room_id).size() >= max_room_size_)
+    if (rooms_.members(join.room_id).size() >= limits_.max_room_size)
         return send_error(id, ErrorCode::room_full,
-                          "room is full (" + std::to_string(max_room_size_) + " members)", "join");
+                          "room is full (" + std::to_string(limits_.max_room_size) + " members)",
+                          "join");
 
     if (client.room) {
         const std::string old_room = *client.room;

@@ -192,6 +192,8 @@ std::string_view to_string(ErrorCode code)
         return "unknown-peer";
     case ErrorCode::room_full:
         return "room-full";
+    case ErrorCode::rate_limited:
+        return "rate-limited";
     }
     return "internal";
 }

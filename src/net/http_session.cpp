@@ -1,7 +1,6 @@
 #include "signald/net/http_session.hpp"
 
 #include "signald/net/server.hpp"
-#include "signald/net/static_site.hpp"
 #include "signald/net/ws_session.hpp"
 
 #include <spdlog/spdlog.h>
@@ -9,22 +8,31 @@
 namespace signald {
 namespace {
 
-// Requests carry no body worth reading and few headers; these bound a client's memory and
-// make a slow or endless request fail early.
-constexpr std::uint32_t max_header_bytes = 8 * 1024;
+// Requests carry no body worth reading; this bounds what a client can make us buffer.
 constexpr std::uint64_t max_body_bytes = 16 * 1024ULL;
-constexpr std::chrono::seconds request_timeout{30};
 
 std::string_view path_of(std::string_view target)
 {
     return target.substr(0, target.find_first_of("?#"));
 }
 
+StaticResponse text_answer(unsigned status, std::string_view content_type, std::string body)
+{
+    return StaticResponse{status, std::string(content_type), std::move(body), {}, {}};
+}
+
+StaticResponse plain_answer(unsigned status, std::string body)
+{
+    return text_answer(status, "text/plain; charset=utf-8", std::move(body) + "\n");
+}
+
 } // namespace
 
 template <class Stream>
-HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, std::string peer_address)
-    : stream_(std::move(stream)), server_(server), peer_address_(std::move(peer_address))
+HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer)
+    : stream_(std::move(stream)), server_(server), peer_ip_(peer.address().to_string()),
+      peer_address_(peer.address().is_v6() ? "[" + peer_ip_ + "]:" + std::to_string(peer.port())
+                                           : peer_ip_ + ":" + std::to_string(peer.port()))
 {}
 
 template <class Stream>
@@ -38,54 +46,89 @@ void HttpSession<Stream>::do_read()
 {
     // A fresh parser per request: Beast parsers are single-use.
     parser_.emplace();
-    parser_->header_limit(max_header_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
     parser_->body_limit(max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(request_timeout);
+    // The whole request must arrive within the timeout, however slowly it trickles (slowloris).
+    beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
 }
 
 template <class Stream>
-void HttpSession<Stream>::on_read(error_code ec, std::size_t)
+void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
 {
     if (ec == http::error::end_of_stream)
         return do_close();
+    if (ec == beast::error::timeout) {
+        // An idle keep-alive connection timing out between requests is normal; one that is
+        // half-way through a request is a slowloris.
+        if (bytes > 0 || buffer_.size() > 0)
+            server_.reject("request-timeout", peer_address_, "request incomplete after timeout");
+        return do_close();
+    }
+    if (ec == http::error::header_limit) {
+        server_.reject("header-too-large", peer_address_, "request header over the limit");
+        return respond({}, plain_answer(431, "431 Request Header Fields Too Large"), false);
+    }
     if (ec) {
         spdlog::debug("{} HTTP read ended: {}", peer_address_, ec.message());
-        return; // timeouts, resets and malformed requests all just end the connection
+        return; // resets and malformed requests just end the connection
     }
 
     auto request = parser_->release();
     const auto path = path_of(request.target());
-    if (websocket::is_upgrade(request) && (path == "/" || path == "/ws")) {
-        std::make_shared<WsSession<Stream>>(std::move(stream_), server_, std::move(peer_address_))
-            ->run(std::move(request));
-        return;
-    }
-    respond(request);
+    const bool get_or_head =
+        request.method() == http::verb::get || request.method() == http::verb::head;
+    if (websocket::is_upgrade(request) && (path == "/" || path == "/ws"))
+        return upgrade(std::move(request));
+
+    StaticResponse answer;
+    if (!get_or_head)
+        answer = plain_answer(405, "405 Method Not Allowed");
+    else if (path == "/ws")
+        answer = plain_answer(426, "426 Upgrade Required: this is the WebSocket endpoint");
+    else if (websocket::is_upgrade(request))
+        answer = plain_answer(404, "404 Not Found: the WebSocket endpoint is /ws");
+    else if (path == "/healthz")
+        answer = plain_answer(200, "ok");
+    else if (path == "/metrics")
+        answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", server_.metrics());
+    else
+        answer = server_.site().get(request.target(), request[http::field::if_none_match]);
+    respond(request, std::move(answer), request.keep_alive());
 }
 
 template <class Stream>
-void HttpSession<Stream>::respond(const http::request<http::string_body>& request)
+void HttpSession<Stream>::upgrade(http::request<http::string_body>&& request)
+{
+    auto admitted =
+        server_.admit(request[http::field::origin], request[http::field::host], peer_ip_);
+    if (auto* refused = std::get_if<Rejection>(&admitted)) {
+        server_.reject(refused->reason, peer_address_,
+                       "WebSocket upgrade refused with " + std::to_string(refused->status) +
+                           (refused->reason == "origin"
+                                ? " for Origin " + std::string(request[http::field::origin])
+                                : ""));
+        const unsigned status = refused->status;
+        return respond(request,
+                       plain_answer(status, std::to_string(status) + " " +
+                                                std::string(http::obsolete_reason(
+                                                    static_cast<http::status>(status))) +
+                                                ": " + refused->reason),
+                       false);
+    }
+    std::make_shared<WsSession<Stream>>(std::move(stream_), server_, std::move(peer_address_),
+                                        std::move(std::get<Admission>(admitted)))
+        ->run(std::move(request));
+}
+
+template <class Stream>
+void HttpSession<Stream>::respond(const http::request<http::string_body>& request,
+                                  StaticResponse answer, bool keep_alive)
 {
     const bool head = request.method() == http::verb::head;
-    StaticResponse answer;
-    if (request.method() != http::verb::get && !head) {
-        answer = {405, "text/plain; charset=utf-8", "405 Method Not Allowed\n", {}, {}};
-    } else if (path_of(request.target()) == "/ws") {
-        answer = {426,
-                  "text/plain; charset=utf-8",
-                  "426 Upgrade Required: this is the WebSocket endpoint\n",
-                  {},
-                  {}};
-    } else if (websocket::is_upgrade(request)) {
-        answer = {404, "text/plain; charset=utf-8", "404 Not Found: WebSocket is at /ws\n", {}, {}};
-    } else {
-        answer = server_.site().get(request.target(), request[http::field::if_none_match]);
-    }
-
     response_ = {};
-    response_.version(request.version());
+    response_.version(request.version() == 0 ? 11 : request.version());
     response_.result(answer.status);
     response_.set(http::field::server, "signald/" SIGNALD_VERSION);
     response_.set(http::field::cache_control, "no-cache");
@@ -102,7 +145,7 @@ void HttpSession<Stream>::respond(const http::request<http::string_body>& reques
         response_.set(http::field::upgrade, "websocket");
         response_.set(http::field::connection, "Upgrade");
     }
-    response_.keep_alive(request.keep_alive());
+    response_.keep_alive(keep_alive);
 
     // HEAD reports the length a GET would send, and sends nothing.
     const std::size_t length = answer.body.size();
@@ -113,9 +156,9 @@ void HttpSession<Stream>::respond(const http::request<http::string_body>& reques
 
     spdlog::debug("{} {} {} -> {}", peer_address_, request.method_string(), request.target(),
                   answer.status);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(),
-                                                response_.keep_alive()));
+    http::async_write(
+        stream_, response_,
+        beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(), keep_alive));
 }
 
 template <class Stream>

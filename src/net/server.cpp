@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sstream>
 #include <stdexcept>
 
 namespace signald {
@@ -18,19 +19,16 @@ tcp::endpoint endpoint_for(const ServerOptions& options)
     return {address, options.port};
 }
 
-std::string describe(const tcp::endpoint& endpoint)
+HubLimits hub_limits(const ServerOptions& options)
 {
-    const auto address = endpoint.address();
-    const std::string host =
-        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return host + ":" + std::to_string(endpoint.port());
+    return HubLimits{options.max_room_size, options.rate, options.max_message_bytes};
 }
 
 } // namespace
 
 Server::Server(net::io_context& ioc, ServerOptions options)
     : ioc_(ioc), options_(std::move(options)), site_(options_.web_root),
-      hub_(*this, ids_, options_.max_room_size),
+      origins_(options_.allowed_origins), hub_(*this, ids_, hub_limits(options_)),
       listener_(ioc, endpoint_for(options_),
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
       shutdown_timer_(ioc)
@@ -47,10 +45,27 @@ void Server::on_connection(tcp::socket socket)
     // Signaling is many small messages where latency matters; never wait to coalesce them.
     socket.set_option(tcp::no_delay(true), ec);
     const auto remote = socket.remote_endpoint(ec);
-    std::string peer = ec ? "unknown" : describe(remote);
+    if (ec)
+        return; // already gone
     std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this,
-                                                     std::move(peer))
+                                                     remote)
         ->run();
+}
+
+std::variant<Admission, Rejection> Server::admit(std::string_view origin, std::string_view host,
+                                                 const std::string& address)
+{
+    if (shutting_down_)
+        return Rejection{503, "shutting-down"};
+    if (!origin.empty() && !origins_.allows(origin, host))
+        return Rejection{403, "origin"};
+    if (counts_->total >= options_.max_connections)
+        return Rejection{503, "max-connections"};
+    const auto from_address = counts_->per_address.find(address);
+    if (from_address != counts_->per_address.end() &&
+        from_address->second >= options_.max_connections_per_ip)
+        return Rejection{429, "max-connections-per-ip"};
+    return Admission(counts_, address);
 }
 
 ClientId Server::attach(std::weak_ptr<Connection> connection)
@@ -78,6 +93,15 @@ void Server::detach(const ClientId& id)
         ioc_.stop();
 }
 
+void Server::reject(std::string_view reason, std::string_view who, std::string_view detail)
+{
+    auto counter = rejections_.find(reason);
+    if (counter == rejections_.end())
+        counter = rejections_.emplace(std::string(reason), 0).first;
+    ++counter->second;
+    spdlog::warn("{} rejected ({}): {}", who, reason, detail);
+}
+
 void Server::send(const ClientId& to, const Text& text)
 {
     const auto found = connections_.find(to);
@@ -85,6 +109,37 @@ void Server::send(const ClientId& to, const Text& text)
         return;
     if (auto connection = found->second.lock())
         connection->send(text);
+}
+
+void Server::close(const ClientId& id, std::uint16_t code)
+{
+    const auto found = connections_.find(id);
+    if (found == connections_.end())
+        return;
+    if (auto connection = found->second.lock())
+        connection->close(code);
+}
+
+std::string Server::metrics() const
+{
+    std::ostringstream out;
+    auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
+            << name << ' ' << value << '\n';
+    };
+    gauge("signald_connections", "WebSocket clients attached to the hub.", connections_.size());
+    gauge("signald_sessions", "WebSocket session objects alive, closing ones included.",
+          counts_->total);
+    gauge("signald_rooms", "Rooms with at least one member.", hub_.rooms().room_count());
+    gauge("signald_members", "Clients in a room.", hub_.rooms().member_count());
+
+    out << "# HELP signald_rejections_total Requests refused and connections cut off, by "
+           "reason.\n# TYPE signald_rejections_total counter\n";
+    for (const auto& [reason, count] : rejections_)
+        out << "signald_rejections_total{reason=\"" << reason << "\"} " << count << '\n';
+    out << "signald_rejections_total{reason=\"rate-limited\"} " << hub_.stats().rate_limited << '\n'
+        << "signald_rejections_total{reason=\"flood\"} " << hub_.stats().abuse_closes << '\n';
+    return out.str();
 }
 
 void Server::shutdown()

@@ -11,6 +11,10 @@ namespace {
 // connection; idle connections should cost little, so give back anything past this.
 constexpr std::size_t keep_read_buffer_bytes = std::size_t{16} * 1024;
 
+// A close frame stuck behind a write the peer never reads would wait forever; after this the
+// socket is simply cut.
+constexpr std::chrono::seconds close_deadline{2};
+
 std::string describe_end(const error_code& ec, const websocket::close_reason& reason)
 {
     if (ec == websocket::error::closed)
@@ -25,19 +29,27 @@ std::string describe_end(const error_code& ec, const websocket::close_reason& re
 } // namespace
 
 template <class Stream>
-WsSession<Stream>::WsSession(Stream&& stream, Server& server, std::string peer_address)
-    : ws_(std::move(stream)), server_(server), peer_address_(std::move(peer_address))
+WsSession<Stream>::WsSession(Stream&& stream, Server& server, std::string peer_address,
+                             Admission admission)
+    : ws_(std::move(stream)), server_(server), peer_address_(std::move(peer_address)),
+      admission_(std::move(admission)), keepalive_timer_(ws_.get_executor()),
+      close_timer_(ws_.get_executor())
 {}
 
 template <class Stream>
 void WsSession<Stream>::run(http::request<http::string_body> request)
 {
-    // The HTTP timeout no longer applies; the WebSocket has its own handshake timeout.
+    // The HTTP timeout no longer applies: keepalive below watches the connection from now on.
     beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = server_.options().request_timeout;
+    ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
         response.set(http::field::server, "signald/" SIGNALD_VERSION);
     }));
+    // Any frame from the peer, pongs included, shows it is alive.
+    ws_.control_callback(
+        [this](websocket::frame_type, std::string_view) { last_heard_ = Clock::now(); });
     ws_.read_message_max(server_.options().max_message_bytes);
     ws_.text(true);
     ws_.async_accept(request,
@@ -54,6 +66,8 @@ void WsSession<Stream>::on_accept(error_code ec)
     id_ = server_.attach(this->weak_from_this());
     attached_ = true;
     spdlog::info("{} connected from {}", id_, peer_address_);
+    last_heard_ = last_ping_ = Clock::now();
+    schedule_keepalive();
     do_read();
 }
 
@@ -67,9 +81,14 @@ void WsSession<Stream>::do_read()
 template <class Stream>
 void WsSession<Stream>::on_read(error_code ec, std::size_t)
 {
-    if (ec)
-        return detach(ec); // the one place a session leaves: every ending passes through here
+    if (ec) {
+        keepalive_timer_.cancel();
+        close_timer_.cancel();
+        return detach(close_started_ ? "closed by server (" + std::to_string(close_code_) + ")"
+                                     : describe_end(ec, ws_.reason()));
+    }
 
+    last_heard_ = Clock::now();
     if (ws_.got_binary()) {
         close(websocket::close_code::unknown_data); // keep reading until the close completes
     } else if (!closing_) {
@@ -87,7 +106,20 @@ void WsSession<Stream>::send(const Text& text)
 {
     if (closing_)
         return;
+    const std::size_t limit = server_.options().max_queue_bytes;
+    if (outbox_bytes_ + text->size() > limit) {
+        // A reader this far behind would make the server hold its backlog forever. Leave the
+        // room now (posted: we are inside a fan-out), then close with 1008 if the socket ever
+        // drains, or cut it when the close deadline passes.
+        server_.reject("slow-consumer", id_,
+                       "more than " + std::to_string(limit) + " bytes waiting to be written");
+        close(websocket::close_code::policy_error);
+        net::post(ws_.get_executor(),
+                  [self = this->shared_from_this()] { self->detach("slow consumer (1008)"); });
+        return;
+    }
     outbox_.push_back(text);
+    outbox_bytes_ += text->size();
     if (!writing_)
         do_write();
 }
@@ -104,15 +136,10 @@ template <class Stream>
 void WsSession<Stream>::on_write(error_code ec, std::size_t)
 {
     writing_ = false;
+    outbox_bytes_ -= outbox_.front()->size();
     outbox_.pop_front();
-    if (ec) {
-        // The read loop notices the dead socket and detaches; make sure it does promptly.
-        outbox_.clear();
-        closing_ = true;
-        error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-        return;
-    }
+    if (ec)
+        return drop(); // the read loop notices the dead socket and detaches
     if (closing_)
         return do_close();
     if (!outbox_.empty())
@@ -126,11 +153,20 @@ void WsSession<Stream>::close(std::uint16_t code)
         return;
     closing_ = true;
     close_code_ = code;
+    close_timer_.expires_after(close_deadline);
+    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (!ec)
+            self->drop();
+    });
     // Keep only the frame being written: a close frame may not interleave with it.
-    if (writing_)
-        outbox_.erase(std::next(outbox_.begin()), outbox_.end());
-    else
+    if (writing_) {
+        while (outbox_.size() > 1) {
+            outbox_bytes_ -= outbox_.back()->size();
+            outbox_.pop_back();
+        }
+    } else {
         do_close();
+    }
 }
 
 template <class Stream>
@@ -139,7 +175,6 @@ void WsSession<Stream>::do_close()
     if (close_started_ || !ws_.is_open())
         return;
     close_started_ = true;
-    outbox_.clear();
     ws_.async_close(websocket::close_reason(close_code_),
                     beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
 }
@@ -152,14 +187,51 @@ void WsSession<Stream>::on_close(error_code ec)
 }
 
 template <class Stream>
-void WsSession<Stream>::detach(error_code ec)
+void WsSession<Stream>::schedule_keepalive()
+{
+    const auto& options = server_.options();
+    keepalive_timer_.expires_at(
+        std::min(last_ping_ + options.ping_interval, last_heard_ + options.idle_timeout));
+    keepalive_timer_.async_wait(
+        beast::bind_front_handler(&WsSession::on_keepalive, this->shared_from_this()));
+}
+
+template <class Stream>
+void WsSession<Stream>::on_keepalive(error_code ec)
+{
+    if (ec || !attached_)
+        return;
+    const auto now = Clock::now();
+    const auto& options = server_.options();
+    if (now - last_heard_ >= options.idle_timeout) {
+        server_.reject("idle-timeout", id_,
+                       "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
+        return drop(); // a silent peer will not answer a close frame either
+    }
+    if (now - last_ping_ >= options.ping_interval && !pinging_ && !closing_) {
+        last_ping_ = now;
+        pinging_ = true;
+        // Beast allows one ping in flight; the flag covers the write, the pong is just a frame.
+        ws_.async_ping({},
+                       [self = this->shared_from_this()](error_code) { self->pinging_ = false; });
+    }
+    schedule_keepalive();
+}
+
+template <class Stream>
+void WsSession<Stream>::drop()
+{
+    closing_ = true;
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+template <class Stream>
+void WsSession<Stream>::detach(std::string why)
 {
     if (!attached_)
         return;
     attached_ = false;
-    const std::string why = close_started_
-                                ? "closed by server (" + std::to_string(close_code_) + ")"
-                                : describe_end(ec, ws_.reason());
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
     server_.detach(id_);
 }

@@ -26,7 +26,9 @@ protected:
         web_root_.write("index.html", "<!doctype html>\n");
         // 1 MiB: room for 100,000 levels of object nesting (6 bytes a level) in one message.
         server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), {"--max-message-bytes", "1048576"}));
+            // The storms here test parsing, not flood control (limits_test covers that).
+            server_args(web_root_.path(), {"--max-message-bytes", "1048576", "--rate-msgs", "0",
+                                           "--rate-bytes", "0"}));
         sender_ = connect();
         receiver_ = connect();
         sender_id_ = sender_->join("h");

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace signald::test {
@@ -61,7 +62,10 @@ public:
         return out;
     }
 
+    void close(const ClientId& id, std::uint16_t code) override { closed.emplace_back(id, code); }
+
     std::vector<SentMessage> sent;
+    std::vector<std::pair<ClientId, std::uint16_t>> closed; // close requests, in order
 };
 
 } // namespace signald::test

@@ -94,7 +94,7 @@ private:
 struct Harness
 {
     explicit Harness(std::size_t max_room_size = Hub::default_max_room_size)
-        : hub(transport, ids, max_room_size)
+        : hub(transport, ids, HubLimits{max_room_size, {}, 0})
     {}
 
     ClientId connect() { return hub.connect(); }

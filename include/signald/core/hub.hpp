@@ -5,10 +5,12 @@
 
 #include "signald/core/ids.hpp"
 #include "signald/core/protocol.hpp"
+#include "signald/core/rate_limiter.hpp"
 #include "signald/core/rooms.hpp"
 #include "signald/core/transport.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,13 +18,27 @@
 
 namespace signald {
 
+struct HubLimits
+{
+    // 32: a mesh call's upload grows with every peer; past a few dozen it no longer works anyway.
+    std::size_t max_room_size = 32;
+    RateLimit rate;                    // off unless set
+    std::size_t max_message_bytes = 0; // the byte bucket always fits one such message
+};
+
+// What Hub has refused or done about abuse since it started; the server reports these.
+struct HubStats
+{
+    std::uint64_t rate_limited = 0; // messages dropped with rate-limited
+    std::uint64_t abuse_closes = 0; // connections closed with 1008 for flooding
+};
+
 class Hub
 {
 public:
-    // 32: a mesh call's upload grows with every peer; past a few dozen it no longer works anyway.
-    static constexpr std::size_t default_max_room_size = 32;
+    static constexpr std::size_t default_max_room_size = HubLimits{}.max_room_size;
 
-    Hub(Transport& transport, IdSource& ids, std::size_t max_room_size = default_max_room_size);
+    Hub(Transport& transport, IdSource& ids, HubLimits limits = {}, Clock clock = {});
 
     // Registers a new connection and returns its id, unique among live connections.
     ClientId connect();
@@ -36,12 +52,19 @@ public:
     std::size_t client_count() const { return clients_.size(); }
     const RoomRegistry& rooms() const { return rooms_; }
     std::optional<std::string> room_of(const ClientId& id) const;
+    const HubStats& stats() const { return stats_; }
 
 private:
     struct ClientState
     {
         std::optional<std::string> room; // the name lives with the room's member list
+        RateLimiter limiter;
+        bool limited = false; // refused last time: log the start of a flood once, not every drop
+        bool closing = false; // asked to close for abuse; ignore what it still sends
     };
+
+    // Whether the message may be handled; refuses or closes a flooding client.
+    bool admit(const ClientId& id, ClientState& client, std::size_t bytes);
 
     void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
     void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
@@ -55,7 +78,9 @@ private:
 
     Transport& transport_;
     IdSource& ids_;
-    std::size_t max_room_size_;
+    HubLimits limits_;
+    Clock clock_;
+    HubStats stats_;
     std::unordered_map<ClientId, ClientState> clients_;
     RoomRegistry rooms_;
 };

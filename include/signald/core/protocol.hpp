@@ -29,6 +29,7 @@ enum class ErrorCode
     already_joined,
     unknown_peer,
     room_full,
+    rate_limited,
 };
 std::string_view to_string(ErrorCode code);
 

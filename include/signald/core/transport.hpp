@@ -7,6 +7,7 @@
 
 #include "signald/core/ids.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,12 @@ public:
     virtual ~Transport() = default;
     // Queues text for one client, in order. An id that is gone is ignored.
     virtual void send(const ClientId& to, const Text& text) = 0;
+    // Starts closing a client's connection with a WebSocket close code. The client stays a member
+    // until the connection is gone and the network layer calls Hub::disconnect.
+    virtual void close(const ClientId& id, std::uint16_t code) = 0;
 };
+
+// WebSocket close codes Hub asks for (RFC 6455 7.4.1).
+inline constexpr std::uint16_t close_policy_violation = 1008;
 
 } // namespace signald

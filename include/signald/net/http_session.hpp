@@ -1,9 +1,11 @@
 #pragma once
 // HttpSession: one HTTP/1.1 connection until it either closes or upgrades. Serves GET/HEAD from
-// StaticSite one request at a time (read, write, read: no pipelining), and hands an upgrade at
-// "/" or "/ws" to a WsSession together with the stream. Nothing here outlives the hand-off.
+// StaticSite (and /metrics, /healthz from Server) one request at a time (read, write, read: no
+// pipelining), and hands an admitted upgrade at "/" or "/ws" to a WsSession together with the
+// stream. Nothing here outlives the hand-off.
 
 #include "signald/net/beast.hpp"
+#include "signald/net/static_site.hpp"
 
 #include <memory>
 #include <optional>
@@ -17,20 +19,25 @@ template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>>
 {
 public:
-    HttpSession(Stream&& stream, Server& server, std::string peer_address);
+    HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer);
     void run();
 
 private:
     void do_read();
     void on_read(error_code ec, std::size_t bytes);
-    void respond(const http::request<http::string_body>& request);
+    void upgrade(http::request<http::string_body>&& request);
+    // Answers request with a StaticSite-style answer; the connection closes after it unless
+    // keep_alive.
+    void respond(const http::request<http::string_body>& request, StaticResponse answer,
+                 bool keep_alive);
     void on_write(bool keep_alive, error_code ec, std::size_t bytes);
     void do_close();
 
     Stream stream_;
     beast::flat_buffer buffer_;
     Server& server_;
-    std::string peer_address_;
+    std::string peer_ip_;
+    std::string peer_address_; // ip:port, for logs
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_; // one request in flight, so one response
 };

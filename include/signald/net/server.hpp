@@ -1,27 +1,34 @@
 #pragma once
 // Server: owns the Hub, the static site and the listener, and implements core's Transport by
-// mapping ClientIds to live sessions. Everything runs on one io_context thread; another thread
-// reaches it only through net::post.
+// mapping ClientIds to live sessions. It also decides who may open a WebSocket (origin and
+// connection caps) and counts every rejection. Everything runs on one io_context thread; another
+// thread reaches it only through net::post.
 //
 // Sessions call attach / on_text / detach; none of the three may be called from inside a send().
 
 #include "signald/core/hub.hpp"
 #include "signald/core/ids.hpp"
 #include "signald/core/transport.hpp"
+#include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
 #include "signald/net/connection.hpp"
 #include "signald/net/listener.hpp"
+#include "signald/net/origin_policy.hpp"
 #include "signald/net/static_site.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <variant>
+#include <vector>
 
 namespace signald {
 
+// Every default has its reason; README "Limits and safety" lists them for users.
 struct ServerOptions
 {
     // Loopback by default: exposing a server to the network should be a decision.
@@ -31,8 +38,33 @@ struct ServerOptions
     // 256 KiB: a large SDP offer with many candidates is ~10 KiB; bounds memory per read.
     std::size_t max_message_bytes = 256 * 1024;
     std::size_t max_room_size = Hub::default_max_room_size;
-    // Peers get this long to answer our 1001 before the process exits anyway (issue: within 2 s).
+
+    // 15 s pings keep NAT and proxy mappings alive (many drop idle TCP after 30-60 s); 40 s of
+    // silence is two missed pongs plus slack for a busy phone.
+    std::chrono::seconds ping_interval{15};
+    std::chrono::seconds idle_timeout{40};
+    // A request (or upgrade) must arrive whole within this; slowloris clients are cut off.
+    std::chrono::seconds request_timeout{10};
+    // 8 KiB: what nginx allows per header line by default, far above what browsers send.
+    std::size_t max_header_bytes = 8 * 1024;
+    // 4 MiB: hundreds of offers; a reader that falls this far behind is not coming back.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    // 200 msg/s and 1 MiB/s sustained, 5 s bursts: see RateLimit.
+    RateLimit rate{200, 1024 * 1024, 5};
+    // 10,000 sockets fit comfortably in memory; beyond that an operator should decide.
+    std::size_t max_connections = 10000;
+    // 128: an office NAT full of tabs, but not one script holding the whole server.
+    std::size_t max_connections_per_ip = 128;
+    std::vector<std::string> allowed_origins;
+    // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
+};
+
+// Why an upgrade was refused: the HTTP status and a reason for logs and metrics.
+struct Rejection
+{
+    unsigned status;
+    std::string reason;
 };
 
 class Server final : public Transport
@@ -47,14 +79,23 @@ public:
     void shutdown();
     tcp::endpoint local_endpoint() const { return listener_.local_endpoint(); }
 
+    // For HttpSession: may this request become a WebSocket? The token counts the session.
+    std::variant<Admission, Rejection> admit(std::string_view origin, std::string_view host,
+                                             const std::string& address);
     // For sessions.
     ClientId attach(std::weak_ptr<Connection> connection);
     void on_text(const ClientId& id, std::string_view text);
     void detach(const ClientId& id);
+    // Logs a refused request or a connection cut off for a limit once, at warn, and counts it.
+    void reject(std::string_view reason, std::string_view who, std::string_view detail);
+
     const StaticSite& site() const { return site_; }
     const ServerOptions& options() const { return options_; }
+    // Prometheus text exposition of the server's state and counters.
+    std::string metrics() const;
 
     void send(const ClientId& to, const Text& text) override;
+    void close(const ClientId& id, std::uint16_t code) override;
 
 private:
     void on_connection(tcp::socket socket);
@@ -62,10 +103,13 @@ private:
     net::io_context& ioc_;
     ServerOptions options_;
     StaticSite site_;
+    OriginPolicy origins_;
     RandomIds ids_;
     Hub hub_;
     Listener listener_;
     std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
+    std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
+    std::map<std::string, std::uint64_t, std::less<>> rejections_;
     net::steady_timer shutdown_timer_;
     bool shutting_down_ = false;
 };
