@@ -1,0 +1,379 @@
+// Wires the page together: signaling messages create and feed Peers, local media changes go to
+// every Peer, and the UI follows both. The mesh policy (protocol.md section 12) lives here:
+//   - on `joined`, prepare a tile per member and wait: the members already here call us;
+//   - on `peer-joined`, we were here first, so we call the newcomer;
+//   - on `peer-left` or `hangup`, close that peer's connection and remove its tile;
+//   - when the socket drops, every call ends; after reconnecting we are a new member and the
+//     calls are set up again by the same rules.
+
+import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { LogPanel } from "./log.js";
+import { LocalMedia, describeMediaError } from "./media.js";
+import { Peer } from "./peer.js";
+import { SignalingClient } from "./signaling.js";
+import { formatStats } from "./stats.js";
+import { Tiles } from "./tiles.js";
+import { Ui } from "./ui.js";
+
+// Per-peer stats refresh; getStats is cheap, but a 6-person mesh makes five calls each time.
+const stats_interval_ms = 2000;
+
+const settings = readSettings();
+const ui = new Ui(settings);
+const { els } = ui;
+const logPanel = new LogPanel(els.log, els.clearLog);
+const log = (category, message) => logPanel.add(category, message);
+const tiles = new Tiles({
+    stage: els.stage,
+    container: els.remoteVideos,
+    onSoundBlocked: () => { els.enableSound.hidden = false; },
+});
+
+const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
+const names = new Map();   // clientId -> display name ("" when none), for every member of the room
+let iceServers = null;     // from `joined`, when the server provides them
+let reconnecting = false;
+let joinedOnce = false;    // since the last Connect: tells "lost the server" from "cannot reach it"
+
+const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
+const signaling = new SignalingClient({ onMessage, onState: onSignalingState, log });
+
+const label = (peerId) => names.get(peerId) || peerId;
+
+// ---- Peers -------------------------------------------------------------------------------------
+
+function addPeer(peerId, initiator)
+{
+    if (peers.has(peerId))
+        return peers.get(peerId);
+    const peer = new Peer({
+        selfId: signaling.clientId,
+        peerId,
+        initiator,
+        rtcConfig: rtcConfiguration(settings, iceServers),
+        send: (type, data) => signaling.sendTo(peerId, type, data),
+        log: (category, message) => log(category, `${label(peerId)}: ${message}`),
+        events: {
+            onTrack: (stream) => tiles.setStream(peerId, stream),
+            onRemoteVideo: (hasVideo) => tiles.setHasVideo(peerId, hasVideo),
+            onStateChange: (state) => {
+                tiles.setConnectionState(peerId, state);
+                if (state === "connected")
+                    logMediaPath(peerId, peer);
+            },
+        },
+    });
+    peers.set(peerId, peer);
+    tiles.add(peerId, label(peerId));
+    peer.setLocalTracks(media.outgoing());
+    updateTitle();
+    return peer;
+}
+
+function removePeer(peerId, reason)
+{
+    const peer = peers.get(peerId);
+    if (!peer)
+        return;
+    peer.close();
+    peers.delete(peerId);
+    tiles.remove(peerId);
+    log("rtc", `${label(peerId)}: ${reason}; connection closed`);
+    updateTitle();
+}
+
+function endAllCalls(reason)
+{
+    for (const peerId of [...peers.keys()])
+        removePeer(peerId, reason);
+    names.clear();
+}
+
+async function logMediaPath(peerId, peer)
+{
+    const stats = await peer.readStats().catch(() => null);
+    if (stats?.local && stats.remote) {
+        // A peer-reflexive candidate (learned from an incoming check before the peer's own
+        // candidate message arrived) has its address hidden in stats.
+        const where = (c) => `${c.type} ${c.address || "(hidden)"}:${c.port}`;
+        log("ice", `${label(peerId)}: media flows ${where(stats.local)} ⇄ ${where(stats.remote)} over ${stats.local.protocol}`);
+    }
+}
+
+// ---- Signaling ---------------------------------------------------------------------------------
+
+function onMessage(msg)
+{
+    // Messages about a room we are not in (possible right after a room change, protocol.md 9).
+    // `joined` and `left` are what change the room; `error` names none.
+    if (!["joined", "left", "error"].includes(msg.action) && msg.roomId !== signaling.roomId)
+        return;
+
+    switch (msg.action) {
+    case "joined":
+        iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
+        names.clear();
+        for (const member of msg.peers)
+            names.set(member.clientId, member.name ?? "");
+        ui.setClientId(msg.clientId);
+        log("ws", `joined “${msg.roomId}” as ${msg.clientId}; ${msg.peers.length} member(s) already here` +
+            (iceServers ? `; ${iceServers.length} ICE server(s) from the server` : "; no ICE servers (host candidates only)"));
+        // They were here first: each of them will send us an offer. Show their tiles meanwhile.
+        for (const member of msg.peers)
+            addPeer(member.clientId, false);
+        break;
+    case "peer-joined":
+        names.set(msg.peer.clientId, msg.peer.name ?? "");
+        log("ws", `${label(msg.peer.clientId)} joined; calling them`);
+        addPeer(msg.peer.clientId, true);
+        break;
+    case "peer-left":
+        removePeer(msg.clientId, "left the room");
+        names.delete(msg.clientId);
+        break;
+    case "left":
+        endAllCalls("we left the room");
+        break;
+    case "signal":
+        onSignal(msg);
+        break;
+    case "error":
+        onServerError(msg);
+        break;
+    default:
+        log("ws", `ignoring unknown message “${msg.action}”`);  // protocol.md 14: ignore, don't fail
+    }
+}
+
+function onSignal(msg)
+{
+    if (msg.type === "hangup") {
+        removePeer(msg.from, "hung up");
+        return;
+    }
+    let peer = peers.get(msg.from);
+    // An offer from a member we have no call with (they hung up earlier and call again): answer it.
+    if (!peer && msg.type === "offer")
+        peer = addPeer(msg.from, false);
+    if (!peer) {
+        log("ws", `ignoring ${msg.type} from ${label(msg.from)}: no call with them`);
+        return;
+    }
+    peer.handleSignal(msg.type, msg.data);
+}
+
+function onServerError(msg)
+{
+    log("error", `server refused ${msg.request ?? "a message"}: ${msg.code} (${msg.message})`);
+    // unknown-peer and not-in-room happen when a peer leaves while our signal is in flight: routine.
+    if (msg.request === "join") {
+        signaling.disconnect();
+        ui.showNotice(msg.code === "room-full" ? "That room is full. Try another room name." :
+            `The server refused to join: ${msg.message}.`, "error", "join");
+    }
+}
+
+function onSignalingState(state, detail)
+{
+    switch (state) {
+    case "connecting":
+        ui.setConnection("connecting", reconnecting ? `Reconnecting (attempt ${detail.attempt})…` : "Connecting…", null);
+        break;
+    case "joined":
+        ui.setConnection("joined", `Connected as ${detail.clientId}`, detail.roomId);
+        if (reconnecting) {
+            ui.hideNotice("socket");
+            ui.toast("Reconnected");
+        }
+        reconnecting = false;
+        joinedOnce = true;
+        break;
+    case "reconnecting":
+        endAllCalls("the connection to the server was lost");
+        ui.setClientId(null);
+        reconnecting = true;
+        ui.setConnection("reconnecting", `Reconnecting in ${(detail.delayMs / 1000).toFixed(1)} s…`, null);
+        ui.showNotice(joinedOnce
+            ? "Lost the connection to the signaling server. Reconnecting; the call resumes by itself."
+            : `Cannot reach the signaling server at ${signaling.url}. Retrying…`, "info", "socket");
+        break;
+    case "idle":
+        endAllCalls("disconnected");
+        ui.setClientId(null);
+        reconnecting = false;
+        ui.hideNotice("socket");
+        ui.setConnection("idle", "Not connected", null);
+        break;
+    }
+    updateHangup();
+    updateTitle();
+}
+
+function connect()
+{
+    const { serverUrl, roomId, name } = ui.formValues();
+    const problem = serverUrlProblem(serverUrl) ?? roomIdProblem(roomId) ?? nameProblem(name);
+    ui.showFormError(problem);
+    if (problem)
+        return;
+    joinedOnce = false;
+    ui.hideNotice("call");
+    ui.hideNotice("join");
+    // Keep the room in the address bar, so a reload (or copying the URL) comes back to it.
+    const url = new URL(location.href);
+    url.searchParams.set("room", roomId);
+    history.replaceState(null, "", url);
+    signaling.connect(serverUrl, roomId, name);
+}
+
+function serverUrlProblem(value)
+{
+    try {
+        const url = new URL(value);
+        return url.protocol === "ws:" || url.protocol === "wss:" ? null : "The server URL starts with ws:// or wss://.";
+    } catch {
+        return "Enter the server URL, e.g. ws://127.0.0.1:8787/ws.";
+    }
+}
+
+// ---- Media -------------------------------------------------------------------------------------
+
+function onMediaChange()
+{
+    const outgoing = media.outgoing();
+    for (const peer of peers.values())
+        peer.setLocalTracks(outgoing);
+    ui.showMedia(media);
+    updateHangup();
+}
+
+async function startMedia()
+{
+    els.startMedia.disabled = true;
+    log("media", "asking for camera and microphone");
+    const result = await media.start();
+    els.startMedia.disabled = false;
+    if (result.error) {
+        log("error", `getUserMedia: ${result.error.name}: ${result.error.message}`);
+        ui.showNotice(describeMediaError(result.error, result), result.audio || result.video ? "warning" : "error", "media");
+    } else {
+        ui.hideNotice("media");
+    }
+    const got = [media.mic && `microphone “${media.mic.label}”`, media.camera && `camera “${media.camera.label}”`].filter(Boolean);
+    if (got.length)
+        log("media", `started ${got.join(" and ")}`);
+    await refreshDevices();
+}
+
+async function refreshDevices()
+{
+    const { cameras, mics } = await LocalMedia.listDevices();
+    ui.fillDevices(els.cameraSelect, cameras, media.camera?.getSettings().deviceId ?? media.cameraDeviceId, "Camera");
+    ui.fillDevices(els.micSelect, mics, media.mic?.getSettings().deviceId ?? media.micDeviceId, "Microphone");
+}
+
+async function mediaAction(what, action)
+{
+    try {
+        await action();
+    } catch (err) {
+        log("error", `${what}: ${err.name}: ${err.message}`);
+        if (err.name === "NotAllowedError" && what === "screen share")
+            return;   // the user cancelled the picker
+        ui.showNotice(describeMediaError(err, { audio: media.mic !== null }), "warning", "media");
+    }
+}
+
+// ---- Leaving -----------------------------------------------------------------------------------
+
+function hangUpAll()
+{
+    // Tell everyone at once, then leave; the others remove our tile on `hangup` already.
+    if (signaling.connected)
+        signaling.broadcast("hangup");
+    signaling.disconnect();
+    media.stop();
+    ui.showNotice("You left the call. Press Connect to join again.", "info", "call");
+}
+
+function updateHangup()
+{
+    ui.setHangupEnabled(signaling.active || media.started);
+}
+
+function updateTitle()
+{
+    const room = signaling.roomId;
+    document.title = room ? `${room} (${peers.size + 1}) · signald` : "signald call";
+}
+
+// ---- Events ------------------------------------------------------------------------------------
+
+els.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    connect();
+});
+els.disconnect.addEventListener("click", () => signaling.disconnect());
+els.startMedia.addEventListener("click", startMedia);
+els.hangup.addEventListener("click", hangUpAll);
+els.toggleMic.addEventListener("click", () => media.setMicMuted(!media.micMuted));
+els.toggleCamera.addEventListener("click", () =>
+    mediaAction("camera", () => media.setCameraOn(!media.cameraWanted || media.camera === null)));
+els.shareScreen.addEventListener("click", () =>
+    mediaAction("screen share", () => (media.sharingScreen ? media.stopScreenShare() : media.startScreenShare())));
+els.enableSound.addEventListener("click", () => {
+    tiles.enableSound();
+    els.enableSound.hidden = true;
+});
+els.cameraSelect.addEventListener("change", () => mediaAction("camera", () => media.useCamera(els.cameraSelect.value)));
+els.micSelect.addEventListener("change", () => mediaAction("microphone", () => media.useMic(els.micSelect.value)));
+els.resolutionSelect.addEventListener("change", () => media.setResolution(els.resolutionSelect.value));
+els.copyInvite.addEventListener("click", async () => {
+    const link = inviteLink(ui.formValues().roomId || settings.roomId);
+    try {
+        await navigator.clipboard.writeText(link);
+        ui.toast("Invite link copied");
+    } catch {
+        ui.showNotice(`Copy this link to invite someone: ${link}`, "info", "invite");
+    }
+    log("info", `invite link: ${link}`);
+});
+navigator.mediaDevices?.addEventListener("devicechange", refreshDevices);
+
+// Leaving the page: say goodbye properly instead of letting the others time out.
+window.addEventListener("pagehide", () => {
+    if (signaling.connected)
+        signaling.broadcast("hangup");
+    signaling.disconnect();
+    for (const peer of peers.values())
+        peer.close();
+    media.stop();
+});
+// Coming back from the back/forward cache: everything above was closed, so start fresh.
+window.addEventListener("pageshow", (event) => {
+    if (event.persisted)
+        location.reload();
+});
+
+// Stats for every tile, and a snapshot the tests (and curious readers) can query.
+setInterval(async () => {
+    for (const [peerId, peer] of peers) {
+        const stats = await peer.readStats().catch(() => null);
+        if (stats)
+            tiles.setStats(peerId, formatStats(stats));
+    }
+}, stats_interval_ms);
+
+// A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.
+window.call = Object.freeze({ settings, signaling, media, peers, tiles, log });
+
+ui.setConnection("idle", "Not connected", null);
+ui.showMedia(media);
+updateHangup();
+refreshDevices();
+log("info", "ready. Connect to a room, then start your camera and microphone (in either order).");
+
+if (settings.autostart) {
+    connect();
+    startMedia();
+}

@@ -1,0 +1,77 @@
+// Settings for one page load, read once from the URL, plus the RTCPeerConnection configuration.
+// Everything the page can be told from outside lives here, so a new option is one place to edit.
+
+// Resolution presets for the camera. Each sender in a mesh encodes its own copy of the video for
+// every peer, so a 6-person call sends 5 streams: 480p is a friendly default for a laptop.
+export const resolutions = {
+    240: { width: 320, height: 240 },
+    360: { width: 640, height: 360 },
+    480: { width: 640, height: 480 },
+    720: { width: 1280, height: 720 },
+};
+
+// The page's own origin: signald serves the page and the WebSocket on one port.
+export function defaultServerUrl(location = window.location)
+{
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${location.host}/ws`;
+}
+
+// Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1.
+export function readSettings(location = window.location)
+{
+    const query = new URLSearchParams(location.search);
+    const flag = (key) => ["1", "true", "yes"].includes((query.get(key) ?? "").toLowerCase());
+    const res = query.get("res");
+    return {
+        serverUrl: query.get("server") || defaultServerUrl(location),
+        roomId: query.get("room") || "demo",
+        name: query.get("name") ?? "",
+        autostart: flag("autostart"),
+        resolution: res in resolutions ? res : "480",
+        relay: flag("relay"),
+    };
+}
+
+// The configuration for every RTCPeerConnection. iceServers come from the server's `joined`
+// message when it sends them (protocol.md 6.1 allows it); without them only host candidates are
+// gathered, which is enough on one machine or one LAN.
+export function rtcConfiguration(settings, iceServers)
+{
+    return {
+        iceServers: Array.isArray(iceServers) ? iceServers : [],
+        // ?relay=1 sends media only through TURN: useful to test a TURN server.
+        iceTransportPolicy: settings.relay ? "relay" : "all",
+    };
+}
+
+// The link that brings someone else into this room: this page, with only ?room= set.
+export function inviteLink(roomId, location = window.location)
+{
+    const url = new URL(location.pathname, location.origin);
+    url.searchParams.set("room", roomId);
+    return url.href;
+}
+
+// protocol.md section 4: 1 to 64 code points, no control characters. Checked before connecting so
+// the user sees the problem next to the field instead of as a server error.
+export function roomIdProblem(roomId)
+{
+    const length = [...roomId].length;
+    if (length === 0)
+        return "Enter a room name.";
+    if (length > 64)
+        return "Room names are at most 64 characters.";
+    if (/[\u0000-\u001f\u007f]/.test(roomId))
+        return "Room names cannot contain control characters.";
+    return null;
+}
+
+export function nameProblem(name)
+{
+    if ([...name].length > 64)
+        return "Names are at most 64 characters.";
+    if (/[\u0000-\u001f\u007f]/.test(name))
+        return "Names cannot contain control characters.";
+    return null;
+}

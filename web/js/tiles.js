@@ -1,0 +1,202 @@
+// The video grid: one tile per remote peer (a <video data-peer-id> with name, connection state
+// and a stats line) next to the local tile, laid out so that all of them fit the stage.
+// Pure DOM: it is told what to show and never reaches into peers or media.
+
+const state_labels = {
+    new: "waiting",
+    connecting: "connecting",
+    connected: "connected",
+    disconnected: "interrupted",
+    failed: "failed, retrying",
+    closed: "closed",
+};
+
+// A stable colour per clientId, so a person keeps their colour across reloads of the others.
+export function avatarColor(id)
+{
+    let hash = 0;
+    for (const ch of id)
+        hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+    return `hsl(${hash % 360} 55% 42%)`;
+}
+
+export function initial(label)
+{
+    return ([...label.trim()][0] ?? "?").toUpperCase();
+}
+
+export class Tiles
+{
+    #stage;
+    #container;
+    #onSoundBlocked;
+    #tiles = new Map();   // peerId -> { figure, video, state, hasVideo, ... }
+
+    constructor({ stage, container, onSoundBlocked })
+    {
+        this.#stage = stage;
+        this.#container = container;
+        this.#onSoundBlocked = onSoundBlocked;
+        this.#layout();
+    }
+
+    get size() { return this.#tiles.size; }
+
+    add(peerId, label)
+    {
+        if (this.#tiles.has(peerId))
+            return;
+        const figure = document.createElement("figure");
+        figure.className = "tile";
+        // data-peer-id is on the <video> only (the test contract); the tile uses its own attribute.
+        figure.dataset.tileFor = peerId;
+        figure.dataset.state = "new";
+
+        const video = document.createElement("video");
+        video.dataset.peerId = peerId;
+        video.autoplay = true;
+        video.playsInline = true;
+        video.setAttribute("aria-label", `Video from ${label}`);
+
+        const placeholder = document.createElement("div");
+        placeholder.className = "tile-placeholder";
+        const avatar = document.createElement("span");
+        avatar.className = "avatar";
+        avatar.setAttribute("aria-hidden", "true");
+        avatar.style.background = avatarColor(peerId);
+        const placeholderText = document.createElement("span");
+        placeholderText.className = "placeholder-text";
+        placeholder.append(avatar, placeholderText);
+
+        const caption = document.createElement("figcaption");
+        caption.className = "tile-caption";
+        const name = document.createElement("span");
+        name.className = "tile-name";
+        const state = document.createElement("span");
+        state.className = "tile-state";
+        caption.append(name, state);
+
+        const stats = document.createElement("div");
+        stats.className = "tile-stats";
+
+        figure.append(video, placeholder, caption, stats);
+        this.#container.append(figure);
+
+        const tile = { figure, video, avatar, name, state, stats, placeholderText, hasVideo: false, connection: "new" };
+        this.#tiles.set(peerId, tile);
+        video.addEventListener("resize", () => this.#refresh(tile));
+        this.setLabel(peerId, label);
+        this.#refresh(tile);
+        this.#layout();
+    }
+
+    setLabel(peerId, label)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.name.textContent = label;
+        tile.name.title = `clientId ${peerId}`;
+        tile.avatar.textContent = initial(label);
+    }
+
+    setStream(peerId, stream)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile || tile.video.srcObject === stream)
+            return;
+        tile.video.srcObject = stream;
+        playWithSoundFallback(tile.video, this.#onSoundBlocked);
+    }
+
+    setConnectionState(peerId, connection)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.connection = connection;
+        this.#refresh(tile);
+    }
+
+    setHasVideo(peerId, hasVideo)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.hasVideo = hasVideo;
+        this.#refresh(tile);
+    }
+
+    setStats(peerId, text)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (tile)
+            tile.stats.textContent = text;
+    }
+
+    remove(peerId)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.video.srcObject = null;
+        tile.figure.remove();
+        this.#tiles.delete(peerId);
+        this.#layout();
+    }
+
+    clear()
+    {
+        for (const peerId of [...this.#tiles.keys()])
+            this.remove(peerId);
+    }
+
+    // Called from a click: a user gesture lets every video play with sound.
+    enableSound()
+    {
+        for (const { video } of this.#tiles.values()) {
+            if (video.dataset.soundBlocked) {
+                video.muted = false;
+                delete video.dataset.soundBlocked;
+                video.play().catch(() => {});
+            }
+        }
+    }
+
+    #refresh(tile)
+    {
+        const showing = tile.hasVideo && tile.video.videoWidth > 0;
+        tile.figure.dataset.state = tile.connection;
+        tile.figure.dataset.media = showing ? "on" : "off";
+        tile.state.textContent = state_labels[tile.connection] ?? tile.connection;
+        tile.placeholderText.textContent =
+            tile.connection !== "connected" ? `${state_labels[tile.connection] ?? tile.connection}…` : "Camera is off";
+    }
+
+    // Columns for n tiles: as square a grid as possible. The CSS does the sizing from these.
+    #layout()
+    {
+        // + the local tile, + the "nobody else is here" card while alone
+        const count = this.#tiles.size + (this.#tiles.size === 0 ? 2 : 1);
+        const columns = Math.ceil(Math.sqrt(count));
+        const rows = Math.ceil(count / columns);
+        this.#stage.style.setProperty("--tiles", count);
+        this.#stage.style.setProperty("--columns", columns);
+        this.#stage.style.setProperty("--rows", rows);
+        this.#stage.dataset.alone = this.#tiles.size === 0 ? "true" : "false";
+    }
+}
+
+// Browsers block autoplay with sound until the user has interacted with the page (?autostart=1
+// has no click). Rather than show a frozen tile, play muted and offer an "Enable sound" button.
+export function playWithSoundFallback(video, onSoundBlocked)
+{
+    video.play().catch((err) => {
+        if (err.name !== "NotAllowedError")
+            return;   // AbortError: a newer srcObject replaced this one; nothing to do
+        video.muted = true;
+        video.dataset.soundBlocked = "true";
+        video.play().catch(() => {});
+        onSoundBlocked?.();
+    });
+}
