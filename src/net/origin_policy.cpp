@@ -52,6 +52,11 @@ std::optional<Authority> split_authority(std::string_view text, std::string_view
     return authority;
 }
 
+std::string_view default_port_of(std::string_view scheme)
+{
+    return scheme == "https" || scheme == "wss" ? "443" : "80";
+}
+
 struct Origin
 {
     std::string scheme;
@@ -65,11 +70,10 @@ std::optional<Origin> parse_origin(std::string_view text)
     if (separator == std::string_view::npos)
         return std::nullopt;
     std::string scheme = lower(text.substr(0, separator));
-    const std::string_view default_port = scheme == "https" || scheme == "wss" ? "443" : "80";
     const std::string_view rest = text.substr(separator + 3);
     if (rest.find_first_of("/?#@") != std::string_view::npos)
         return std::nullopt;
-    auto authority = split_authority(rest, default_port);
+    auto authority = split_authority(rest, default_port_of(scheme));
     if (!authority)
         return std::nullopt;
     return Origin{std::move(scheme), std::move(*authority)};
@@ -112,7 +116,7 @@ bool OriginPolicy::allows(std::string_view origin_header, std::string_view host_
     if (is_loopback_host(origin->authority.host))
         return true;
     // Host carries no scheme; read its missing port as the Origin scheme's default.
-    if (const auto host = split_authority(host_header, origin->authority.port))
+    if (const auto host = split_authority(host_header, default_port_of(origin->scheme)))
         if (host->host == origin->authority.host && host->port == origin->authority.port)
             return true;
     return std::find(allowed_.begin(), allowed_.end(), normalise(*origin)) != allowed_.end();

@@ -208,12 +208,17 @@ void WsSession<Stream>::on_keepalive(error_code ec)
                        "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
         return drop(); // a silent peer will not answer a close frame either
     }
-    if (now - last_ping_ >= options.ping_interval && !pinging_ && !closing_) {
+    if (now - last_ping_ >= options.ping_interval) {
+        // Due even when none can go out (the last one still waits behind a stalled write, or we
+        // are closing): the next check is an interval away, not an expired timer re-armed in a
+        // loop.
         last_ping_ = now;
-        pinging_ = true;
-        // Beast allows one ping in flight; the flag covers the write, the pong is just a frame.
-        ws_.async_ping({},
-                       [self = this->shared_from_this()](error_code) { self->pinging_ = false; });
+        if (!pinging_ && !closing_) {
+            pinging_ = true;
+            // Beast allows one ping in flight; the flag covers the write, the pong is a frame.
+            ws_.async_ping(
+                {}, [self = this->shared_from_this()](error_code) { self->pinging_ = false; });
+        }
     }
     schedule_keepalive();
 }

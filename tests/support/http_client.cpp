@@ -5,9 +5,12 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace signald::test {
 namespace net = boost::asio;
@@ -143,12 +146,63 @@ bool HttpClient::wait_closed(Duration timeout)
     }
 }
 
+bool HttpClient::closed_within(Duration timeout)
+{
+    auto chunk = std::make_shared<std::array<char, 4096>>();
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        op_pending_ = true;
+        socket_.async_read_some(net::buffer(*chunk),
+                                [this, chunk](beast::error_code ec, std::size_t) {
+                                    op_pending_ = false;
+                                    op_error_ = ec;
+                                });
+        if (!run_until([&] { return !op_pending_; }, deadline)) {
+            beast::error_code ignored;
+            socket_.cancel(ignored);
+            run_until([&] { return !op_pending_; }, Clock::now() + 2s);
+            // The read may have finished with data or an end just as it was cancelled.
+            return op_error_ && op_error_ != net::error::operation_aborted;
+        }
+        if (op_error_)
+            return true;
+    }
+}
+
 HttpClient::Response http_request(std::uint16_t port, std::string_view method,
                                   std::string_view target, const HttpClient::HeaderList& extra)
 {
     HttpClient client;
     client.connect(port);
     return client.request(method, target, extra);
+}
+
+std::optional<double> metric(std::uint16_t port, std::string_view sample)
+{
+    const auto response = http_request(port, "GET", "/metrics");
+    const std::string& body = response.body();
+    const std::string prefix = std::string(sample) + ' ';
+    for (std::size_t line = 0; line < body.size();) {
+        const std::size_t end = std::min(body.find('\n', line), body.size());
+        if (body.compare(line, prefix.size(), prefix) == 0)
+            return std::strtod(
+                body.substr(line + prefix.size(), end - line - prefix.size()).c_str(), nullptr);
+        line = end + 1;
+    }
+    return std::nullopt;
+}
+
+std::optional<double> wait_for_metric(std::uint16_t port, std::string_view sample, double value,
+                                      HttpClient::Duration timeout)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto seen = metric(port, sample);
+        if ((seen && *seen == value) || std::chrono::steady_clock::now() >= deadline)
+            return seen;
+        // The poll interval, not synchronisation: the deadline decides the outcome.
+        std::this_thread::sleep_for(20ms);
+    }
 }
 
 } // namespace signald::test

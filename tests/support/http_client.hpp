@@ -45,6 +45,10 @@ public:
                      Duration timeout = 5s);
     // True if the server closes the connection within timeout (any unread response is dropped).
     bool wait_closed(Duration timeout = 2s);
+    // Whether the server ends the connection within timeout. Unlike wait_closed, the connection
+    // stays usable when it does not (the read is cancelled, not the socket closed); anything that
+    // arrives meanwhile is discarded.
+    bool closed_within(Duration timeout);
 
     const std::string& last_error() const { return last_error_; }
 
@@ -70,5 +74,13 @@ private:
 HttpClient::Response http_request(std::uint16_t port, std::string_view method,
                                   std::string_view target,
                                   const HttpClient::HeaderList& extra = {});
+
+// The value of one sample in GET /metrics, named exactly as exposed, e.g.
+// `signald_rejections_total{reason="origin"}`; nullopt if the line is absent.
+std::optional<double> metric(std::uint16_t port, std::string_view sample);
+// Polls GET /metrics until sample equals value or the deadline passes; returns the last value
+// read (so a caller can EXPECT_EQ on it and see what was there instead).
+std::optional<double> wait_for_metric(std::uint16_t port, std::string_view sample, double value,
+                                      HttpClient::Duration timeout = 5s);
 
 } // namespace signald::test

@@ -125,8 +125,33 @@ SignaldProcess::SignaldProcess(std::vector<std::string> args, EnvChanges env, Wa
                                std::chrono::milliseconds startup_timeout)
 {
     spawn(args, env);
-    if (wait == Wait::for_listening)
-        wait_for_listening(startup_timeout);
+    if (wait == Wait::for_listening) {
+        try {
+            wait_for_listening(startup_timeout);
+        } catch (...) {
+            // No destructor runs for a constructor that throws: end the child and the reader
+            // here, or the joinable reader thread's destructor calls std::terminate.
+            send_signal(SIGKILL);
+            if (reader_.joinable())
+                reader_.join();
+            throw;
+        }
+    }
+}
+
+bool SignaldProcess::wait_for_stderr(std::string_view text, std::size_t times,
+                                     std::chrono::milliseconds timeout)
+{
+    const auto enough = [&] {
+        std::size_t seen = 0;
+        for (auto at = stderr_.find(text); at != std::string::npos && seen < times;
+             at = stderr_.find(text, at + 1))
+            ++seen;
+        return seen >= times;
+    };
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return enough() || output_closed_; });
+    return enough();
 }
 
 void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChanges& env)

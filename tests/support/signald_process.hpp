@@ -66,6 +66,11 @@ public:
 
     std::string stdout_text() const;
     std::string stderr_text() const;
+    // Waits until stderr holds text at least times times; false if it does not by the deadline
+    // (or the child ended first). Output reaches the test through a pipe and a thread, so a line
+    // the server wrote before answering may still be on its way when the answer arrives.
+    bool wait_for_stderr(std::string_view text, std::size_t times = 1,
+                         std::chrono::milliseconds timeout = 2s);
 
     void send_signal(int signal_number);
     // The exit status once the child has ended, or nullopt if it is still running at the deadline.

@@ -4,7 +4,16 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace signald::test {
 namespace net = boost::asio;
@@ -85,6 +94,19 @@ std::size_t skip_value(std::string_view text, std::size_t pos)
 WsClient::WsClient() : ioc_(1), ws_(ioc_)
 {
     ws_.text(true);
+    // Counting only: Beast still answers every ping with a pong on its own.
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::ping)
+            ++pings_received_;
+    });
+}
+
+void WsClient::bind_local(std::string_view address)
+{
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    const auto local = net::ip::make_address(address);
+    socket.open(local.is_v6() ? net::ip::tcp::v6() : net::ip::tcp::v4());
+    socket.bind({local, 0});
 }
 
 WsClient::~WsClient()
@@ -354,6 +376,230 @@ std::string WsClient::join(std::string_view room_id, std::optional<std::string_v
         throw std::runtime_error("expected joined for room " + std::string(room_id) +
                                  ", got: " + excerpt(reply.dump()));
     return reply["clientId"].get<std::string>();
+}
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+[[noreturn]] void fail_errno(const std::string& what)
+{
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// Waits until fd is ready for events or the deadline passes; false on timeout.
+bool wait_ready(int fd, short events, SteadyClock::time_point deadline)
+{
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+        if (left.count() <= 0)
+            return false;
+        pollfd entry{fd, events, 0};
+        const int n = ::poll(&entry, 1, static_cast<int>(left.count()) + 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            fail_errno("poll");
+        if (n > 0)
+            return true;
+    }
+}
+
+// Parses the complete frames at the front of bytes, removing them.
+void take_frames(std::string& bytes, std::vector<RawWsClient::Frame>& frames)
+{
+    for (;;) {
+        if (bytes.size() < 2)
+            return;
+        const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
+        std::size_t header = 2;
+        std::uint64_t length = byte(1) & 0x7fU;
+        if (length == 126) {
+            header = 4;
+            if (bytes.size() < header)
+                return;
+            length = (std::uint64_t{byte(2)} << 8) | byte(3);
+        } else if (length == 127) {
+            header = 10;
+            if (bytes.size() < header)
+                return;
+            length = 0;
+            for (std::size_t i = 2; i < 10; ++i)
+                length = (length << 8) | byte(i);
+        }
+        if (bytes.size() - header < length)
+            return;
+        frames.push_back(RawWsClient::Frame{static_cast<std::uint8_t>(byte(0) & 0x0fU),
+                                            bytes.substr(header, length)});
+        bytes.erase(0, header + length);
+    }
+}
+
+} // namespace
+
+std::size_t RawWsClient::Drained::count(std::uint8_t opcode) const
+{
+    std::size_t n = 0;
+    for (const Frame& frame : frames)
+        if (frame.opcode == opcode)
+            ++n;
+    return n;
+}
+
+RawWsClient::RawWsClient()
+{
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd_ < 0)
+        fail_errno("socket");
+}
+
+RawWsClient::~RawWsClient()
+{
+    ::close(fd_);
+}
+
+void RawWsClient::set_receive_buffer(int bytes)
+{
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0)
+        fail_errno("setsockopt SO_RCVBUF");
+}
+
+void RawWsClient::bind_local(const std::string& address)
+{
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, address.c_str(), &local.sin_addr) != 1)
+        throw std::invalid_argument("not an IPv4 address: " + address);
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
+        fail_errno("bind " + address);
+}
+
+unsigned RawWsClient::try_connect(std::uint16_t port, const Headers& extra, Duration timeout)
+{
+    const auto deadline = SteadyClock::now() + timeout;
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_port = htons(port);
+    server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0) {
+        if (errno != EINPROGRESS)
+            fail_errno("connect");
+        if (!wait_ready(fd_, POLLOUT, deadline))
+            throw std::runtime_error("connect timed out");
+        int error = 0;
+        socklen_t size = sizeof error;
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size);
+        if (error != 0) {
+            errno = error;
+            fail_errno("connect");
+        }
+    }
+
+    std::string request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n";
+    for (const auto& [name, value] : extra)
+        request += name + ": " + value + "\r\n";
+    send_all(request + "\r\n", deadline);
+
+    std::size_t end = std::string::npos;
+    while ((end = received_.find("\r\n\r\n")) == std::string::npos) {
+        Drained ignored;
+        if (!receive_some(deadline, &ignored))
+            throw std::runtime_error("upgrade response timed out");
+        if (ignored.ended)
+            throw std::runtime_error("connection ended before the upgrade response: " +
+                                     ignored.error);
+    }
+    const std::string head = received_.substr(0, end);
+    received_.erase(0, end + 4);
+    // "HTTP/1.1 101 Switching Protocols"
+    const auto space = head.find(' ');
+    if (space == std::string::npos || head.size() < space + 4)
+        throw std::runtime_error("malformed upgrade response: " + head);
+    return static_cast<unsigned>(std::stoul(head.substr(space + 1, 3)));
+}
+
+void RawWsClient::connect(std::uint16_t port, const Headers& extra, Duration timeout)
+{
+    const unsigned status = try_connect(port, extra, timeout);
+    if (status != 101)
+        throw std::runtime_error("raw WebSocket upgrade declined with HTTP " +
+                                 std::to_string(status));
+}
+
+void RawWsClient::send_text(std::string_view text, Duration timeout)
+{
+    // Clients must mask (RFC 6455 5.3); any key will do.
+    constexpr std::uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+    std::string frame;
+    frame += static_cast<char>(0x81); // FIN, text
+    if (text.size() < 126) {
+        frame += static_cast<char>(0x80U | text.size());
+    } else if (text.size() <= 0xffff) {
+        frame += static_cast<char>(0x80U | 126U);
+        frame += static_cast<char>((text.size() >> 8) & 0xffU);
+        frame += static_cast<char>(text.size() & 0xffU);
+    } else {
+        frame += static_cast<char>(0x80U | 127U);
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame += static_cast<char>((text.size() >> shift) & 0xffU);
+    }
+    for (const std::uint8_t key : mask)
+        frame += static_cast<char>(key);
+    for (std::size_t i = 0; i < text.size(); ++i)
+        frame += static_cast<char>(static_cast<std::uint8_t>(text[i]) ^ mask[i % 4]);
+    send_all(frame, SteadyClock::now() + timeout);
+}
+
+RawWsClient::Drained RawWsClient::drain(Duration timeout)
+{
+    const auto deadline = SteadyClock::now() + timeout;
+    Drained drained;
+    take_frames(received_, drained.frames);
+    while (!drained.ended && receive_some(deadline, &drained))
+        take_frames(received_, drained.frames);
+    return drained;
+}
+
+void RawWsClient::send_all(std::string_view bytes, SteadyClock::time_point deadline)
+{
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail_errno("send");
+        if (!wait_ready(fd_, POLLOUT, deadline))
+            throw std::runtime_error("raw WebSocket send timed out");
+    }
+}
+
+bool RawWsClient::receive_some(SteadyClock::time_point deadline, Drained* drained)
+{
+    for (;;) {
+        char chunk[16384];
+        const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            received_.append(chunk, static_cast<std::size_t>(n));
+            return true;
+        }
+        if (n == 0) {
+            drained->ended = true;
+            return true;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            drained->ended = true;
+            drained->error = std::strerror(errno);
+            return true;
+        }
+        if (!wait_ready(fd_, POLLIN, deadline))
+            return false;
+    }
 }
 
 std::optional<std::string_view> raw_member(std::string_view text, std::string_view key)

@@ -49,6 +49,8 @@ public:
     // Opens a connection to 127.0.0.1:port and performs the upgrade; throws on failure.
     void connect(std::uint16_t port, std::string_view target = "/ws", const Headers& extra = {},
                  Duration timeout = 5s);
+    // Before connect: connect from this local address (e.g. "127.0.0.2") instead of the default.
+    void bind_local(std::string_view address);
     // As connect, but reports the upgrade response status instead of throwing when the server
     // declines (101 on success). Throws only on transport failure or timeout.
     unsigned try_connect(std::uint16_t port, std::string_view target = "/ws",
@@ -85,6 +87,8 @@ public:
     std::size_t discarded_before_close() const { return discarded_before_close_; }
     // Text messages received but not yet taken.
     std::size_t pending() const { return inbox_.size(); }
+    // Pings received from the server so far (Beast answers each with a pong while reading).
+    std::size_t pings_received() const { return pings_received_; }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -113,6 +117,61 @@ private:
     bool ended_ = false;
     CloseInfo close_info_;
     std::size_t discarded_before_close_ = 0;
+    std::size_t pings_received_ = 0;
+};
+
+// RawWsClient: a WebSocket peer that does only what the test says. It completes the upgrade by
+// hand on a plain socket and afterwards reads nothing unless asked, so it never answers a ping
+// and, with a small receive buffer, makes the server's writes to it back up: a dead or stalled
+// peer. Every call has a deadline.
+class RawWsClient
+{
+public:
+    using Duration = std::chrono::milliseconds;
+
+    // A frame from the server (servers never mask).
+    struct Frame
+    {
+        std::uint8_t opcode = 0; // 0x1 text, 0x8 close, 0x9 ping, ...
+        std::string payload;
+    };
+    // What drain() saw: every complete frame, and whether the server ended the connection.
+    struct Drained
+    {
+        std::vector<Frame> frames;
+        bool ended = false;
+        std::string error; // "" for a clean end of stream
+        std::size_t count(std::uint8_t opcode) const;
+    };
+
+    RawWsClient();
+    ~RawWsClient();
+    RawWsClient(const RawWsClient&) = delete;
+    RawWsClient& operator=(const RawWsClient&) = delete;
+
+    // Before connect: SO_RCVBUF in bytes (the kernel rounds it up to its minimum), set before the
+    // handshake so the advertised window is small from the first byte.
+    void set_receive_buffer(int bytes);
+    // Before connect: connect from this local address (e.g. "127.0.0.2").
+    void bind_local(const std::string& address);
+
+    // Connects to 127.0.0.1:port and sends the upgrade request with extra headers; returns the
+    // response status (101 on success). Throws on transport failure or timeout.
+    unsigned try_connect(std::uint16_t port, const Headers& extra = {}, Duration timeout = 5s);
+    void connect(std::uint16_t port, const Headers& extra = {}, Duration timeout = 5s);
+
+    // Sends one masked text frame.
+    void send_text(std::string_view text, Duration timeout = 5s);
+    // Reads until the server ends the connection or the deadline passes.
+    Drained drain(Duration timeout);
+
+private:
+    void send_all(std::string_view bytes, std::chrono::steady_clock::time_point deadline);
+    // Appends what has arrived to received_, or marks drained ended; false at the deadline.
+    bool receive_some(std::chrono::steady_clock::time_point deadline, Drained* drained);
+
+    int fd_ = -1;
+    std::string received_; // bytes read but not yet parsed into frames
 };
 
 // The raw text of the top-level member key of the JSON object text (the last one, if repeated),

@@ -29,6 +29,9 @@ public:
     TokenBucket(double capacity, double per_second, TimePoint now);
     // Takes amount tokens if they are all there.
     bool take(double amount, TimePoint now);
+    // Puts back tokens taken for something that did not happen after all.
+    void refund(double amount);
+    double capacity() const { return capacity_; }
 
 private:
     double capacity_;
@@ -56,9 +59,11 @@ private:
     bool limit_bytes_;
     TokenBucket messages_;
     TokenBucket bytes_;
-    // Refusals drain it and it refills at the message rate: only a client that keeps sending
-    // faster than twice its allowance for a whole burst empties it.
-    TokenBucket patience_;
+    // Refusals drain these (one token per refused message, and its size in bytes) and they
+    // refill at the allowed rates: only a client that keeps sending more than twice its
+    // allowance, in messages or in bytes, for a whole burst empties one.
+    TokenBucket message_patience_;
+    TokenBucket byte_patience_;
 };
 
 } // namespace signald

@@ -1,0 +1,149 @@
+// Connection caps: past --max-connections an upgrade gets 503, past --max-connections-per-ip from
+// one address 429; plain HTTP is not counted, and every way a session ends gives its place back.
+
+#include "http_client.hpp"
+#include "signald_process.hpp"
+#include "ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace signald::test {
+namespace {
+
+std::size_t occurrences(const std::string& text, std::string_view part)
+{
+    std::size_t count = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+        ++count;
+    return count;
+}
+
+class ConnectionCaps : public ::testing::Test
+{
+protected:
+    void start(std::vector<std::string> caps)
+    {
+        web_root_.write("index.html", "<!doctype html>\n");
+        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), caps));
+    }
+
+    std::unique_ptr<WsClient> connect()
+    {
+        auto client = std::make_unique<WsClient>();
+        client->connect(server_->port());
+        return client;
+    }
+
+    unsigned try_connect()
+    {
+        WsClient client;
+        return client.try_connect(server_->port());
+    }
+
+    std::optional<double> rejections(std::string_view reason)
+    {
+        return metric(server_->port(),
+                      "signald_rejections_total{reason=\"" + std::string(reason) + "\"}");
+    }
+
+    TempDir web_root_;
+    std::unique_ptr<SignaldProcess> server_;
+};
+
+TEST_F(ConnectionCaps, PastMaxConnectionsAnUpgradeGets503UntilOneCloses)
+{
+    start({"--max-connections", "3"});
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 3; ++i)
+        clients.push_back(connect());
+
+    EXPECT_EQ(try_connect(), 503u);
+    EXPECT_EQ(try_connect(), 503u);
+    // Plain HTTP is not a WebSocket session and is still served.
+    EXPECT_EQ(http_request(server_->port(), "GET", "/healthz").result_int(), 200);
+    EXPECT_EQ(metric(server_->port(), "signald_sessions"), 3);
+    EXPECT_EQ(rejections("max-connections"), 2);
+    EXPECT_TRUE(server_->wait_for_stderr("rejected (max-connections)", 2));
+    EXPECT_EQ(occurrences(server_->stderr_text(), "rejected (max-connections)"), 2u);
+
+    // A clean close gives the place back.
+    EXPECT_EQ(clients[0]->close(1000), 1000);
+    EXPECT_EQ(wait_for_metric(server_->port(), "signald_sessions", 2), 2);
+    clients[0] = connect();
+    EXPECT_EQ(try_connect(), 503u);
+
+    // So does a connection that just vanishes.
+    clients[1]->drop(true);
+    EXPECT_EQ(wait_for_metric(server_->port(), "signald_sessions", 2), 2);
+    clients[1] = connect();
+    EXPECT_EQ(try_connect(), 503u);
+    EXPECT_EQ(rejections("max-connections"), 4);
+    EXPECT_EQ(metric(server_->port(), "signald_connections"), 3);
+}
+
+TEST_F(ConnectionCaps, ClientsTheServerClosesGiveTheirPlaceBack)
+{
+    start({"--max-connections", "2"});
+    auto first = connect();
+    auto second = connect();
+    EXPECT_EQ(try_connect(), 503u);
+
+    // A binary frame: the server closes with 1003 and the place is free again.
+    first->send_binary("x");
+    EXPECT_TRUE(first->expect_close(1003));
+    EXPECT_EQ(wait_for_metric(server_->port(), "signald_sessions", 1), 1);
+    auto third = connect();
+    EXPECT_TRUE(third->is_open());
+    EXPECT_EQ(try_connect(), 503u);
+}
+
+TEST_F(ConnectionCaps, PastMaxConnectionsPerIpAnUpgradeGets429WhileOtherAddressesGetIn)
+{
+    start({"--max-connections-per-ip", "2"});
+    auto first = connect();
+    auto second = connect();
+    EXPECT_EQ(try_connect(), 429u);
+
+    // Another loopback address is another client.
+    WsClient elsewhere;
+    elsewhere.bind_local("127.0.0.2");
+    EXPECT_EQ(elsewhere.try_connect(server_->port()), 101u);
+    RawWsClient raw_elsewhere;
+    raw_elsewhere.bind_local("127.0.0.2");
+    EXPECT_EQ(raw_elsewhere.try_connect(server_->port()), 101u);
+    RawWsClient third_elsewhere;
+    third_elsewhere.bind_local("127.0.0.2");
+    EXPECT_EQ(third_elsewhere.try_connect(server_->port()), 429u);
+    EXPECT_EQ(metric(server_->port(), "signald_sessions"), 4);
+
+    EXPECT_EQ(rejections("max-connections-per-ip"), 2);
+    EXPECT_TRUE(server_->wait_for_stderr("rejected (max-connections-per-ip)"));
+
+    // Closing one from 127.0.0.1 frees a place for 127.0.0.1 only.
+    EXPECT_EQ(first->close(1000), 1000);
+    EXPECT_EQ(wait_for_metric(server_->port(), "signald_sessions", 3), 3);
+    first = connect();
+    EXPECT_EQ(try_connect(), 429u);
+    EXPECT_EQ(rejections("max-connections-per-ip"), 3);
+}
+
+TEST_F(ConnectionCaps, TheTotalCapComesBeforeThePerAddressCap)
+{
+    start({"--max-connections", "2", "--max-connections-per-ip", "2"});
+    auto first = connect();
+    auto second = connect();
+    WsClient elsewhere;
+    elsewhere.bind_local("127.0.0.2");
+    EXPECT_EQ(elsewhere.try_connect(server_->port()), 503u);
+    EXPECT_EQ(try_connect(), 503u);
+    EXPECT_EQ(rejections("max-connections"), 2);
+    EXPECT_EQ(rejections("max-connections-per-ip"), std::nullopt);
+}
+
+} // namespace
+} // namespace signald::test
