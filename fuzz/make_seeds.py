@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in fuzz/corpus/<target>/, replacing what is there.
+
+fuzz_protocol and fuzz_resolve_target read their input as it is, so their seeds are plain text.
+fuzz_hub and fuzz_origin read it through libFuzzer's FuzzedDataProvider: strings from the front,
+choices (integers, booleans) from the back. The classes below mirror those targets' reads in the
+same order, so a hub scenario reads like the story it tells. If a target changes how it reads
+input, change this too and rerun it; `SIGNALD_FUZZ_TRACE=1 build-fuzz/fuzz/fuzz_hub FILE` shows
+what a hub seed does.
+"""
+
+import pathlib
+
+ID_CYCLE = 10
+ROOM = {"r0": 0, "r1": 1, "r2": 2, "r0-escaped": 3, "ete": 4, "ete-escaped": 5, "party": 6,
+        "party-escaped": 7, "longest": 8, "too-long": 9, "empty": 10, "control": 11, "del": 12,
+        "r0-space": 13, "null": 14, "number": 15}
+NAME = {"alice": 0, "bob": 1, "empty": 2, "null": 3, "e-escaped": 4, "quote-backslash": 5,
+        "longest": 6, "too-long": 7, "newline": 8, "array": 9}
+TYPE = {"offer": 0, "answer": 1, "ice-candidate": 2, "hangup": 3, "offer-escaped": 4,
+        "Offer": 5, "empty": 6, "number": 7}
+DATA = {"null": 0, "sdp": 1, "candidate": 2, "mixed": 3, "huge": 4, "huge-nested": 5,
+        "surrogates": 6, "object": 7, "array": 8, "euro": 9}
+OP = {"connect": 0, "disconnect": 2, "join": 3, "leave": 5, "signal": 6, "raw": 8, "flood": 9,
+      "clock": 10, "all": 11}
+
+
+def numbered_id(n):
+    return str(n).rjust(10, "a")
+
+
+class ProviderInput:
+    """Bytes that FuzzedDataProvider hands back in the order they were written here."""
+
+    def __init__(self):
+        self.front = bytearray()  # strings, read front to back
+        self.back = bytearray()   # choices, in the order they are read (from the end)
+
+    def integer(self, low, high, value):
+        assert low <= value <= high
+        span, offset, taken = high - low, 0, []
+        while (span >> offset) > 0 and offset < 64:
+            taken.append(0)
+            offset += 8
+        # The first byte read ends up the most significant.
+        x = value - low
+        for i in range(len(taken)):
+            taken[i] = (x >> (8 * (len(taken) - 1 - i))) & 0xFF
+        self.back += bytes(taken)
+
+    def boolean(self, value):
+        self.integer(0, 255, 1 if value else 0)
+
+    def string(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        self.front += data.replace(b"\\", b"\\\\") + b"\\;"
+
+    def data(self):
+        return bytes(self.front) + bytes(reversed(self.back))
+
+
+class Scenario(ProviderInput):
+    """One fuzz_hub input, written as the steps fuzz_hub.cpp will take."""
+
+    def __init__(self, rate_limited=False):
+        super().__init__()
+        self.next_id = 0
+        self.connected = []  # sorted, as std::set<ClientId> iterates
+        self.boolean(rate_limited)
+
+    # Harness reads.
+    def op(self, name):
+        self.integer(0, 11, OP[name])
+
+    def client(self, who):
+        """who: index into the connected clients, or an id number when nobody is connected."""
+        if not self.connected:
+            self.integer(0, ID_CYCLE, who)
+        else:
+            self.integer(0, len(self.connected) - 1, who)
+
+    def any_id(self, n):
+        self.integer(0, ID_CYCLE, n)
+
+    def member(self, escaped=False):
+        self.integer(0, 7, 0 if escaped else 1)
+
+    def build(self, members, extra=False):
+        for i in range(members, 1, -1):
+            self.integer(0, i - 1, i - 1)  # keep the order
+        self.boolean(extra)
+
+    # Steps.
+    def connect(self):
+        self.op("connect")
+        while numbered_id(self.next_id % ID_CYCLE) in self.connected:
+            self.next_id += 1
+        self.connected = sorted(self.connected + [numbered_id(self.next_id % ID_CYCLE)])
+        self.next_id += 1
+        return self
+
+    def disconnect(self, who):
+        self.op("disconnect")
+        self.boolean(True)
+        self.client(who)
+        del self.connected[who]
+        return self
+
+    def join_text(self, room, name=None, escaped=False, extra=False):
+        self.member(escaped)
+        self.integer(0, 15, ROOM[room])
+        self.member(escaped)
+        if name is None:
+            self.integer(0, 3, 0)
+            return self.build(2, extra)
+        if name in NAME:
+            self.integer(0, 3, 2)
+            self.integer(0, 9, NAME[name])
+        else:
+            self.integer(0, 3, 1)
+            self.string(name)
+        self.member(escaped)
+        self.build(3, extra)
+
+    def leave_text(self, room):
+        self.member()
+        self.integer(0, 15, ROOM[room])
+        self.member()
+        self.build(2)
+
+    def signal_text(self, room, kind, to=None, data=None, escaped=False):
+        self.member(escaped)
+        self.integer(0, 15, ROOM[room])
+        self.member(escaped)
+        self.integer(0, 7, TYPE[kind])
+        self.member(escaped)
+        members = 3
+        if to is None:
+            self.integer(0, 5, 0)
+        elif to == "null":
+            self.integer(0, 5, 1)
+            self.member()
+            members += 1
+        else:
+            self.integer(0, 5, 2)
+            self.any_id(to)
+            self.member(escaped)
+            members += 1
+        if data is None:
+            self.integer(0, 4, 0)
+        else:
+            members += 1
+            if isinstance(data, int):
+                self.integer(0, 4, 2)
+                self.integer(1, 200, data)
+            elif data in DATA:
+                self.integer(0, 4, 3)
+                self.integer(0, 9, DATA[data])
+            else:
+                self.integer(0, 4, 1)
+                self.string(data)
+            self.member(escaped)
+        self.build(members)
+
+    def join(self, who, room, name=None, **kw):
+        self.op("join")
+        self.client(who)
+        self.join_text(room, name, **kw)
+        return self
+
+    def leave(self, who, room):
+        self.op("leave")
+        self.client(who)
+        self.leave_text(room)
+        return self
+
+    def signal(self, who, room, kind, to=None, data=None, **kw):
+        self.op("signal")
+        self.client(who)
+        self.signal_text(room, kind, to, data, **kw)
+        return self
+
+    def raw(self, who, text):
+        self.op("raw")
+        self.client(who)
+        self.string(text)
+        return self
+
+    def flood(self, who, count, room="r0", kind="ice-candidate"):
+        self.op("flood")
+        self.client(who)
+        self.signal_text(room, kind, data="candidate")
+        self.integer(1, 64, count)
+        return self
+
+    def clock(self, ms):
+        self.op("clock")
+        self.integer(0, 5000, ms)
+        return self
+
+    def everyone_joins(self, room):
+        self.op("all")
+        self.integer(0, 2, 0)
+        for _ in self.connected:
+            self.join_text(room)
+        return self
+
+
+def id_of(n):
+    """The id number the n-th connect hands out, in a scenario without reuse."""
+    return n % ID_CYCLE
+
+
+def hub_seeds():
+    s = {}
+    s["two-peers-offer-answer"] = (
+        Scenario().connect().connect().join(0, "r0", "alice").join(1, "r0", "bob")
+        .signal(0, "r0", "offer", to=id_of(1), data="sdp")
+        .signal(1, "r0", "answer", to=id_of(0), data="sdp")
+        .signal(0, "r0", "ice-candidate", data="candidate")
+        .signal(1, "r0", "hangup").leave(0, "r0").disconnect(1))
+    s["room-full-then-slot-frees"] = (
+        Scenario().connect().connect().connect().connect().connect().everyone_joins("r1")
+        .disconnect(2).join(3, "r1", "late"))
+    s["switch-rooms"] = (
+        Scenario().connect().connect().connect().join(0, "r0").join(1, "r0").join(2, "r1")
+        .join(0, "r1", "alice").join(0, "r1").join(1, "r2").leave(1, "r0").leave(1, "r2"))
+    s["escaped-room-and-keys"] = (
+        Scenario().connect().connect().join(0, "ete", "e-escaped", escaped=True)
+        .join(1, "ete-escaped", "quote-backslash", extra=True)
+        .join(0, "party").join(1, "party-escaped")
+        .signal(1, "party", "offer-escaped", to=id_of(0), data="surrogates", escaped=True))
+    s["bad-fields"] = (
+        Scenario().connect().join(0, "too-long").join(0, "empty").join(0, "control")
+        .join(0, "del").join(0, "null").join(0, "number").join(0, "r0", "too-long")
+        .join(0, "r0", "newline").join(0, "r0", "array").join(0, "longest", "longest")
+        .signal(0, "longest", "Offer").signal(0, "longest", "number").signal(0, "r0", "offer")
+        .signal(0, "longest", "offer", to="null").signal(0, "longest", "offer", to=id_of(0))
+        .signal(0, "longest", "offer", to=ID_CYCLE).leave(0, "r0"))
+    s["nested-and-huge-data"] = (
+        Scenario().connect().connect().connect().everyone_joins("r2")
+        .signal(0, "r2", "offer", data=200).signal(1, "r2", "answer", data="huge")
+        .signal(2, "r2", "offer", to=id_of(0), data="huge-nested")
+        .signal(0, "r2", "ice-candidate", data="mixed")
+        .signal(1, "r2", "offer", data='{"a":[1,{"b":"\\u00e9"}],"c":-0.5e-3}')
+        .signal(2, "r2", "offer", data="[1,2"))
+    s["raw-frames"] = (
+        Scenario().connect().connect()
+        .raw(0, '{"action":"join","roomId":"r0","name":"raw"}')
+        .raw(1, '{"action":"join","roomId":"r0","roomId":"r1"}')
+        .raw(1, '{"action":"join","roomId":"r0"}')
+        .raw(0, '{"action":"signal","roomId":"r0","type":"offer","data":{"sdp":"x"},"to":"' +
+             numbered_id(1) + '"}')
+        .raw(0, "not json").raw(0, "[]").raw(0, '{"action":"dance"}').raw(0, '{"action":1}')
+        .raw(1, '{"action":"leave","roomId":"r0"}'))
+    s["flood-until-closed"] = (
+        Scenario(rate_limited=True).connect().connect().join(0, "r0").join(1, "r0")
+        .flood(0, 12).signal(1, "r0", "offer").clock(3000).flood(1, 20)
+        .disconnect(0).clock(5000).signal(0, "r0", "hangup"))
+    # Ten short visits wrap the id cycle: Hub skips the id still in use and hands out departed ones.
+    reused = Scenario().connect().join(0, "r0", "keeper")
+    for _ in range(ID_CYCLE):
+        reused.connect().join(1, "r0").signal(1, "r0", "offer", to=0).disconnect(1)
+    s["ids-reused"] = reused
+    return s
+
+
+def origin_seeds():
+    """fuzz_origin reads: entry count, entries, Origin, Host, then a port (number and digits)."""
+    cases = {
+        "no-list-same-host": ([], "https://example.org", "example.org", 0, ""),
+        "no-list-other-host": ([], "https://evil.example", "example.org:443", 8080, ""),
+        "listed-origin": (["https://app.example.org", "http://host:8080"], "http://HOST:8080",
+                          "signal.example.org", 443, "0"),
+        "default-port-dropped": (["https://example.org:443"], "https://example.org", "x", 1, ""),
+        "star": (["*"], "null", "", 65535, "99999"),
+        "bad-entry": (["example.org", "https://ok.example"], "https://ok.example", "h", 5, ""),
+        "ipv6": (["http://[2001:db8::1]:8000"], "http://[2001:DB8::1]:8000", "[::1]:80", 80, ""),
+        "loopback-names": ([], "http://sub.localhost:3000", "localhost:3000", 3000, "00"),
+        "path-and-userinfo": (["https://a.example/path"], "https://user@a.example",
+                              "a.example", 7, ""),
+        "empty-port": (["http://h:"], "http://h:", "h:", 0, "1"),
+        # Host without a port means the scheme's default, never the Origin's port.
+        "host-default-port": ([], "http://example.org:8080", "example.org", 80, ""),
+    }
+    seeds = {}
+    for name, (entries, origin, host, port, digits) in cases.items():
+        seed = ProviderInput()
+        seed.integer(0, 3, len(entries))
+        for entry in entries:
+            seed.string(entry)
+        seed.string(origin)
+        seed.string(host)
+        seed.integer(0, 2**32 - 1, port)
+        seed.string(digits)
+        seeds[name] = seed.data()
+    return seeds
+
+
+# JSON escapes are written in raw strings, so the files hold them as a client would send them.
+PROTOCOL_SEEDS = {
+    "join": r'{"action":"join","roomId":"r0"}',
+    "join-name": r'{"action":"join","roomId":"team standup","name":"Alice"}',
+    "join-name-null": r'{"action":"join","roomId":"r0","name":null}',
+    "join-name-empty": r'{"action":"join","roomId":"r0","name":""}',
+    "join-escaped-unicode": r'{"action":"join","roomId":"\u00e9t\u00e9 \ud83c\udf89","name":"Zo\u00eb"}',
+    "join-raw-utf8": '{"action":"join","roomId":"caf\u00e9 \U0001F389","name":"\u2603"}',
+    "join-escaped-keys": r'{"\u0061ction":"join","room\u0049d":"r\/1","name":"a\"b\\c"}',
+    "join-whitespace": ' \t\r\n{ "action" : "join" ,\n "roomId" : "r0" } \n',
+    "join-duplicate-keys": r'{"action":"leave","action":"join","roomId":1,"roomId":"r0"}',
+    "join-bad-room": r'{"action":"join","roomId":"a\u0000b"}',
+    "join-bad-name": r'{"action":"join","roomId":"r0","name":7}',
+    "leave": r'{"action":"leave","roomId":"r0"}',
+    "signal-offer": r'{"action":"signal","roomId":"r0","type":"offer","to":"aaaaaaaaa1",'
+                    r'"data":{"type":"offer","sdp":"v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\n"}}',
+    "signal-candidate": r'{"action":"signal","roomId":"r0","type":"ice-candidate","data":'
+                        r'{"candidate":"candidate:1 1 udp 2122260223 10.0.0.1 54321 typ host",'
+                        r'"sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}}',
+    "signal-hangup": r'{"action":"signal","roomId":"r0","type":"hangup"}',
+    "signal-nested": r'{"action":"signal","roomId":"r0","type":"answer","data":'
+                     r'[[[[{"a":[{},[],"",0,-0.5e-3,1E+2,true,false,null]}]]]]}',
+    "signal-huge-numbers": r'{"action":"signal","roomId":"r0","type":"offer",'
+                           r'"data":[1e400,-1E+999,123456789012345678901234567890]}',
+    "signal-to-null": r'{"action":"signal","roomId":"r0","type":"offer","to":null}',
+    "signal-bad-type": r'{"action":"signal","roomId":"r0","type":"Offer"}',
+    "signal-escaped-type": r'{"action":"signal","roomId":"r0","type":"ice\u002dcandidate"}',
+    "unknown-action": r'{"action":"dance","roomId":"r0"}',
+    "action-not-string": r'{"action":["join"]}',
+    "not-object": r'[{"action":"join","roomId":"r0"}]',
+    "string": r'"join"',
+    "number": r'-12.5e+3',
+    "literals": r'[true,false,null]',
+    "trailing-comma": r'{"action":"join","roomId":"r0",}',
+    "unterminated": r'{"action":"join","roomId":"r0',
+    "lone-surrogate": r'{"action":"join","roomId":"\ud800"}',
+    "bad-numbers": r'[01,1.,.5,1e,-,+1]',
+}
+
+# Bytes no text editor keeps: a byte order mark, NUL, invalid UTF-8, raw control characters.
+PROTOCOL_BINARY_SEEDS = {
+    "bom": b'\xef\xbb\xbf{"action":"join","roomId":"r0"}',
+    "nul": b'{"action":"join","roomId":"r0"}\x00',
+    "bad-utf8": b'{"action":"join","roomId":"\xc0\x80","name":"\xed\xa0\x80"}',
+    "raw-control": b'{"action":"join","roomId":"a\tb\x01"}',
+}
+
+RESOLVE_SEEDS = {
+    "root": "/",
+    "index": "/index.html",
+    "query": "/a/b.js?x=1&y=/../z",
+    "fragment": "/app.css#top",
+    "sub-directory": "/sub/",
+    "double-slashes": "//a//b///c.txt",
+    "dot-dot-escaped": "/%2e%2e/%2E%2E/etc/passwd",
+    "dot-dot-slash-escaped": "/..%2f..%2fetc%2fpasswd",
+    "dot-segment": "/a/./b.js",
+    "dotfile": "/.git/config",
+    "well-known": "/.well-known/security.txt",
+    "absolute-form": "http://example.org/js/app.js",
+    "absolute-form-upper": "HTTPS://Example.org",
+    "asterisk": "*",
+    "authority-form": "example.org:443",
+    "nul-escaped": "/a%00b.html",
+    "backslash": r"/a\..\b",
+    "backslash-escaped": "/a%5c..%5cb",
+    "bad-escapes": "/%zz/%4",
+    "trailing-percent": "/a%",
+    "utf8": "/caf%C3%A9/%E2%82%AC.html",
+    "escaped-query": "/a%3Fb%23c%25d",
+}
+
+
+def write(target, seeds):
+    out = pathlib.Path(__file__).resolve().parent / "corpus" / target
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():
+        old.unlink()
+    for name, data in seeds.items():
+        (out / name).write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+def main():
+    write("fuzz_hub", {name: scenario.data() for name, scenario in hub_seeds().items()})
+    write("fuzz_origin", origin_seeds())
+    write("fuzz_protocol", {**PROTOCOL_SEEDS, **PROTOCOL_BINARY_SEEDS})
+    write("fuzz_resolve_target", RESOLVE_SEEDS)
+
+
+if __name__ == "__main__":
+    main()
