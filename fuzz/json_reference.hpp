@@ -1,8 +1,8 @@
 #pragma once
 // The JSON verdict the fuzz targets hold signald to: nlohmann::json's, except for the three places
 // json_scan.hpp documents where signald follows RFC 8259 instead (a NUL byte, a leading byte order
-// mark, a number too large for a double). The same rule as reference_accepts in
-// tests/unit/json_scan_test.cpp, shared by fuzz_protocol and fuzz_hub.
+// mark, a number too large for a double). Shared by fuzz_protocol, fuzz_hub and
+// tests/unit/json_scan_test.cpp.
 
 #include "check.hpp"
 

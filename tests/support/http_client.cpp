@@ -1,4 +1,5 @@
 #include "http_client.hpp"
+#include "run_until.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/write.hpp>
@@ -34,16 +35,7 @@ HttpClient::~HttpClient()
 template <class Done>
 bool HttpClient::run_until(Done done, Clock::time_point deadline)
 {
-    while (!done()) {
-        const auto now = Clock::now();
-        if (now >= deadline)
-            return false;
-        if (ioc_.stopped())
-            ioc_.restart();
-        if (ioc_.run_one_for(deadline - now) == 0 && ioc_.stopped())
-            return done();
-    }
-    return true;
+    return test::run_until(ioc_, std::move(done), deadline);
 }
 
 void HttpClient::abort()

@@ -1,4 +1,5 @@
 #include "ws_client.hpp"
+#include "run_until.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -117,18 +118,7 @@ WsClient::~WsClient()
 template <class Done>
 bool WsClient::run_until(Done done, Clock::time_point deadline)
 {
-    while (!done()) {
-        const auto now = Clock::now();
-        if (now >= deadline)
-            return false;
-        if (ioc_.stopped())
-            ioc_.restart();
-        // run_one_for returns 0 both on timeout and when no work is left; only the latter stops
-        // the io_context, and then nothing can change done() any more.
-        if (ioc_.run_one_for(deadline - now) == 0 && ioc_.stopped())
-            return done();
-    }
-    return true;
+    return test::run_until(ioc_, std::move(done), deadline);
 }
 
 void WsClient::shut_down_socket(bool reset)
