@@ -1,5 +1,8 @@
 #include "signald/core/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace signald::utf8 {
 
 std::size_t sequence_length(std::string_view text, std::size_t pos)
@@ -39,6 +42,27 @@ std::size_t sequence_length(std::string_view text, std::size_t pos)
         if ((byte(pos + i) & 0xC0) != 0x80)
             return 0;
     return length;
+}
+
+bool is_valid(std::string_view text)
+{
+    constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (text.size() - pos >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, text.data() + pos, sizeof word);
+            if ((word & high_bits) == 0) {
+                pos += 8;
+                continue;
+            }
+        }
+        const std::size_t length = sequence_length(text, pos);
+        if (length == 0)
+            return false;
+        pos += length;
+    }
+    return true;
 }
 
 std::size_t count_code_points(std::string_view text)

@@ -117,9 +117,50 @@ void HttpSession<Stream>::upgrade(http::request<http::string_body>&& request)
                                                 ": " + refused->reason),
                        false);
     }
-    std::make_shared<WsSession<Stream>>(std::move(stream_), server_, std::move(peer_address_),
-                                        std::move(std::get<Admission>(admitted)))
-        ->run(std::move(request));
+    // RFC 6455 4.2.1: what a handshake must carry. Only version 13 exists; a client that asks
+    // for another is told which one we speak.
+    const auto key = request[http::field::sec_websocket_key];
+    const auto version = request[http::field::sec_websocket_version];
+    if (key.empty() || key.size() > websocket::detail::sec_ws_key_type::max_size_n ||
+        version.empty())
+        return respond(request,
+                       plain_answer(400, "400 Bad Request: Sec-WebSocket-Key and "
+                                         "Sec-WebSocket-Version are required"),
+                       false);
+    if (version != "13")
+        return respond(request,
+                       plain_answer(426, "426 Upgrade Required: only WebSocket version 13"), false);
+
+    // Beast's own accept-key helper; no subprotocol or extension is ever selected.
+    websocket::detail::sec_ws_accept_type accept;
+    websocket::detail::make_sec_ws_accept(accept, key);
+    response_ = {};
+    response_.version(11);
+    response_.result(http::status::switching_protocols);
+    response_.set(http::field::server, "signald/" SIGNALD_VERSION);
+    response_.set(http::field::upgrade, "websocket");
+    response_.set(http::field::connection, "Upgrade");
+    response_.set(http::field::sec_websocket_accept,
+                  std::string_view(accept.data(), accept.size()));
+    admission_.emplace(std::move(std::get<Admission>(admitted)));
+    http::async_write(
+        stream_, response_,
+        beast::bind_front_handler(&HttpSession::on_upgraded, this->shared_from_this()));
+}
+
+template <class Stream>
+void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
+{
+    if (ec) {
+        spdlog::debug("{} WebSocket handshake failed: {}", peer_address_, ec.message());
+        return;
+    }
+    // A client may send its first frames right behind the request; they are in buffer_.
+    const auto early_bytes = buffer_.cdata();
+    std::string early(static_cast<const char*>(early_bytes.data()), early_bytes.size());
+    std::make_shared<WsSession>(beast::get_lowest_layer(stream_).release_socket(), server_,
+                                std::move(peer_address_), std::move(*admission_))
+        ->start(std::move(early));
 }
 
 template <class Stream>
@@ -142,6 +183,7 @@ void HttpSession<Stream>::respond(const http::request<http::string_body>& reques
     if (answer.status == 405)
         response_.set(http::field::allow, "GET, HEAD");
     if (answer.status == 426) {
+        response_.set(http::field::sec_websocket_version, "13");
         response_.set(http::field::upgrade, "websocket");
         response_.set(http::field::connection, "Upgrade");
     }

@@ -1,9 +1,11 @@
 #include "signald/net/server.hpp"
 
 #include "signald/net/http_session.hpp"
+#include "signald/net/ws_frames.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -19,6 +21,19 @@ tcp::endpoint endpoint_for(const ServerOptions& options)
     return {address, options.port};
 }
 
+// Large enough that a busy client's burst of messages is read in one call.
+constexpr std::size_t read_buffer_bytes = std::size_t{128} * 1024;
+
+// How often the keepalive sweep runs: a small fraction of the shortest interval it enforces, so a
+// ping or a cut is at most this late. Walking every connection a few times a second costs
+// microseconds per thousand.
+std::chrono::milliseconds sweep_period(const ServerOptions& options)
+{
+    const auto shortest = std::min(options.ping_interval, options.idle_timeout);
+    return std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 8,
+                      std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
+}
+
 HubLimits hub_limits(const ServerOptions& options)
 {
     return HubLimits{options.max_room_size, options.rate, options.max_message_bytes};
@@ -31,12 +46,32 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       origins_(options_.allowed_origins), hub_(*this, ids_, hub_limits(options_)),
       listener_(ioc, endpoint_for(options_),
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
-      shutdown_timer_(ioc)
+      read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
 {}
 
 void Server::start()
 {
     listener_.start();
+    schedule_keepalive();
+}
+
+void Server::schedule_keepalive()
+{
+    keepalive_timer_.expires_after(sweep_period(options_));
+    keepalive_timer_.async_wait([this](error_code ec) {
+        if (ec)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        // A session may detach while it is told (an idle cut), so walk a snapshot.
+        sweep_.clear();
+        for (const auto& [id, connection] : connections_)
+            sweep_.push_back(connection);
+        for (const auto& connection : sweep_)
+            if (auto live = connection.lock())
+                live->keepalive(now);
+        sweep_.clear();
+        schedule_keepalive();
+    });
 }
 
 void Server::on_connection(tcp::socket socket)
@@ -75,7 +110,7 @@ ClientId Server::attach(std::weak_ptr<Connection> connection)
     if (shutting_down_) {
         // Upgraded while we were stopping: it gets the same 1001 as everyone else.
         if (auto live = connections_[id].lock())
-            live->close(websocket::close_code::going_away);
+            live->close(close_code::going_away);
     }
     return id;
 }
@@ -148,6 +183,7 @@ void Server::shutdown()
         return;
     shutting_down_ = true;
     listener_.stop();
+    keepalive_timer_.cancel();
     spdlog::info("shutting down: closing {} WebSocket connections", connections_.size());
     if (connections_.empty()) {
         ioc_.stop();
@@ -155,7 +191,7 @@ void Server::shutdown()
     }
     for (auto& [id, connection] : connections_)
         if (auto live = connection.lock())
-            live->close(websocket::close_code::going_away);
+            live->close(close_code::going_away);
     shutdown_timer_.expires_after(options_.shutdown_grace);
     shutdown_timer_.async_wait([this](error_code ec) {
         if (!ec) {

@@ -7,232 +7,279 @@
 namespace signald {
 namespace {
 
-// A read buffer grows to the largest message seen and would keep that size for the life of the
-// connection; idle connections should cost little, so give back anything past this.
-constexpr std::size_t keep_read_buffer_bytes = std::size_t{16} * 1024;
-
 // A close frame stuck behind a write the peer never reads would wait forever; after this the
 // socket is simply cut.
 constexpr std::chrono::seconds close_deadline{2};
 
-std::string describe_end(const error_code& ec, const websocket::close_reason& reason)
+// Past this much queued in one batch, writing starts at once instead of after the batch.
+constexpr std::size_t eager_write_bytes = std::size_t{64} * 1024;
+
+std::string describe_failure(std::uint16_t code)
 {
-    if (ec == websocket::error::closed)
-        return "closed by peer (" + std::to_string(reason.code) + ")";
-    if (ec == websocket::error::message_too_big)
-        return "message too big (1009)";
-    if (ec == websocket::error::bad_frame_payload)
+    switch (code) {
+    case close_code::protocol_error:
+        return "protocol error (1002)";
+    case close_code::unsupported_data:
+        return "binary message (1003)";
+    case close_code::invalid_payload:
         return "invalid UTF-8 (1007)";
-    return ec.message();
+    case close_code::too_big:
+        return "message too big (1009)";
+    default:
+        return "failed (" + std::to_string(code) + ")";
+    }
 }
 
 } // namespace
 
-template <class Stream>
-WsSession<Stream>::WsSession(Stream&& stream, Server& server, std::string peer_address,
-                             Admission admission)
-    : ws_(std::move(stream)), server_(server), peer_address_(std::move(peer_address)),
-      admission_(std::move(admission)), keepalive_timer_(ws_.get_executor()),
-      close_timer_(ws_.get_executor())
+WsSession::WsSession(tcp::socket socket, Server& server, std::string peer_address,
+                     Admission admission)
+    : socket_(std::move(socket)), server_(server), peer_address_(std::move(peer_address)),
+      admission_(std::move(admission)), receiver_(server.options().max_message_bytes)
 {}
 
-template <class Stream>
-void WsSession<Stream>::run(http::request<http::string_body> request)
+void WsSession::start(std::string early)
 {
-    // The HTTP timeout no longer applies: keepalive below watches the connection from now on.
-    beast::get_lowest_layer(ws_).expires_never();
-    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.handshake_timeout = server_.options().request_timeout;
-    ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-        response.set(http::field::server, "signald/" SIGNALD_VERSION);
-    }));
-    // Any frame from the peer, pongs included, shows it is alive.
-    ws_.control_callback(
-        [this](websocket::frame_type, std::string_view) { last_heard_ = Clock::now(); });
-    ws_.read_message_max(server_.options().max_message_bytes);
-    ws_.text(true);
-    ws_.async_accept(request,
-                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
-}
-
-template <class Stream>
-void WsSession<Stream>::on_accept(error_code ec)
-{
-    if (ec) {
-        spdlog::debug("{} WebSocket handshake failed: {}", peer_address_, ec.message());
-        return;
-    }
-    id_ = server_.attach(this->weak_from_this());
+    error_code ec;
+    socket_.non_blocking(true, ec); // reads are attempted only when the socket is readable
+    id_ = server_.attach(weak_from_this());
     attached_ = true;
     spdlog::info("{} connected from {}", id_, peer_address_);
     last_heard_ = last_ping_ = Clock::now();
-    schedule_keepalive();
-    do_read();
+    if (!early.empty() && !consume(early))
+        return;
+    wait_readable();
 }
 
-template <class Stream>
-void WsSession<Stream>::do_read()
+void WsSession::wait_readable()
 {
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
 }
 
-template <class Stream>
-void WsSession<Stream>::on_read(error_code ec, std::size_t)
+void WsSession::on_readable(error_code ec)
 {
-    if (ec) {
-        keepalive_timer_.cancel();
-        close_timer_.cancel();
-        return detach(close_started_ ? "closed by server (" + std::to_string(close_code_) + ")"
-                                     : describe_end(ec, ws_.reason()));
+    if (ec)
+        return end_of_input(ec);
+    const std::span<char> buffer = server_.read_buffer();
+    const std::size_t bytes = socket_.read_some(net::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again)
+        return wait_readable();
+    if (ec)
+        return end_of_input(ec);
+    // While lingering after the close, what still arrives is read only to be thrown away.
+    if (!lingering_ && !consume(buffer.first(bytes)))
+        return;
+    if (bytes < buffer.size()) {
+        // Drained: anything arriving after the read above raises a new readiness event, which
+        // the single-threaded loop can only deliver after this wait is registered.
+        return wait_readable();
     }
+    // More may be waiting; let other connections have a turn first.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+}
 
+bool WsSession::consume(std::span<char> bytes)
+{
     last_heard_ = Clock::now();
-    if (ws_.got_binary()) {
-        close(websocket::close_code::unknown_data); // keep reading until the close completes
-    } else if (!closing_) {
-        const auto data = buffer_.cdata();
-        server_.on_text(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    if (const std::uint16_t code = receiver_.receive(bytes, *this)) {
+        fail(code);
+        return false;
     }
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > keep_read_buffer_bytes)
-        buffer_.shrink_to_fit();
-    do_read();
+    return reading_;
 }
 
-template <class Stream>
-void WsSession<Stream>::send(const Text& text)
+void WsSession::end_of_input(const error_code& ec)
+{
+    reading_ = false;
+    if (close_code_ != 0)
+        detach("closed by server (" + std::to_string(close_code_) + ")");
+    else if (ec == net::error::eof)
+        detach("end of stream without a close frame");
+    else
+        detach(ec.message());
+    drop();
+}
+
+void WsSession::on_text(std::string_view text)
+{
+    if (!closing_)
+        server_.on_text(id_, text);
+}
+
+void WsSession::on_ping(std::string_view payload)
 {
     if (closing_)
         return;
+    out_.append(WsOpcode::pong, payload);
+    schedule_flush();
+}
+
+void WsSession::on_close(std::uint16_t code, std::string_view)
+{
+    reading_ = false;
+    if (closing_) {
+        // Our close is answered: the handshake is complete.
+        detach("closed by server (" + std::to_string(close_code_) + ")");
+    } else {
+        detach("closed by peer (" + std::to_string(code) + ")");
+        out_.drop_unstarted(); // the peer is leaving: it reads nothing more
+        // Echo the peer's code (RFC 6455 5.5.1); a close without one is answered with 1000.
+        queue_close(code == 1005 ? close_code::normal : code);
+    }
+    finish_after_write_ = true;
+    if (out_.empty())
+        finish();
+    else
+        schedule_flush();
+}
+
+void WsSession::fail(std::uint16_t code)
+{
+    reading_ = false;
+    detach(describe_failure(code));
+    if (!closing_) {
+        out_.drop_unstarted();
+        queue_close(code);
+    }
+    finish_after_write_ = true;
+    schedule_flush();
+}
+
+void WsSession::send(const Text& text)
+{
+    if (closing_)
+        return;
+    out_.append(WsOpcode::text, *text);
+    // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
+    // below is about what a peer does not read, not about how much one batch holds.
+    if (out_.size() >= eager_write_bytes && !awaiting_writable_)
+        write_now();
+    else
+        schedule_flush();
+
     const std::size_t limit = server_.options().max_queue_bytes;
-    if (outbox_bytes_ + text->size() > limit) {
+    if (!closing_ && out_.size() > limit) {
         // A reader this far behind would make the server hold its backlog forever. Leave the
         // room now (posted: we are inside a fan-out), then close with 1008 if the socket ever
         // drains, or cut it when the close deadline passes.
         server_.reject("slow-consumer", id_,
                        "more than " + std::to_string(limit) + " bytes waiting to be written");
-        close(websocket::close_code::policy_error);
-        net::post(ws_.get_executor(),
-                  [self = this->shared_from_this()] { self->detach("slow consumer (1008)"); });
-        return;
+        out_.drop_unstarted(); // the close frame must not wait behind the backlog
+        close(close_code::policy_violation);
+        net::post(socket_.get_executor(),
+                  [self = shared_from_this()] { self->detach("slow consumer (1008)"); });
     }
-    outbox_.push_back(text);
-    outbox_bytes_ += text->size();
-    if (!writing_)
-        do_write();
 }
 
-template <class Stream>
-void WsSession<Stream>::do_write()
-{
-    writing_ = true;
-    ws_.async_write(net::buffer(*outbox_.front()),
-                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
-}
-
-template <class Stream>
-void WsSession<Stream>::on_write(error_code ec, std::size_t)
-{
-    writing_ = false;
-    outbox_bytes_ -= outbox_.front()->size();
-    outbox_.pop_front();
-    if (ec)
-        return drop(); // the read loop notices the dead socket and detaches
-    if (closing_)
-        return do_close();
-    if (!outbox_.empty())
-        do_write();
-}
-
-template <class Stream>
-void WsSession<Stream>::close(std::uint16_t code)
+void WsSession::close(std::uint16_t code)
 {
     if (closing_)
         return;
-    closing_ = true;
     close_code_ = code;
-    close_timer_.expires_after(close_deadline);
-    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
-        if (!ec)
-            self->drop();
-    });
-    // Keep only the frame being written: a close frame may not interleave with it.
-    if (writing_) {
-        while (outbox_.size() > 1) {
-            outbox_bytes_ -= outbox_.back()->size();
-            outbox_.pop_back();
-        }
-    } else {
-        do_close();
-    }
+    queue_close(code);
+    schedule_flush();
 }
 
-template <class Stream>
-void WsSession<Stream>::do_close()
+void WsSession::queue_close(std::uint16_t code)
 {
-    if (close_started_ || !ws_.is_open())
+    closing_ = true;
+    out_.append_close(code);
+    arm_close_deadline();
+}
+
+void WsSession::keepalive(Clock::time_point now)
+{
+    if (!attached_)
         return;
-    close_started_ = true;
-    ws_.async_close(websocket::close_reason(close_code_),
-                    beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
-}
-
-template <class Stream>
-void WsSession<Stream>::on_close(error_code ec)
-{
-    if (ec && ec != net::error::operation_aborted)
-        spdlog::debug("{} close handshake: {}", id_, ec.message());
-}
-
-template <class Stream>
-void WsSession<Stream>::schedule_keepalive()
-{
-    const auto& options = server_.options();
-    keepalive_timer_.expires_at(
-        std::min(last_ping_ + options.ping_interval, last_heard_ + options.idle_timeout));
-    keepalive_timer_.async_wait(
-        beast::bind_front_handler(&WsSession::on_keepalive, this->shared_from_this()));
-}
-
-template <class Stream>
-void WsSession<Stream>::on_keepalive(error_code ec)
-{
-    if (ec || !attached_)
-        return;
-    const auto now = Clock::now();
     const auto& options = server_.options();
     if (now - last_heard_ >= options.idle_timeout) {
         server_.reject("idle-timeout", id_,
                        "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
         return drop(); // a silent peer will not answer a close frame either
     }
-    if (now - last_ping_ >= options.ping_interval) {
-        // Due even when none can go out (the last one still waits behind a stalled write, or we
-        // are closing): the next check is an interval away, not an expired timer re-armed in a
-        // loop.
+    if (now - last_ping_ >= options.ping_interval && !closing_) {
         last_ping_ = now;
-        if (!pinging_ && !closing_) {
-            pinging_ = true;
-            // Beast allows one ping in flight; the flag covers the write, the pong is a frame.
-            ws_.async_ping(
-                {}, [self = this->shared_from_this()](error_code) { self->pinging_ = false; });
-        }
+        out_.append(WsOpcode::ping, {});
+        schedule_flush();
     }
-    schedule_keepalive();
 }
 
-template <class Stream>
-void WsSession<Stream>::drop()
+void WsSession::schedule_flush()
+{
+    if (awaiting_writable_ || flush_posted_)
+        return;
+    flush_posted_ = true;
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->flush_posted_ = false;
+        if (!self->awaiting_writable_)
+            self->write_now();
+    });
+}
+
+void WsSession::write_now()
+{
+    while (!out_.empty()) {
+        error_code ec;
+        const std::string_view bytes = out_.unsent();
+        const std::size_t written = socket_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again)
+            break;
+        if (ec)
+            return drop(); // the read side notices the dead socket and detaches
+        out_.consumed(written);
+    }
+    if (!out_.empty()) {
+        // The kernel's buffer is full: write the rest when the peer has read some.
+        awaiting_writable_ = true;
+        socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
+            self->awaiting_writable_ = false;
+            if (ec)
+                return self->drop();
+            self->write_now();
+        });
+        return;
+    }
+    if (finish_after_write_)
+        finish();
+}
+
+void WsSession::arm_close_deadline()
+{
+    if (close_timer_)
+        return;
+    close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_deadline);
+    close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec)
+            self->drop();
+    });
+}
+
+void WsSession::finish()
+{
+    if (lingering_)
+        return;
+    lingering_ = true;
+    // The server ends the TCP connection first (RFC 6455 7.1.1). Closing the socket while the
+    // peer's bytes sit unread would send a reset that can destroy our close frame before the
+    // peer reads it, so send FIN and read until the peer's FIN (or the close deadline).
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    arm_close_deadline();
+    wait_readable();
+}
+
+void WsSession::drop()
 {
     closing_ = true;
+    reading_ = false;
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    socket_.close(ignored);
+    if (close_timer_)
+        close_timer_->cancel();
 }
 
-template <class Stream>
-void WsSession<Stream>::detach(std::string why)
+void WsSession::detach(std::string_view why)
 {
     if (!attached_)
         return;
@@ -240,7 +287,5 @@ void WsSession<Stream>::detach(std::string why)
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
     server_.detach(id_);
 }
-
-template class WsSession<beast::tcp_stream>;
 
 } // namespace signald

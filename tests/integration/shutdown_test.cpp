@@ -24,7 +24,9 @@ protected:
     Shutdown()
     {
         web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path()));
+        // The flooding test sends megabytes in a blink; the byte rate limit is not its subject.
+        server_ = std::make_unique<SignaldProcess>(
+            server_args(web_root_.path(), {"--rate-bytes", "104857600"}));
     }
 
     std::unique_ptr<WsClient> connect()

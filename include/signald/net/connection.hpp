@@ -1,11 +1,13 @@
 #pragma once
-// Connection: what Server needs of a WebSocket session, whatever stream it runs on (plain TCP
-// today, TLS later). Server holds these as weak_ptrs keyed by ClientId.
+// Connection: what Server needs of a WebSocket session, whatever stream it runs on. Server holds
+// these as weak_ptrs keyed by ClientId.
 //
-// Neither call may reach back into Hub synchronously: both are made from inside Hub's fan-out.
+// send and close may not reach back into Hub synchronously: both are made from inside Hub's
+// fan-out.
 
 #include "signald/core/transport.hpp"
 
+#include <chrono>
 #include <cstdint>
 
 namespace signald {
@@ -16,8 +18,11 @@ public:
     virtual ~Connection() = default;
     // Queues text behind whatever is already queued; ignored once the connection is closing.
     virtual void send(const Text& text) = 0;
-    // Starts a WebSocket close with code after the write in flight; queued text is dropped.
+    // Starts a WebSocket close with code, after the text already queued (a few error replies
+    // explain the close; a slow consumer's backlog is dropped instead).
     virtual void close(std::uint16_t code) = 0;
+    // The server's periodic sweep: ping a quiet peer, cut a silent one.
+    virtual void keepalive(std::chrono::steady_clock::time_point now) = 0;
 };
 
 } // namespace signald

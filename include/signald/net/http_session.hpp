@@ -4,6 +4,7 @@
 // pipelining), and hands an admitted upgrade at "/" or "/ws" to a WsSession together with the
 // stream. Nothing here outlives the hand-off.
 
+#include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
 #include "signald/net/static_site.hpp"
 
@@ -26,6 +27,8 @@ private:
     void do_read();
     void on_read(error_code ec, std::size_t bytes);
     void upgrade(http::request<http::string_body>&& request);
+    // The 101 is out: the socket now belongs to a WsSession.
+    void on_upgraded(error_code ec, std::size_t bytes);
     // Answers request with a StaticSite-style answer; the connection closes after it unless
     // keep_alive.
     void respond(const http::request<http::string_body>& request, StaticResponse answer,
@@ -40,6 +43,7 @@ private:
     std::string peer_address_; // ip:port, for logs
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_; // one request in flight, so one response
+    std::optional<Admission> admission_;         // held from the upgrade's 101 to the hand-off
 };
 
 } // namespace signald

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -89,6 +90,9 @@ public:
     // Logs a refused request or a connection cut off for a limit once, at warn, and counts it.
     void reject(std::string_view reason, std::string_view who, std::string_view detail);
 
+    // Where every WebSocket session reads: one buffer, used by one session at a time.
+    std::span<char> read_buffer() { return read_buffer_; }
+
     const StaticSite& site() const { return site_; }
     const ServerOptions& options() const { return options_; }
     // Prometheus text exposition of the server's state and counters.
@@ -99,6 +103,7 @@ public:
 
 private:
     void on_connection(tcp::socket socket);
+    void schedule_keepalive();
 
     net::io_context& ioc_;
     ServerOptions options_;
@@ -110,6 +115,10 @@ private:
     std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
     std::map<std::string, std::uint64_t, std::less<>> rejections_;
+    std::vector<char> read_buffer_;
+    std::vector<std::weak_ptr<Connection>> sweep_;
+    // One timer pings and times out every connection, instead of one per connection.
+    net::steady_timer keepalive_timer_;
     net::steady_timer shutdown_timer_;
     bool shutting_down_ = false;
 };

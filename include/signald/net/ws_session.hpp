@@ -1,19 +1,25 @@
 #pragma once
-// WsSession: one WebSocket connection. Reads text frames and hands them to Server, writes what it
-// is given through a FIFO with one async_write in flight and a byte cap, and pings a quiet peer.
-// It knows nothing of rooms.
+// WsSession: one WebSocket connection after the upgrade. Hands each text message to Server and
+// writes what it is given; it knows nothing of rooms.
 //
-// Lifetime: kept alive only by its pending handlers. detach() runs once, from the read loop's
-// end or (for a slow consumer) from a posted handler, so the member leaves its room as soon as
-// it is done, even while a stalled write still holds the object.
+// Reading: no buffer of its own. It waits for the socket to become readable, then reads into the
+// server's one shared buffer and keeps only a frame cut off at the end of it, so an idle
+// connection holds no read memory.
+// Writing: frames are appended to a byte queue, and one flush (posted, so that everything queued
+// by the handlers already waiting is included) writes them all with one system call. The queue
+// holds only what the kernel would not take; over --max-queue-bytes marks a slow consumer.
+//
+// Lifetime: kept alive only by its pending handlers. detach() runs once, as soon as the
+// connection is finished for the hub (a close frame either way, an error, end of stream, or a
+// slow consumer), even while a stalled write still holds the object.
 
 #include "signald/core/ids.hpp"
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
 #include "signald/net/connection.hpp"
+#include "signald/net/ws_frames.hpp"
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -21,52 +27,69 @@ namespace signald {
 
 class Server;
 
-template <class Stream>
-class WsSession final : public Connection, public std::enable_shared_from_this<WsSession<Stream>>
+class WsSession final : public Connection,
+                        private WsEvents,
+                        public std::enable_shared_from_this<WsSession>
 {
 public:
-    WsSession(Stream&& stream, Server& server, std::string peer_address, Admission admission);
+    WsSession(tcp::socket socket, Server& server, std::string peer_address, Admission admission);
 
-    // Completes the upgrade that HttpSession read.
-    void run(http::request<http::string_body> request);
+    // Attaches to the hub and starts reading. early: bytes that arrived behind the upgrade
+    // request, in the same read.
+    void start(std::string early);
 
     void send(const Text& text) override;
     void close(std::uint16_t code) override;
+    void keepalive(std::chrono::steady_clock::time_point now) override;
 
 private:
     using Clock = std::chrono::steady_clock;
 
-    void on_accept(error_code ec);
-    void do_read();
-    void on_read(error_code ec, std::size_t bytes);
-    void do_write();
-    void on_write(error_code ec, std::size_t bytes);
-    void do_close();
-    void on_close(error_code ec);
-    void schedule_keepalive();
-    void on_keepalive(error_code ec);
-    // Cuts the TCP connection: every pending operation fails and the read loop ends.
-    void drop();
-    void detach(std::string why);
+    void wait_readable();
+    void on_readable(error_code ec);
+    // Feeds bytes to the receiver; false once nothing more is to be read.
+    bool consume(std::span<char> bytes);
+    void end_of_input(const error_code& ec);
 
-    websocket::stream<Stream> ws_;
-    beast::flat_buffer buffer_;
+    void on_text(std::string_view text) override;
+    void on_ping(std::string_view payload) override;
+    void on_pong() override {}
+    void on_close(std::uint16_t code, std::string_view reason) override;
+
+    // Fails the connection: close frame with code, then the socket is shut.
+    void fail(std::uint16_t code);
+    // Queues a close frame behind whatever is queued; nothing is sent after it.
+    void queue_close(std::uint16_t code);
+    // Writes the queue after the handlers already waiting have added theirs: one system call
+    // for a whole batch.
+    void schedule_flush();
+    // Hands the kernel all it takes now, and waits for room for the rest.
+    void write_now();
+    void arm_close_deadline();
+    // Ends the connection after the close frames: FIN, then wait for the peer's.
+    void finish();
+    // Cuts the TCP connection: every pending operation fails.
+    void drop();
+    void detach(std::string_view why);
+
+    tcp::socket socket_;
     Server& server_;
     std::string peer_address_;
     Admission admission_;
     ClientId id_;
-    std::deque<Text> outbox_; // front() is in flight while writing_
-    std::size_t outbox_bytes_ = 0;
-    net::steady_timer keepalive_timer_;
-    net::steady_timer close_timer_;
+    WsReceiver receiver_;
+    OutboundFrames out_;
+    std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
+    std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
     bool attached_ = false;
-    bool writing_ = false;
-    bool pinging_ = false;
-    bool closing_ = false;
-    bool close_started_ = false;
-    std::uint16_t close_code_ = 0;
+    bool reading_ = true;  // false once the peer's close, EOF or a broken rule is seen
+    bool closing_ = false; // a close frame is queued or sent: no more text goes out
+    bool flush_posted_ = false;
+    bool awaiting_writable_ = false;
+    bool finish_after_write_ = false;
+    bool lingering_ = false; // our FIN is sent; reads only wait for the peer's
 };
 
 } // namespace signald

@@ -1,0 +1,116 @@
+#pragma once
+// RFC 6455 framing for the server side, free of sockets so it can be unit-tested and fuzzed.
+//
+// Why not Beast's websocket::stream: it keeps a fixed 1.5 KiB read buffer inside every stream and
+// writes one message per system call. A signaling server holds thousands of mostly idle sockets
+// and fans small messages out to many of them, so here reads land in one buffer shared by every
+// connection (only a partial frame is kept per connection), and writes append frames to a
+// per-connection byte queue that goes out in one call. Beast still parses the HTTP upgrade.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace signald {
+
+// Close codes the server sends (RFC 6455 section 7.4.1).
+namespace close_code {
+inline constexpr std::uint16_t normal = 1000;
+inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t protocol_error = 1002;
+inline constexpr std::uint16_t unsupported_data = 1003;
+inline constexpr std::uint16_t invalid_payload = 1007;
+inline constexpr std::uint16_t policy_violation = 1008;
+inline constexpr std::uint16_t too_big = 1009;
+} // namespace close_code
+
+enum class WsOpcode : std::uint8_t
+{
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xA,
+};
+
+// Appends one unfragmented, unmasked (server-to-client) frame to out.
+void append_frame(std::string& out, WsOpcode opcode, std::string_view payload);
+
+// Server frames waiting for the kernel to take them, in order. What the kernel has taken part of
+// is never torn: dropping the backlog keeps a partly written frame whole.
+class OutboundFrames
+{
+public:
+    void append(WsOpcode opcode, std::string_view payload);
+    // A close frame carrying code and no reason.
+    void append_close(std::uint16_t code);
+
+    // Bytes not yet taken, from the first one.
+    std::string_view unsent() const { return std::string_view(bytes_).substr(sent_); }
+    std::size_t size() const { return bytes_.size() - sent_; }
+    bool empty() const { return sent_ == bytes_.size(); }
+    // The kernel took count bytes from the front of unsent(). Once all is taken the memory is
+    // given back: a quiet connection holds none.
+    void consumed(std::size_t count);
+    // Forgets every frame not yet begun.
+    void drop_unstarted();
+
+private:
+    // Where the frame that starts at start ends; bytes_ always begins with a whole frame.
+    std::size_t frame_end(std::size_t start) const;
+
+    std::string bytes_;
+    std::size_t sent_ = 0;
+};
+
+// Whether a peer may put code in a close frame. 1005, 1006 and 1015 only ever describe a close
+// locally, and codes outside the registered and private ranges mean nothing.
+bool is_valid_close_code(std::uint16_t code);
+
+// What a client's frames amount to, reported as they complete.
+class WsEvents
+{
+public:
+    virtual ~WsEvents() = default;
+    // A complete text message, valid UTF-8. The view lives until the call returns.
+    virtual void on_text(std::string_view text) = 0;
+    virtual void on_ping(std::string_view payload) = 0;
+    virtual void on_pong() = 0;
+    // code is 1005 (no status) when the frame carried none; reason is valid UTF-8.
+    virtual void on_close(std::uint16_t code, std::string_view reason) = 0;
+};
+
+// Turns a client's byte stream into messages: unmasks, reassembles fragments, answers nothing
+// itself. Every rule broken yields the close code to fail the connection with; after that, or
+// after a close frame, it reads no further.
+class WsReceiver
+{
+public:
+    explicit WsReceiver(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+
+    // Consumes bytes (unmasked in place). Returns 0 while all is well, else the close code.
+    std::uint16_t receive(std::span<char> bytes, WsEvents& events);
+
+    // Whether the peer's close frame has been seen (nothing after it is read).
+    bool closed() const { return done_ && failure_ == 0; }
+    // Bytes held between reads: a partial frame and a fragmented message so far. Idle: none.
+    std::size_t buffered_bytes() const { return carry_.size() + fragments_.size(); }
+
+private:
+    // Handles the frame at the front of bytes if it is whole; returns the bytes it used, 0 if it
+    // needs more, and sets failure_ when the frame breaks a rule.
+    std::size_t take_frame(std::span<char> bytes, WsEvents& events);
+    void fail(std::uint16_t code);
+
+    std::size_t max_message_bytes_;
+    std::string carry_;     // the start of a frame that has not fully arrived
+    std::string fragments_; // a fragmented text message so far
+    bool in_message_ = false;
+    bool done_ = false;
+    std::uint16_t failure_ = 0;
+};
+
+} // namespace signald
