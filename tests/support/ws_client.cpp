@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -396,34 +397,52 @@ bool wait_ready(int fd, short events, SteadyClock::time_point deadline)
     }
 }
 
+// Parses the complete frame at the front of bytes, removing it; nullopt if none is complete yet.
+std::optional<RawWsClient::Frame> take_frame(std::string& bytes)
+{
+    if (bytes.size() < 2)
+        return std::nullopt;
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
+    const bool masked = (byte(1) & 0x80U) != 0;
+    std::size_t header = 2;
+    std::uint64_t length = byte(1) & 0x7fU;
+    if (length == 126) {
+        header = 4;
+        if (bytes.size() < header)
+            return std::nullopt;
+        length = (std::uint64_t{byte(2)} << 8) | byte(3);
+    } else if (length == 127) {
+        header = 10;
+        if (bytes.size() < header)
+            return std::nullopt;
+        length = 0;
+        for (std::size_t i = 2; i < 10; ++i)
+            length = (length << 8) | byte(i);
+    }
+    if (masked)
+        header += 4;
+    if (bytes.size() < header || bytes.size() - header < length)
+        return std::nullopt;
+    RawWsClient::Frame frame;
+    frame.opcode = static_cast<std::uint8_t>(byte(0) & 0x0fU);
+    frame.fin = (byte(0) & 0x80U) != 0;
+    frame.rsv = static_cast<std::uint8_t>((byte(0) >> 4) & 0x07U);
+    frame.masked = masked;
+    frame.header_size = header;
+    frame.payload = bytes.substr(header, static_cast<std::size_t>(length));
+    if (masked)
+        for (std::size_t i = 0; i < frame.payload.size(); ++i)
+            frame.payload[i] = static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^
+                                                 byte(header - 4 + i % 4));
+    bytes.erase(0, header + static_cast<std::size_t>(length));
+    return frame;
+}
+
 // Parses the complete frames at the front of bytes, removing them.
 void take_frames(std::string& bytes, std::vector<RawWsClient::Frame>& frames)
 {
-    for (;;) {
-        if (bytes.size() < 2)
-            return;
-        const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
-        std::size_t header = 2;
-        std::uint64_t length = byte(1) & 0x7fU;
-        if (length == 126) {
-            header = 4;
-            if (bytes.size() < header)
-                return;
-            length = (std::uint64_t{byte(2)} << 8) | byte(3);
-        } else if (length == 127) {
-            header = 10;
-            if (bytes.size() < header)
-                return;
-            length = 0;
-            for (std::size_t i = 2; i < 10; ++i)
-                length = (length << 8) | byte(i);
-        }
-        if (bytes.size() - header < length)
-            return;
-        frames.push_back(RawWsClient::Frame{static_cast<std::uint8_t>(byte(0) & 0x0fU),
-                                            bytes.substr(header, length)});
-        bytes.erase(0, header + length);
-    }
+    while (auto frame = take_frame(bytes))
+        frames.push_back(std::move(*frame));
 }
 
 } // namespace
@@ -446,7 +465,21 @@ RawWsClient::RawWsClient()
 
 RawWsClient::~RawWsClient()
 {
-    ::close(fd_);
+    close_socket();
+}
+
+void RawWsClient::close_socket()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+    fd_ = -1;
+}
+
+void RawWsClient::set_no_delay()
+{
+    const int on = 1;
+    if (::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
+        fail_errno("setsockopt TCP_NODELAY");
 }
 
 void RawWsClient::set_receive_buffer(int bytes)
@@ -466,6 +499,18 @@ void RawWsClient::bind_local(const std::string& address)
 }
 
 unsigned RawWsClient::try_connect(std::uint16_t port, const Headers& extra, Duration timeout)
+{
+    return upgrade(port, extra, {}, timeout);
+}
+
+unsigned RawWsClient::try_connect_pipelined(std::uint16_t port, std::string_view pipelined,
+                                            const Headers& extra, Duration timeout)
+{
+    return upgrade(port, extra, pipelined, timeout);
+}
+
+unsigned RawWsClient::upgrade(std::uint16_t port, const Headers& extra, std::string_view pipelined,
+                              Duration timeout)
 {
     const auto deadline = SteadyClock::now() + timeout;
     sockaddr_in server{};
@@ -492,7 +537,7 @@ unsigned RawWsClient::try_connect(std::uint16_t port, const Headers& extra, Dura
                           "Sec-WebSocket-Version: 13\r\n";
     for (const auto& [name, value] : extra)
         request += name + ": " + value + "\r\n";
-    send_all(request + "\r\n", deadline);
+    send_all(request + "\r\n" + std::string(pipelined), deadline);
 
     std::size_t end = std::string::npos;
     while ((end = received_.find("\r\n\r\n")) == std::string::npos) {
@@ -520,28 +565,61 @@ void RawWsClient::connect(std::uint16_t port, const Headers& extra, Duration tim
                                  std::to_string(status));
 }
 
+std::string encode_frame(std::uint8_t opcode, std::string_view payload, const FrameOptions& options)
+{
+    std::string frame;
+    frame += static_cast<char>((options.fin ? 0x80U : 0U) | ((options.rsv & 0x07U) << 4) |
+                               (opcode & 0x0fU));
+    const unsigned mask_bit = options.masked ? 0x80U : 0U;
+    const std::uint64_t length = options.declared_length.value_or(payload.size());
+    if (length < 126) {
+        frame += static_cast<char>(mask_bit | length);
+    } else if (length <= 0xffff) {
+        frame += static_cast<char>(mask_bit | 126U);
+        frame += static_cast<char>((length >> 8) & 0xffU);
+        frame += static_cast<char>(length & 0xffU);
+    } else {
+        frame += static_cast<char>(mask_bit | 127U);
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame += static_cast<char>((length >> shift) & 0xffU);
+    }
+    if (!options.masked)
+        return frame.append(payload);
+    for (const std::uint8_t key : options.mask_key)
+        frame += static_cast<char>(key);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        frame += static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ options.mask_key[i % 4]);
+    return frame;
+}
+
 void RawWsClient::send_text(std::string_view text, Duration timeout)
 {
-    // Clients must mask (RFC 6455 5.3); any key will do.
-    constexpr std::uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-    std::string frame;
-    frame += static_cast<char>(0x81); // FIN, text
-    if (text.size() < 126) {
-        frame += static_cast<char>(0x80U | text.size());
-    } else if (text.size() <= 0xffff) {
-        frame += static_cast<char>(0x80U | 126U);
-        frame += static_cast<char>((text.size() >> 8) & 0xffU);
-        frame += static_cast<char>(text.size() & 0xffU);
-    } else {
-        frame += static_cast<char>(0x80U | 127U);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            frame += static_cast<char>((text.size() >> shift) & 0xffU);
+    send_frame(opcode::text, text, {}, timeout);
+}
+
+void RawWsClient::send_frame(std::uint8_t code, std::string_view payload,
+                             const FrameOptions& options, Duration timeout)
+{
+    send_all(encode_frame(code, payload, options), SteadyClock::now() + timeout);
+}
+
+void RawWsClient::send_bytes(std::string_view bytes, Duration timeout)
+{
+    send_all(bytes, SteadyClock::now() + timeout);
+}
+
+std::optional<RawWsClient::Frame> RawWsClient::next_frame(Duration timeout)
+{
+    const auto deadline = SteadyClock::now() + timeout;
+    for (;;) {
+        if (auto frame = take_frame(received_))
+            return frame;
+        if (ended_)
+            return std::nullopt;
+        Drained ignored;
+        if (!receive_some(deadline, &ignored))
+            return std::nullopt;
     }
-    for (const std::uint8_t key : mask)
-        frame += static_cast<char>(key);
-    for (std::size_t i = 0; i < text.size(); ++i)
-        frame += static_cast<char>(static_cast<std::uint8_t>(text[i]) ^ mask[i % 4]);
-    send_all(frame, SteadyClock::now() + timeout);
 }
 
 RawWsClient::Drained RawWsClient::drain(Duration timeout)
@@ -579,12 +657,12 @@ bool RawWsClient::receive_some(SteadyClock::time_point deadline, Drained* draine
             return true;
         }
         if (n == 0) {
-            drained->ended = true;
+            drained->ended = ended_ = true;
             return true;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            drained->ended = true;
-            drained->error = std::strerror(errno);
+            drained->ended = ended_ = true;
+            drained->error = end_error_ = std::strerror(errno);
             return true;
         }
         if (!wait_ready(fd_, POLLIN, deadline))
