@@ -370,6 +370,39 @@ RESOLVE_SEEDS = {
 }
 
 
+def client_frame(payload, opcode=1, fin=True, key=b"\x37\xfa\x21\x3d", rsv=0):
+    """A masked client frame, as fuzz_ws_frames reads them."""
+    payload = payload.encode() if isinstance(payload, str) else payload
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n <= 0xFFFF:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_frames_seeds():
+    join = '{"action":"join","roomId":"r"}'
+    return {
+        "join": client_frame(join),
+        "two-messages": client_frame(join) + client_frame('{"action":"leave","roomId":"r"}'),
+        "fragmented": client_frame(join[:5], fin=False) + client_frame("hi", opcode=9)
+        + client_frame(join[5:12], opcode=0, fin=False) + client_frame(join[12:], opcode=0),
+        "ping-pong-close": client_frame("p", opcode=9) + client_frame("", opcode=10)
+        + client_frame(b"\x03\xe8bye", opcode=8) + client_frame(join),
+        "long-16": client_frame("x" * 300),
+        "utf8-split": client_frame("caf\xc3".encode("latin-1"), fin=False)
+        + client_frame(b"\xa9", opcode=0),
+        "zero-key": client_frame(join, key=b"\0\0\0\0"),
+        "binary": client_frame(b"\x01\x02", opcode=2),
+        "close-bad-code": client_frame(b"\x03\xed", opcode=8),
+        "unmasked": bytes([0x81, 0x02]) + b"hi",
+    }
+
+
 def write(target, seeds):
     out = pathlib.Path(__file__).resolve().parent / "corpus" / target
     out.mkdir(parents=True, exist_ok=True)
@@ -384,6 +417,7 @@ def main():
     write("fuzz_origin", origin_seeds())
     write("fuzz_protocol", {**PROTOCOL_SEEDS, **PROTOCOL_BINARY_SEEDS})
     write("fuzz_resolve_target", RESOLVE_SEEDS)
+    write("fuzz_ws_frames", ws_frames_seeds())
 
 
 if __name__ == "__main__":
