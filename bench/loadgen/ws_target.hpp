@@ -1,0 +1,26 @@
+#pragma once
+// Where the generator connects (the parsed --url) and from which local addresses (--sources).
+// Resolved once at startup; connections copy nothing from here but the endpoint.
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct WsTarget
+{
+    boost::asio::ip::tcp::endpoint server;
+    std::string host_header; // "host:port" as written in the URL
+    std::string path;        // "/ws"
+};
+
+// ws://HOST:PORT/PATH; HOST may be a name, resolved here. Throws std::runtime_error.
+WsTarget parse_ws_url(const std::string& url);
+
+// Comma-separated IP addresses. Throws std::runtime_error on a bad one or an empty list.
+std::vector<boost::asio::ip::address> parse_sources(const std::string& list);
+
+} // namespace bench

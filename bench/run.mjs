@@ -1,0 +1,199 @@
+// The benchmark runner: every scenario against signald and the Node ws baseline, N runs each,
+// each run with a fresh server. Prints the machine and a markdown table, and writes the raw
+// results and the table under build/bench. bench/run builds everything and then calls this; call
+// it directly only with binaries you built yourself.
+//   node bench/run.mjs [--quick] [--runs N] [--scenarios a,b]
+//                      [--bench-bin PATH] [--signald-bin PATH]
+// Exits non-zero if any run failed or any run saw a protocol violation.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { describeMachine, formatMachine } from "./runner/machine.mjs";
+import { describeExit, isLive, runGenerator, startServer, stop, stopAllOnSignal }
+    from "./runner/processes.mjs";
+import { buildTable, formatNumber, listProblems } from "./runner/report.mjs";
+import { generatorTimeoutMs, scenarios, signaldArgs, timing } from "./runner/scenarios.mjs";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = join(repoRoot, "build/bench");
+
+const { values: options } = parseArgs({
+    options: {
+        quick: { type: "boolean", default: false },
+        runs: { type: "string" },
+        scenarios: { type: "string" },
+        "bench-bin": { type: "string", default: process.env.SIGNALD_BENCH_BIN ??
+                                                join(outDir, "bench/signald-bench") },
+        "signald-bin": { type: "string",
+                         default: process.env.SIGNALD_BIN ?? join(outDir, "signald") },
+    },
+});
+
+const serverCpu = 1;
+const generatorCpu = 0;
+const listenTimeoutMs = 10_000;
+const settleMs = 1000; // between runs, so one run's closing sockets don't overlap the next
+const tailChars = 1000; // of stderr, kept in the results for a run that failed
+
+const runCount = Number(options.runs ?? (options.quick ? 1 : 3));
+const times = options.quick ? timing.quick : timing.full;
+const servers = [
+    { id: "signald", label: "signald", program: options["signald-bin"],
+      args: signaldArgs(join(repoRoot, "web")) },
+    { id: "node-ws", label: "Node ws", program: process.execPath,
+      args: [join(repoRoot, "bench/baselines/node-ws/server.js"), "--port", "0"] },
+];
+
+function fail(message)
+{
+    console.error(`bench: ${message}`);
+    process.exit(2);
+}
+
+function chooseScenarios()
+{
+    if (!options.scenarios) return scenarios;
+    const wanted = options.scenarios.split(",");
+    const unknown = wanted.filter((name) => !scenarios.some((s) => s.name === name));
+    if (unknown.length)
+        fail(`unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.name)}`);
+    return scenarios.filter((scenario) => wanted.includes(scenario.name));
+}
+
+// Say so before starting, not after a run full of EMFILE errors.
+function checkPrerequisites(chosen)
+{
+    for (const program of [options["bench-bin"], options["signald-bin"]])
+        if (!existsSync(program)) fail(`${program} does not exist: build it (bench/run does)`);
+    if (!Number.isInteger(runCount) || runCount < 1) fail("--runs must be a positive integer");
+    if (availableParallelism() < 2)
+        fail("needs two CPUs: the server runs on CPU 1, the generator on CPU 0");
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const openFiles = Number(/^Max open files\s+(\S+)/m.exec(limits)[1].replace("unlimited",
+                                                                                  "Infinity"));
+    const sockets = Math.max(0, ...chosen.map((scenario) => scenario.fileDescriptors ?? 0));
+    if (openFiles < sockets + 1000)
+        fail(`open files limit is ${openFiles}; run \`ulimit -n ${sockets + 1000}\` first`);
+}
+
+// The generator's result is its last stdout line that parses as a JSON object.
+function parseResult(stdout)
+{
+    for (const line of stdout.trim().split("\n").reverse()) {
+        try {
+            const value = JSON.parse(line);
+            if (value && typeof value === "object") return value;
+        } catch {
+            // not the result line; keep looking
+        }
+    }
+    return null;
+}
+
+// One run: fresh server, generator, server stopped. Never throws; a failure is recorded.
+async function runOnce(scenario, server, run)
+{
+    const record = { scenario: scenario.name, server: server.id, run };
+    const timeoutMs = generatorTimeoutMs(scenario, times);
+    let started = null;
+    try {
+        started = await startServer({ cpu: serverCpu, program: server.program, args: server.args,
+                                      timeoutMs: listenTimeoutMs });
+        const args = [...scenario.args(started.child.pid).map(String), "--url", started.url];
+        if (scenario.timed)
+            args.push("--warmup", String(times.warmup), "--duration", String(times.duration));
+        record.command = [options["bench-bin"], ...args].join(" ");
+        const generator = await runGenerator({ cpu: generatorCpu, program: options["bench-bin"],
+                                               args, timeoutMs });
+        const result = parseResult(generator.stdout);
+        if (generator.timedOut)
+            record.error = `generator did not finish within ${timeoutMs / 1000} s`;
+        else if (!isLive(started.child))
+            record.error = `server died (${describeExit(await started.child.exited)})`;
+        else if (!result)
+            record.error = `generator printed no JSON result (${describeExit(generator.exit)})`;
+        // The generator exits non-zero when it counted violations; those runs still count.
+        else if (generator.exit.code !== 0 && !(result.violations > 0))
+            record.error = `generator failed (${describeExit(generator.exit)}) without violations`;
+        if (result) record.result = result;
+        if (record.error) record.stderr_tail = generator.stderrTail.slice(-tailChars);
+    } catch (error) {
+        const [first, ...rest] = error.message.split("\n");
+        record.error = first;
+        if (rest.length) record.stderr_tail = rest.join("\n").slice(-tailChars);
+    } finally {
+        if (started) {
+            await stop(started.child);
+            if (started.child.stderrTail)
+                record.server_stderr_tail = started.child.stderrTail.slice(-tailChars);
+        }
+    }
+    return record;
+}
+
+function describeRun(scenario, record)
+{
+    if (record.error) return `FAILED: ${record.error}`;
+    const values = scenario.metrics.map((metric) =>
+        `${metric.label} ${formatNumber(record.result[metric.key])}`);
+    if (record.result.violations) values.push(`${record.result.violations} VIOLATIONS`);
+    return values.join(", ");
+}
+
+async function main()
+{
+    const chosen = chooseScenarios();
+    checkPrerequisites(chosen);
+    stopAllOnSignal();
+
+    const machine = describeMachine(repoRoot);
+    const started = new Date();
+    const runs = [];
+    for (const scenario of chosen) {
+        for (let run = 1; run <= runCount; ++run) {
+            // Alternate which server goes first, so slow drift (heat, page cache) favours neither.
+            const order = run % 2 ? servers : [...servers].reverse();
+            for (const server of order) {
+                const name = `${scenario.name}, ${server.label}, run ${run}/${runCount}`;
+                console.error(`bench: ${name}`);
+                const record = await runOnce(scenario, server, run);
+                console.error(`bench: ${name}: ${describeRun(scenario, record)}`);
+                runs.push(record);
+                await sleep(settleMs);
+            }
+        }
+    }
+
+    const problems = listProblems(servers, runs);
+    const when = started.toISOString().replace(/\.\d+Z$/, "Z");
+    const mode = options.quick ? `--quick, ${runCount} run(s)` : `${runCount} runs`;
+    const text = [
+        `## signald vs Node ws (${when}; ${mode}; ${times.warmup} s warm-up, ` +
+            `${times.duration} s measured)`,
+        "",
+        formatMachine(machine),
+        "",
+        buildTable(chosen, servers, runs),
+        ...(problems.length ? ["", "Problems:", ...problems] : []),
+        "",
+    ].join("\n");
+
+    mkdirSync(outDir, { recursive: true });
+    const stamp = when.replace(/[-:]/g, "").replace("T", "-").replace("Z", "");
+    const resultsFile = join(outDir, `results-${stamp}.json`);
+    const raw = { started: when, options: { quick: options.quick, runs: runCount, ...times },
+                  machine, runs };
+    writeFileSync(resultsFile, JSON.stringify(raw, null, 2) + "\n");
+    writeFileSync(join(outDir, "table.md"), text);
+    console.log(text);
+    console.log(`Raw results: ${resultsFile}\nTable: ${join(outDir, "table.md")}`);
+    if (problems.length) {
+        console.error(`bench: ${problems.length} run(s) failed or saw violations (see Problems)`);
+        process.exit(1);
+    }
+}
+
+await main();
