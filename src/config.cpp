@@ -105,6 +105,21 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "Always accepted: the page's own origin and localhost")
         ->take_all();
 
+    // TLS on the same port (README "Deploy"): browsers give camera access only to secure pages.
+    auto* cert = app.add_option("--tls-cert", server.tls.cert_file,
+                                "PEM certificate (chain) for HTTPS and WSS on the same port");
+    auto* key = app.add_option("--tls-key", server.tls.key_file, "PEM private key of --tls-cert");
+    auto* self_signed =
+        app.add_flag("--tls-self-signed", server.tls.self_signed,
+                     "Make a throwaway certificate at start-up (LAN trials; browsers warn)");
+    app.add_option("--tls-name", server.tls.self_signed_names,
+                   "Extra host name or address for --tls-self-signed (repeatable)")
+        ->take_all()
+        ->needs(self_signed);
+    cert->needs(key);
+    key->needs(cert);
+    self_signed->excludes(cert)->excludes(key);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {

@@ -53,11 +53,15 @@ int main(int argc, char** argv)
         const auto address = endpoint.address();
         const std::string host =
             address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+        const char* scheme = server.uses_tls() ? "https" : "http";
         // Scripts and tests read the port from this exact line on stdout.
-        std::printf("listening on http://%s:%u/\n", host.c_str(), endpoint.port());
+        std::printf("listening on %s://%s:%u/\n", scheme, host.c_str(), endpoint.port());
+        if (config.server.tls.self_signed)
+            std::printf("self-signed certificate, SHA-256 fingerprint %s\n",
+                        server.tls_fingerprint().c_str());
         std::fflush(stdout);
-        spdlog::info("serving {} on http://{}:{}/ (WebSocket at /ws)",
-                     server.site().root().string(), host, endpoint.port());
+        spdlog::info("serving {} on {}://{}:{}/ (WebSocket at /ws)", server.site().root().string(),
+                     scheme, host, endpoint.port());
 
         ioc.run();
         spdlog::info("stopped");

@@ -29,15 +29,37 @@ StaticResponse plain_answer(unsigned status, std::string body)
 } // namespace
 
 template <class Stream>
-HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer)
-    : stream_(std::move(stream)), server_(server), peer_ip_(peer.address().to_string()),
+HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer,
+                                 beast::flat_buffer buffer, bool redirect_to_https)
+    : stream_(std::move(stream)), buffer_(std::move(buffer)), server_(server),
+      peer_ip_(peer.address().to_string()),
       peer_address_(peer.address().is_v6() ? "[" + peer_ip_ + "]:" + std::to_string(peer.port())
-                                           : peer_ip_ + ":" + std::to_string(peer.port()))
+                                           : peer_ip_ + ":" + std::to_string(peer.port())),
+      redirect_to_https_(redirect_to_https)
 {}
 
 template <class Stream>
 void HttpSession<Stream>::run()
 {
+    if constexpr (tls) {
+        // The handshake, too, must finish within the request timeout.
+        beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+        stream_.async_handshake(
+            net::ssl::stream_base::server, buffer_.data(),
+            beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
+    } else {
+        do_read();
+    }
+}
+
+template <class Stream>
+void HttpSession<Stream>::on_handshake(error_code ec, std::size_t bytes_used)
+{
+    if (ec) {
+        server_.reject("tls-handshake", peer_address_, ec.message());
+        return;
+    }
+    buffer_.consume(bytes_used);
     do_read();
 }
 
@@ -76,6 +98,15 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     }
 
     auto request = parser_->release();
+    if (redirect_to_https_) {
+        // Plain HTTP on the TLS port: the same URL over https, method and body kept (308).
+        if (request[http::field::host].empty())
+            return respond(request, plain_answer(400, "400 Bad Request: use https"), false);
+        StaticResponse answer = plain_answer(308, "308 Permanent Redirect: use https");
+        answer.location =
+            "https://" + std::string(request[http::field::host]) + std::string(request.target());
+        return respond(request, std::move(answer), false);
+    }
     const auto path = path_of(request.target());
     const bool get_or_head =
         request.method() == http::verb::get || request.method() == http::verb::head;
@@ -158,9 +189,18 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
     // A client may send its first frames right behind the request; they are in buffer_.
     const auto early_bytes = buffer_.cdata();
     std::string early(static_cast<const char*>(early_bytes.data()), early_bytes.size());
-    std::make_shared<WsSession>(beast::get_lowest_layer(stream_).release_socket(), server_,
-                                std::move(peer_address_), std::move(*admission_))
-        ->start(std::move(early));
+    if constexpr (tls) {
+        // The WebSocket's keepalive watches the connection from now on.
+        beast::get_lowest_layer(stream_).expires_never();
+        std::make_shared<WsSession<TlsStream>>(std::move(stream_), server_,
+                                               std::move(peer_address_), std::move(*admission_))
+            ->start(std::move(early));
+    } else {
+        std::make_shared<WsSession<tcp::socket>>(beast::get_lowest_layer(stream_).release_socket(),
+                                                 server_, std::move(peer_address_),
+                                                 std::move(*admission_))
+            ->start(std::move(early));
+    }
 }
 
 template <class Stream>
@@ -218,10 +258,19 @@ void HttpSession<Stream>::on_write(bool keep_alive, error_code ec, std::size_t)
 template <class Stream>
 void HttpSession<Stream>::do_close()
 {
-    error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (tls) {
+        beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+        stream_.async_shutdown([self = this->shared_from_this()](error_code) {
+            error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().close(ignored);
+        });
+    } else {
+        error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
 }
 
 template class HttpSession<beast::tcp_stream>;
+template class HttpSession<TlsStream>;
 
 } // namespace signald

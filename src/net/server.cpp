@@ -1,6 +1,7 @@
 #include "signald/net/server.hpp"
 
 #include "signald/net/http_session.hpp"
+#include "signald/net/tls_detector.hpp"
 #include "signald/net/ws_frames.hpp"
 
 #include <spdlog/spdlog.h>
@@ -42,8 +43,10 @@ HubLimits hub_limits(const ServerOptions& options)
 } // namespace
 
 Server::Server(net::io_context& ioc, ServerOptions options)
-    : ioc_(ioc), options_(std::move(options)), site_(options_.web_root),
-      origins_(options_.allowed_origins), hub_(*this, ids_, hub_limits(options_)),
+    : ioc_(ioc), options_(std::move(options)),
+      tls_(options_.tls.enabled() ? make_tls_context(options_.tls) : TlsContext{}),
+      site_(options_.web_root), origins_(options_.allowed_origins),
+      hub_(*this, ids_, hub_limits(options_)),
       listener_(ioc, endpoint_for(options_),
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
@@ -82,6 +85,10 @@ void Server::on_connection(tcp::socket socket)
     const auto remote = socket.remote_endpoint(ec);
     if (ec)
         return; // already gone
+    if (uses_tls()) {
+        std::make_shared<TlsDetector>(std::move(socket), *this, remote)->run();
+        return;
+    }
     std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this,
                                                      remote)
         ->run();

@@ -11,6 +11,9 @@ namespace {
 // socket is simply cut.
 constexpr std::chrono::seconds close_deadline{2};
 
+// TLS records are at most 16 KiB; one read takes a whole record.
+constexpr std::size_t tls_read_buffer_bytes = std::size_t{16} * 1024;
+
 // Past this much queued in one batch, writing starts at once instead of after the batch.
 constexpr std::size_t eager_write_bytes = std::size_t{64} * 1024;
 
@@ -32,37 +35,70 @@ std::string describe_failure(std::uint16_t code)
 
 } // namespace
 
-WsSession::WsSession(tcp::socket socket, Server& server, std::string peer_address,
-                     Admission admission)
-    : socket_(std::move(socket)), server_(server), peer_address_(std::move(peer_address)),
+template <class Stream>
+WsSession<Stream>::WsSession(Stream stream, Server& server, std::string peer_address,
+                             Admission admission)
+    : stream_(std::move(stream)), server_(server), peer_address_(std::move(peer_address)),
       admission_(std::move(admission)), receiver_(server.options().max_message_bytes)
 {}
 
-void WsSession::start(std::string early)
+template <class Stream>
+tcp::socket& WsSession<Stream>::socket()
 {
-    error_code ec;
-    socket_.non_blocking(true, ec); // reads are attempted only when the socket is readable
-    id_ = server_.attach(weak_from_this());
+    if constexpr (tls)
+        return beast::get_lowest_layer(stream_).socket();
+    else
+        return stream_;
+}
+
+template <class Stream>
+void WsSession<Stream>::start(std::string early)
+{
+    id_ = server_.attach(this->weak_from_this());
     attached_ = true;
-    spdlog::info("{} connected from {}", id_, peer_address_);
+    spdlog::info("{} connected from {}{}", id_, peer_address_, tls ? " over TLS" : "");
     last_heard_ = last_ping_ = Clock::now();
     if (!early.empty() && !consume(early))
+        return;
+    if constexpr (tls) {
+        tls_read_buffer_ = std::make_unique<char[]>(tls_read_buffer_bytes);
+    } else {
+        error_code ec;
+        socket().non_blocking(true, ec); // reads are attempted only when the socket is readable
+    }
+    wait_readable();
+}
+
+template <class Stream>
+void WsSession<Stream>::wait_readable()
+{
+    if constexpr (tls) {
+        stream_.async_read_some(
+            net::buffer(tls_read_buffer_.get(), tls_read_buffer_bytes),
+            beast::bind_front_handler(&WsSession::on_tls_read, this->shared_from_this()));
+    } else {
+        socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](
+                                                        error_code ec) { self->on_readable(ec); });
+    }
+}
+
+template <class Stream>
+void WsSession<Stream>::on_tls_read(error_code ec, std::size_t bytes)
+{
+    if (ec)
+        return end_of_input(ec);
+    if (!lingering_ && !consume(std::span<char>(tls_read_buffer_.get(), bytes)))
         return;
     wait_readable();
 }
 
-void WsSession::wait_readable()
-{
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
-}
-
-void WsSession::on_readable(error_code ec)
+template <class Stream>
+void WsSession<Stream>::on_readable(error_code ec)
 {
     if (ec)
         return end_of_input(ec);
     const std::span<char> buffer = server_.read_buffer();
-    const std::size_t bytes = socket_.read_some(net::buffer(buffer.data(), buffer.size()), ec);
+    const std::size_t bytes = socket().read_some(net::buffer(buffer.data(), buffer.size()), ec);
     if (ec == net::error::would_block || ec == net::error::try_again)
         return wait_readable();
     if (ec)
@@ -76,10 +112,12 @@ void WsSession::on_readable(error_code ec)
         return wait_readable();
     }
     // More may be waiting; let other connections have a turn first.
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+    net::post(socket().get_executor(),
+              [self = this->shared_from_this()] { self->on_readable({}); });
 }
 
-bool WsSession::consume(std::span<char> bytes)
+template <class Stream>
+bool WsSession<Stream>::consume(std::span<char> bytes)
 {
     last_heard_ = Clock::now();
     if (const std::uint16_t code = receiver_.receive(bytes, *this)) {
@@ -89,7 +127,8 @@ bool WsSession::consume(std::span<char> bytes)
     return reading_;
 }
 
-void WsSession::end_of_input(const error_code& ec)
+template <class Stream>
+void WsSession<Stream>::end_of_input(const error_code& ec)
 {
     reading_ = false;
     if (close_code_ != 0)
@@ -101,13 +140,15 @@ void WsSession::end_of_input(const error_code& ec)
     drop();
 }
 
-void WsSession::on_text(std::string_view text)
+template <class Stream>
+void WsSession<Stream>::on_text(std::string_view text)
 {
     if (!closing_)
         server_.on_text(id_, text);
 }
 
-void WsSession::on_ping(std::string_view payload)
+template <class Stream>
+void WsSession<Stream>::on_ping(std::string_view payload)
 {
     if (closing_)
         return;
@@ -115,7 +156,8 @@ void WsSession::on_ping(std::string_view payload)
     schedule_flush();
 }
 
-void WsSession::on_close(std::uint16_t code, std::string_view)
+template <class Stream>
+void WsSession<Stream>::on_close(std::uint16_t code, std::string_view)
 {
     reading_ = false;
     if (closing_) {
@@ -134,7 +176,8 @@ void WsSession::on_close(std::uint16_t code, std::string_view)
         schedule_flush();
 }
 
-void WsSession::fail(std::uint16_t code)
+template <class Stream>
+void WsSession<Stream>::fail(std::uint16_t code)
 {
     reading_ = false;
     detach(describe_failure(code));
@@ -146,7 +189,8 @@ void WsSession::fail(std::uint16_t code)
     schedule_flush();
 }
 
-void WsSession::send(const Text& text)
+template <class Stream>
+void WsSession<Stream>::send(const Text& text)
 {
     if (closing_)
         return;
@@ -159,7 +203,7 @@ void WsSession::send(const Text& text)
         schedule_flush();
 
     const std::size_t limit = server_.options().max_queue_bytes;
-    if (!closing_ && out_.size() > limit) {
+    if (!closing_ && out_.size() + tls_writing_.size() > limit) {
         // A reader this far behind would make the server hold its backlog forever. Leave the
         // room now (posted: we are inside a fan-out), then close with 1008 if the socket ever
         // drains, or cut it when the close deadline passes.
@@ -167,12 +211,13 @@ void WsSession::send(const Text& text)
                        "more than " + std::to_string(limit) + " bytes waiting to be written");
         out_.drop_unstarted(); // the close frame must not wait behind the backlog
         close(close_code::policy_violation);
-        net::post(socket_.get_executor(),
-                  [self = shared_from_this()] { self->detach("slow consumer (1008)"); });
+        net::post(socket().get_executor(),
+                  [self = this->shared_from_this()] { self->detach("slow consumer (1008)"); });
     }
 }
 
-void WsSession::close(std::uint16_t code)
+template <class Stream>
+void WsSession<Stream>::close(std::uint16_t code)
 {
     if (closing_)
         return;
@@ -181,14 +226,16 @@ void WsSession::close(std::uint16_t code)
     schedule_flush();
 }
 
-void WsSession::queue_close(std::uint16_t code)
+template <class Stream>
+void WsSession<Stream>::queue_close(std::uint16_t code)
 {
     closing_ = true;
     out_.append_close(code);
     arm_close_deadline();
 }
 
-void WsSession::keepalive(Clock::time_point now)
+template <class Stream>
+void WsSession<Stream>::keepalive(Clock::time_point now)
 {
     if (!attached_)
         return;
@@ -205,81 +252,117 @@ void WsSession::keepalive(Clock::time_point now)
     }
 }
 
-void WsSession::schedule_flush()
+template <class Stream>
+void WsSession<Stream>::schedule_flush()
 {
     if (awaiting_writable_ || flush_posted_)
         return;
     flush_posted_ = true;
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+    net::post(socket().get_executor(), [self = this->shared_from_this()] {
         self->flush_posted_ = false;
         if (!self->awaiting_writable_)
             self->write_now();
     });
 }
 
-void WsSession::write_now()
+template <class Stream>
+void WsSession<Stream>::write_now()
 {
-    while (!out_.empty()) {
-        error_code ec;
-        const std::string_view bytes = out_.unsent();
-        const std::size_t written = socket_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again)
-            break;
-        if (ec)
-            return drop(); // the read side notices the dead socket and detaches
-        out_.consumed(written);
-    }
-    if (!out_.empty()) {
-        // The kernel's buffer is full: write the rest when the peer has read some.
+    if constexpr (tls) {
+        // One async_write at a time, from a copy: the queue may grow or move while it runs.
+        if (awaiting_writable_)
+            return;
+        if (out_.empty()) {
+            if (finish_after_write_)
+                finish();
+            return;
+        }
+        tls_writing_.assign(out_.unsent());
+        out_.consumed(out_.size());
         awaiting_writable_ = true;
-        socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
-            self->awaiting_writable_ = false;
-            if (ec)
-                return self->drop();
-            self->write_now();
-        });
+        net::async_write(stream_, net::buffer(tls_writing_),
+                         [self = this->shared_from_this()](error_code ec, std::size_t) {
+                             self->awaiting_writable_ = false;
+                             std::string().swap(self->tls_writing_);
+                             if (ec)
+                                 return self->drop();
+                             self->write_now();
+                         });
         return;
+    } else {
+        while (!out_.empty()) {
+            error_code ec;
+            const std::string_view bytes = out_.unsent();
+            const std::size_t written =
+                socket().write_some(net::buffer(bytes.data(), bytes.size()), ec);
+            if (ec == net::error::would_block || ec == net::error::try_again)
+                break;
+            if (ec)
+                return drop(); // the read side notices the dead socket and detaches
+            out_.consumed(written);
+        }
+        if (!out_.empty()) {
+            // The kernel's buffer is full: write the rest when the peer has read some.
+            awaiting_writable_ = true;
+            socket().async_wait(tcp::socket::wait_write,
+                                [self = this->shared_from_this()](error_code ec) {
+                                    self->awaiting_writable_ = false;
+                                    if (ec)
+                                        return self->drop();
+                                    self->write_now();
+                                });
+            return;
+        }
+        if (finish_after_write_)
+            finish();
     }
-    if (finish_after_write_)
-        finish();
 }
 
-void WsSession::arm_close_deadline()
+template <class Stream>
+void WsSession<Stream>::arm_close_deadline()
 {
     if (close_timer_)
         return;
-    close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_deadline);
-    close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    close_timer_ = std::make_unique<net::steady_timer>(socket().get_executor(), close_deadline);
+    close_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
         if (!ec)
             self->drop();
     });
 }
 
-void WsSession::finish()
+template <class Stream>
+void WsSession<Stream>::finish()
 {
     if (lingering_)
         return;
     lingering_ = true;
-    // The server ends the TCP connection first (RFC 6455 7.1.1). Closing the socket while the
-    // peer's bytes sit unread would send a reset that can destroy our close frame before the
-    // peer reads it, so send FIN and read until the peer's FIN (or the close deadline).
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     arm_close_deadline();
-    wait_readable();
+    if constexpr (tls) {
+        // close_notify, then the peer's; the close deadline bounds a peer that never answers.
+        stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->drop(); });
+    } else {
+        // The server ends the TCP connection first (RFC 6455 7.1.1). Closing the socket while
+        // the peer's bytes sit unread would send a reset that can destroy our close frame before
+        // the peer reads it, so send FIN and read until the peer's FIN (or the close deadline).
+        error_code ignored;
+        socket().shutdown(tcp::socket::shutdown_send, ignored);
+        wait_readable();
+    }
 }
 
-void WsSession::drop()
+template <class Stream>
+void WsSession<Stream>::drop()
 {
     closing_ = true;
     reading_ = false;
     error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     if (close_timer_)
         close_timer_->cancel();
 }
 
-void WsSession::detach(std::string_view why)
+template <class Stream>
+void WsSession<Stream>::detach(std::string_view why)
 {
     if (!attached_)
         return;
@@ -287,5 +370,8 @@ void WsSession::detach(std::string_view why)
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
     server_.detach(id_);
 }
+
+template class WsSession<tcp::socket>;
+template class WsSession<TlsStream>;
 
 } // namespace signald

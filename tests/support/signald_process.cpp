@@ -280,7 +280,8 @@ void SignaldProcess::wait_for_listening(std::chrono::milliseconds timeout)
     const bool got_line = changed_.wait_for(
         lock, timeout, [&] { return stdout_.find('\n') != std::string::npos || output_closed_; });
     const std::string line = stdout_.substr(0, stdout_.find('\n'));
-    const std::string prefix = "listening on http://";
+    const std::string prefix = line.starts_with("listening on https://") ? "listening on https://"
+                                                                         : "listening on http://";
     const auto colon = line.rfind(':');
     if (got_line && line.starts_with(prefix) && line.ends_with("/") && colon != std::string::npos &&
         colon > prefix.size()) {

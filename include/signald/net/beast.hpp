@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 namespace signald {
@@ -17,4 +18,6 @@ namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::beast::error_code;
+// A TLS connection: Beast's stream keeps the HTTP timeouts; its flat_stream merges small writes.
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 } // namespace signald

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 namespace signald {
 
@@ -20,10 +21,16 @@ template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>>
 {
 public:
-    HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer);
+    // buffer: bytes already read from the connection (by the TLS detector). redirect_to_https:
+    // plain HTTP that reached a TLS port; every request is sent to the https:// URL.
+    HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer,
+                beast::flat_buffer buffer = {}, bool redirect_to_https = false);
     void run();
 
 private:
+    static constexpr bool tls = std::is_same_v<Stream, TlsStream>;
+
+    void on_handshake(error_code ec, std::size_t bytes_used);
     void do_read();
     void on_read(error_code ec, std::size_t bytes);
     void upgrade(http::request<http::string_body>&& request);
@@ -44,6 +51,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_; // one request in flight, so one response
     std::optional<Admission> admission_;         // held from the upgrade's 101 to the hand-off
+    bool redirect_to_https_ = false;
 };
 
 } // namespace signald

@@ -15,6 +15,7 @@
 #include "signald/net/listener.hpp"
 #include "signald/net/origin_policy.hpp"
 #include "signald/net/static_site.hpp"
+#include "signald/net/tls.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -57,6 +58,8 @@ struct ServerOptions
     // 128: an office NAT full of tabs, but not one script holding the whole server.
     std::size_t max_connections_per_ip = 128;
     std::vector<std::string> allowed_origins;
+    // HTTPS and WSS on the same port when set; plain HTTP there is redirected to https.
+    TlsOptions tls;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
 };
@@ -94,6 +97,10 @@ public:
     std::span<char> read_buffer() { return read_buffer_; }
 
     const StaticSite& site() const { return site_; }
+    bool uses_tls() const { return tls_.context != nullptr; }
+    net::ssl::context& tls() { return *tls_.context; }
+    // SHA-256 of the served certificate; empty without TLS.
+    const std::string& tls_fingerprint() const { return tls_.fingerprint; }
     const ServerOptions& options() const { return options_; }
     // Prometheus text exposition of the server's state and counters.
     std::string metrics() const;
@@ -107,6 +114,7 @@ private:
 
     net::io_context& ioc_;
     ServerOptions options_;
+    TlsContext tls_; // before the listener: bad certificate files fail before the port is bound
     StaticSite site_;
     OriginPolicy origins_;
     RandomIds ids_;

@@ -2,9 +2,11 @@
 // WsSession: one WebSocket connection after the upgrade. Hands each text message to Server and
 // writes what it is given; it knows nothing of rooms.
 //
-// Reading: no buffer of its own. It waits for the socket to become readable, then reads into the
-// server's one shared buffer and keeps only a frame cut off at the end of it, so an idle
-// connection holds no read memory.
+// Reading (plain TCP): no buffer of its own. It waits for the socket to become readable, then
+// reads into the server's one shared buffer and keeps only a frame cut off at the end of it, so
+// an idle connection holds no read memory. Over TLS, OpenSSL keeps decrypted records of its own,
+// so readiness of the socket says little: a TLS session reads with async_read_some into a buffer
+// of its own.
 // Writing: frames are appended to a byte queue, and one flush (posted, so that everything queued
 // by the handlers already waiting is included) writes them all with one system call. The queue
 // holds only what the kernel would not take; over --max-queue-bytes marks a slow consumer.
@@ -22,17 +24,20 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace signald {
 
 class Server;
 
+// Stream: tcp::socket, or TlsStream for WSS.
+template <class Stream>
 class WsSession final : public Connection,
                         private WsEvents,
-                        public std::enable_shared_from_this<WsSession>
+                        public std::enable_shared_from_this<WsSession<Stream>>
 {
 public:
-    WsSession(tcp::socket socket, Server& server, std::string peer_address, Admission admission);
+    WsSession(Stream stream, Server& server, std::string peer_address, Admission admission);
 
     // Attaches to the hub and starts reading. early: bytes that arrived behind the upgrade
     // request, in the same read.
@@ -44,9 +49,13 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
+    static constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
+
+    tcp::socket& socket();
 
     void wait_readable();
     void on_readable(error_code ec);
+    void on_tls_read(error_code ec, std::size_t bytes);
     // Feeds bytes to the receiver; false once nothing more is to be read.
     bool consume(std::span<char> bytes);
     void end_of_input(const error_code& ec);
@@ -72,13 +81,15 @@ private:
     void drop();
     void detach(std::string_view why);
 
-    tcp::socket socket_;
+    Stream stream_;
     Server& server_;
     std::string peer_address_;
     Admission admission_;
     ClientId id_;
     WsReceiver receiver_;
     OutboundFrames out_;
+    std::string tls_writing_;                        // TLS only: the bytes of the write in flight
+    std::unique_ptr<char[]> tls_read_buffer_;        // TLS only
     std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;

@@ -1,0 +1,38 @@
+#pragma once
+// TLS: the server's OpenSSL context, from PEM files or a throwaway self-signed certificate made
+// in memory at start-up. Everything that can be wrong with the files is found here, before the
+// port is bound, and reported as one line.
+
+#include "signald/net/beast.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace signald {
+
+struct TlsOptions
+{
+    std::filesystem::path cert_file; // PEM: the certificate, then any intermediates
+    std::filesystem::path key_file;  // PEM: its private key
+    bool self_signed = false;
+    // Names the self-signed certificate is made for (besides localhost and 127.0.0.1/::1).
+    std::vector<std::string> self_signed_names;
+
+    bool enabled() const { return self_signed || !cert_file.empty(); }
+};
+
+struct TlsContext
+{
+    std::unique_ptr<net::ssl::context> context;
+    // SHA-256 of the certificate (DER), as AA:BB:...: what a user compares with the browser's.
+    std::string fingerprint;
+};
+
+// Throws std::runtime_error naming the file and what is wrong with it.
+TlsContext make_tls_context(const TlsOptions& options);
+
+} // namespace signald

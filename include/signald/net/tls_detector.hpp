@@ -1,0 +1,29 @@
+#pragma once
+// TlsDetector: on a TLS port, looks at a new connection's first bytes. A TLS ClientHello goes on
+// to an HTTPS session (the bytes read so far are handed over); anything else is plain HTTP, which
+// gets a redirect to the https:// URL instead of a confusing handshake failure.
+
+#include "signald/net/beast.hpp"
+
+#include <memory>
+
+namespace signald {
+
+class Server;
+
+class TlsDetector final : public std::enable_shared_from_this<TlsDetector>
+{
+public:
+    TlsDetector(tcp::socket socket, Server& server, tcp::endpoint peer);
+    void run();
+
+private:
+    void on_detect(error_code ec, bool is_tls);
+
+    beast::tcp_stream stream_;
+    Server& server_;
+    tcp::endpoint peer_;
+    beast::flat_buffer buffer_;
+};
+
+} // namespace signald
