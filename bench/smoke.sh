@@ -26,7 +26,10 @@ fail() {
     exit 1
 }
 
-# Benchmark-friendly limits (bench contract); the limiter still runs.
+# Benchmark-friendly limits (bench contract); the limiter still runs. The output file exists before
+# the server starts: a background command's redirection happens in the child, after this shell
+# may already be reading it.
+: >"$work/server.out"
 "$signald" --port 0 --web-root "$web_root" --ping-interval 600 --idle-timeout 1200 \
     --max-connections 100000 --max-connections-per-ip 100000 --rate-msgs 1000000 \
     --rate-bytes 1073741824 --max-queue-bytes 67108864 --log-level warn >"$work/server.out" 2>&1 &
