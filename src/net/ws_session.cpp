@@ -170,7 +170,8 @@ void WsSession<Stream>::on_close(std::uint16_t code, std::string_view)
         queue_close(code == 1005 ? close_code::normal : code);
     }
     finish_after_write_ = true;
-    if (out_.empty())
+    // A TLS write may still be in flight with the queue empty; the shutdown must follow it.
+    if (out_.empty() && !awaiting_writable_)
         finish();
     else
         schedule_flush();
