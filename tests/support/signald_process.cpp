@@ -122,9 +122,9 @@ std::string ExitStatus::describe() const
 }
 
 SignaldProcess::SignaldProcess(std::vector<std::string> args, EnvChanges env, Wait wait,
-                               std::chrono::milliseconds startup_timeout)
+                               std::chrono::milliseconds startup_timeout, const Launch& launch)
 {
-    spawn(args, env);
+    spawn(args, env, launch);
     if (wait == Wait::for_listening) {
         try {
             wait_for_listening(startup_timeout);
@@ -154,10 +154,13 @@ bool SignaldProcess::wait_for_stderr(std::string_view text, std::size_t times,
     return enough();
 }
 
-void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChanges& env)
+void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChanges& env,
+                           const Launch& launch)
 {
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-    std::vector<std::string> argv_strings{SIGNALD_BINARY};
+    const std::string binary = launch.binary.empty() ? SIGNALD_BINARY : launch.binary.string();
+    const std::string working_dir = launch.working_dir.string();
+    std::vector<std::string> argv_strings{binary};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     auto argv = pointers_to(argv_strings);
     auto env_strings = build_environment(env);
@@ -191,7 +194,8 @@ void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChange
         ::dup2(out.write_end, STDOUT_FILENO);
         ::dup2(err.write_end, STDERR_FILENO);
         close_descriptors_except(3, exec_status.write_end);
-        ::execve(argv[0], argv.data(), envp.data());
+        if (working_dir.empty() || ::chdir(working_dir.c_str()) == 0)
+            ::execve(argv[0], argv.data(), envp.data());
         const int error = errno;
         [[maybe_unused]] auto n = ::write(exec_status.write_end, &error, sizeof error);
         ::_exit(127);
@@ -210,7 +214,8 @@ void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChange
         int status = 0;
         ::waitpid(pid_, &status, 0);
         pid_ = -1;
-        throw std::runtime_error(std::string("cannot execute ") + SIGNALD_BINARY + ": " +
+        throw std::runtime_error("cannot execute " + binary +
+                                 (working_dir.empty() ? "" : " in " + working_dir) + ": " +
                                  std::strerror(exec_errno));
     }
     reader_ =

@@ -37,6 +37,14 @@ struct ExitStatus
 // always removed unless listed here, so the caller's shell cannot steer a test.
 using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
+// Which binary to run, and from where. The defaults: the build's SIGNALD_BINARY, started in the
+// test's own working directory. The install tests run an installed copy from elsewhere.
+struct Launch
+{
+    std::filesystem::path binary;      // empty: SIGNALD_BINARY
+    std::filesystem::path working_dir; // empty: the test's own
+};
+
 class SignaldProcess
 {
 public:
@@ -52,7 +60,8 @@ public:
     // thread that forked it ends, so a crashed test never leaves a server behind.
     explicit SignaldProcess(std::vector<std::string> args, EnvChanges env = {},
                             Wait wait = Wait::for_listening,
-                            std::chrono::milliseconds startup_timeout = 10s);
+                            std::chrono::milliseconds startup_timeout = 10s,
+                            const Launch& launch = {});
     // SIGTERM, a short grace period, then SIGKILL; always reaps. Prints the stderr tail if the
     // current test has failed.
     ~SignaldProcess();
@@ -78,7 +87,7 @@ public:
     bool running() const;
 
 private:
-    void spawn(const std::vector<std::string>& args, const EnvChanges& env);
+    void spawn(const std::vector<std::string>& args, const EnvChanges& env, const Launch& launch);
     void drain_output(int stdout_fd, int stderr_fd);
     void wait_for_listening(std::chrono::milliseconds timeout);
 
