@@ -92,6 +92,7 @@ bool WsSession::consume(std::span<char> bytes)
 void WsSession::end_of_input(const error_code& ec)
 {
     reading_ = false;
+    count_close(ClosedBy::client, no_close_frame); // unless we closed first
     if (close_code_ != 0)
         detach("closed by server (" + std::to_string(close_code_) + ")");
     else if (ec == net::error::eof)
@@ -112,6 +113,7 @@ void WsSession::on_ping(std::string_view payload)
     if (closing_)
         return;
     out_.append(WsOpcode::pong, payload);
+    queued();
     schedule_flush();
 }
 
@@ -122,6 +124,7 @@ void WsSession::on_close(std::uint16_t code, std::string_view)
         // Our close is answered: the handshake is complete.
         detach("closed by server (" + std::to_string(close_code_) + ")");
     } else {
+        count_close(ClosedBy::client, code);
         detach("closed by peer (" + std::to_string(code) + ")");
         out_.drop_unstarted(); // the peer is leaving: it reads nothing more
         // Echo the peer's code (RFC 6455 5.5.1); a close without one is answered with 1000.
@@ -139,6 +142,7 @@ void WsSession::fail(std::uint16_t code)
     reading_ = false;
     detach(describe_failure(code));
     if (!closing_) {
+        count_close(ClosedBy::server, code);
         out_.drop_unstarted();
         queue_close(code);
     }
@@ -151,6 +155,7 @@ void WsSession::send(const Text& text)
     if (closing_)
         return;
     out_.append(WsOpcode::text, *text);
+    queued();
     // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
     // below is about what a peer does not read, not about how much one batch holds.
     if (out_.size() >= eager_write_bytes && !awaiting_writable_)
@@ -177,6 +182,7 @@ void WsSession::close(std::uint16_t code)
     if (closing_)
         return;
     close_code_ = code;
+    count_close(ClosedBy::server, code);
     queue_close(code);
     schedule_flush();
 }
@@ -185,6 +191,7 @@ void WsSession::queue_close(std::uint16_t code)
 {
     closing_ = true;
     out_.append_close(code);
+    queued();
     arm_close_deadline();
 }
 
@@ -196,11 +203,13 @@ void WsSession::keepalive(Clock::time_point now)
     if (now - last_heard_ >= options.idle_timeout) {
         server_.reject("idle-timeout", id_,
                        "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
+        count_close(ClosedBy::server, no_close_frame);
         return drop(); // a silent peer will not answer a close frame either
     }
     if (now - last_ping_ >= options.ping_interval && !closing_) {
         last_ping_ = now;
         out_.append(WsOpcode::ping, {});
+        queued();
         schedule_flush();
     }
 }
@@ -286,6 +295,19 @@ void WsSession::detach(std::string_view why)
     attached_ = false;
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
     server_.detach(id_);
+}
+
+void WsSession::count_close(ClosedBy by, std::uint16_t code)
+{
+    if (close_counted_)
+        return;
+    close_counted_ = true;
+    server_.net_stats().count_close(by, code);
+}
+
+void WsSession::queued()
+{
+    server_.net_stats().note_queue_bytes(out_.size());
 }
 
 } // namespace signald
