@@ -68,6 +68,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     app.add_option("--log-level", config.log_level,
                    "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.add_option("--log-format", config.log_format,
+                   "text, or json for one JSON object per line (time, level, msg)")
+        ->check(CLI::IsMember({"text", "json"}));
 
     // Limits and safety (README "Limits and safety"): each default's reason is in ServerOptions.
     auto ping_seconds = server.ping_interval.count();

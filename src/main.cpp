@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-#include <iostream>
 
 namespace {
 
@@ -33,7 +32,7 @@ int main(int argc, char** argv)
         if (const int* exit_code = std::get_if<int>(&parsed))
             return *exit_code;
         const auto& config = std::get<signald::Config>(parsed);
-        signald::setup_logging(config.log_level);
+        signald::setup_logging(config.log_level, config.log_format);
         raise_descriptor_limit();
 
         // 1: only this thread runs the io_context; nothing in signald takes a lock.
@@ -67,7 +66,7 @@ int main(int argc, char** argv)
         spdlog::info("stopped");
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "signald: " << e.what() << "\n";
+        signald::report_fatal(e.what());
         return 1;
     }
 }

@@ -13,6 +13,7 @@ struct Config
 {
     ServerOptions server;
     std::string log_level = "info";
+    std::string log_format = "text"; // or json: one object per line
 };
 
 // The parsed config, or the exit code to leave with when the command line asked for --help or

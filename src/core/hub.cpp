@@ -49,19 +49,31 @@ std::optional<std::string> Hub::room_of(const ClientId& id) const
 void Hub::on_text(const ClientId& from, std::string_view text)
 {
     const auto client = clients_.find(from);
-    if (client == clients_.end() || !admit(from, client->second, text.size()))
+    if (client == clients_.end())
         return;
+    if (!admit(from, client->second, text.size()))
+        return stats_.received(InAction::dropped, text.size());
 
     auto parsed = parse_request(text);
     if (auto* error = std::get_if<ProtocolError>(&parsed)) {
+        stats_.received(InAction::invalid, text.size());
         spdlog::debug("{} refused: {}", from, to_string(error->code));
-        transport_.send(from, make_text(reply::error(*error)));
+        send_error(from, *error);
         return;
     }
     std::visit(Overloaded{
-                   [&](JoinRequest& join) { handle_join(from, client->second, std::move(join)); },
-                   [&](LeaveRequest& leave) { handle_leave(from, client->second, leave); },
-                   [&](SignalRequest& signal) { handle_signal(from, client->second, signal); },
+                   [&](JoinRequest& join) {
+                       stats_.received(InAction::join, text.size());
+                       handle_join(from, client->second, std::move(join));
+                   },
+                   [&](LeaveRequest& leave) {
+                       stats_.received(InAction::leave, text.size());
+                       handle_leave(from, client->second, leave);
+                   },
+                   [&](SignalRequest& signal) {
+                       stats_.received(InAction::signal, text.size());
+                       handle_signal(from, client->second, signal);
+                   },
                },
                std::get<Request>(parsed));
 }
@@ -89,8 +101,7 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
         if (!client.limited)
             spdlog::warn("{} rate-limited: dropping messages until it slows down", id);
         client.limited = true;
-        transport_.send(id, make_text(reply::error(ProtocolError{
-                                ErrorCode::rate_limited, "too many messages; slow down", {}})));
+        send_error(id, ProtocolError{ErrorCode::rate_limited, "too many messages; slow down", {}});
         return false;
     case RateLimiter::Verdict::abuse:
         ++stats_.abuse_closes;
@@ -115,14 +126,16 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     if (client.room) {
         const std::string old_room = *client.room;
         leave_room(id, client, "switched rooms");
-        transport_.send(id, make_text(reply::left(old_room)));
+        deliver(id, OutAction::left, make_text(reply::left(old_room)));
     }
 
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
     // reaction can reach it first.
-    transport_.send(id, make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id))));
+    deliver(id, OutAction::joined,
+            make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id))));
     Peer peer{id, std::move(join.name)};
-    send_to_others(join.room_id, id, make_text(reply::peer_joined(join.room_id, peer)));
+    send_to_others(join.room_id, id, OutAction::peer_joined,
+                   make_text(reply::peer_joined(join.room_id, peer)));
 
     client.room = join.room_id;
     rooms_.add(join.room_id, std::move(peer));
@@ -135,7 +148,7 @@ void Hub::handle_leave(const ClientId& id, ClientState& client, const LeaveReque
     if (client.room != leave.room_id)
         return send_error(id, ErrorCode::not_in_room, "not in this room", "leave");
     leave_room(id, client, "left");
-    transport_.send(id, make_text(reply::left(leave.room_id)));
+    deliver(id, OutAction::left, make_text(reply::left(leave.room_id)));
 }
 
 void Hub::handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal)
@@ -149,15 +162,15 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
                               "no other member of this room has that clientId", "signal");
         spdlog::debug("{} {} -> {} ({} bytes of data)", id, to_string(signal.type), *signal.to,
                       signal.data ? signal.data->size() : 0);
-        transport_.send(*signal.to, make_text(reply::signal(signal.room_id, id, signal.type,
-                                                            signal.data, signal.to)));
+        deliver(*signal.to, OutAction::signal,
+                make_text(reply::signal(signal.room_id, id, signal.type, signal.data, signal.to)));
         return;
     }
 
     spdlog::debug("{} {} -> room {} ({} bytes of data)", id, to_string(signal.type), signal.room_id,
                   signal.data ? signal.data->size() : 0);
     send_to_others(
-        signal.room_id, id,
+        signal.room_id, id, OutAction::signal,
         make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt)));
 }
 
@@ -166,24 +179,36 @@ void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view w
     const std::string room_id = std::move(*client.room);
     client.room.reset();
     rooms_.remove(room_id, id);
-    send_to_others(room_id, id, make_text(reply::peer_left(room_id, id)));
+    send_to_others(room_id, id, OutAction::peer_left, make_text(reply::peer_left(room_id, id)));
     spdlog::info("{} left {} ({}; {} members remain)", id, room_id, why,
                  rooms_.members(room_id).size());
 }
 
-void Hub::send_to_others(const std::string& room_id, const ClientId& except, const Text& text)
+void Hub::send_to_others(const std::string& room_id, const ClientId& except, OutAction action,
+                         const Text& text)
 {
     for (const Peer& member : rooms_.members(room_id))
         if (member.client_id != except)
-            transport_.send(member.client_id, text);
+            deliver(member.client_id, action, text);
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
                      std::string_view request)
 {
     spdlog::debug("{} refused {}: {}", to, request, to_string(code));
-    transport_.send(
-        to, make_text(reply::error(ProtocolError{code, std::move(message), std::string(request)})));
+    send_error(to, ProtocolError{code, std::move(message), std::string(request)});
+}
+
+void Hub::send_error(const ClientId& to, const ProtocolError& error)
+{
+    ++stats_.errors[static_cast<std::size_t>(error.code)];
+    deliver(to, OutAction::error, make_text(reply::error(error)));
+}
+
+void Hub::deliver(const ClientId& to, OutAction action, const Text& text)
+{
+    stats_.sent(action, text->size());
+    transport_.send(to, text);
 }
 
 } // namespace signald

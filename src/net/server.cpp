@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <sstream>
 #include <stdexcept>
 
 namespace signald {
@@ -164,24 +163,59 @@ void Server::close(const ClientId& id, std::uint16_t code)
 
 std::string Server::metrics() const
 {
-    std::ostringstream out;
-    auto gauge = [&](std::string_view name, std::string_view help, auto value) {
-        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
-            << name << ' ' << value << '\n';
-    };
-    gauge("signald_connections", "WebSocket clients attached to the hub.", connections_.size());
-    gauge("signald_sessions", "WebSocket session objects alive, closing ones included.",
-          counts_->total);
-    gauge("signald_rooms", "Rooms with at least one member.", hub_.rooms().room_count());
-    gauge("signald_members", "Clients in a room.", hub_.rooms().member_count());
+    PrometheusText out;
+    out.family("signald_connections", "gauge", "WebSocket clients attached to the hub.");
+    out.sample(connections_.size());
+    out.family("signald_sessions", "gauge",
+               "WebSocket session objects alive, closing ones included.");
+    out.sample(counts_->total);
+    out.family("signald_rooms", "gauge", "Rooms with at least one member.");
+    out.sample(hub_.rooms().room_count());
+    out.family("signald_members", "gauge", "Clients in a room.");
+    out.sample(hub_.rooms().member_count());
 
-    out << "# HELP signald_rejections_total Requests refused and connections cut off, by "
-           "reason.\n# TYPE signald_rejections_total counter\n";
-    for (const auto& [reason, count] : rejections_)
-        out << "signald_rejections_total{reason=\"" << reason << "\"} " << count << '\n';
-    out << "signald_rejections_total{reason=\"rate-limited\"} " << hub_.stats().rate_limited << '\n'
-        << "signald_rejections_total{reason=\"flood\"} " << hub_.stats().abuse_closes << '\n';
-    return out.str();
+    const HubStats& hub = hub_.stats();
+    out.family("signald_messages_received_total", "counter",
+               "Text messages from clients, by what they were: join, leave, signal, invalid "
+               "(refused while parsing) or dropped (over the rate limit, unread).");
+    for (std::size_t i = 0; i < in_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].messages);
+    out.family("signald_received_bytes_total", "counter",
+               "Bytes of text messages from clients (without framing), by what they were.");
+    for (std::size_t i = 0; i < in_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].bytes);
+    out.family("signald_messages_sent_total", "counter",
+               "Messages handed to client connections, one per receiver, by action.");
+    for (std::size_t i = 0; i < out_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].messages);
+    out.family("signald_sent_bytes_total", "counter",
+               "Bytes of messages handed to client connections (without framing), by action.");
+    for (std::size_t i = 0; i < out_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].bytes);
+    out.family("signald_protocol_errors_total", "counter",
+               "Error replies sent to clients, by code (docs/protocol.md section 7).");
+    for (std::size_t i = 0; i < error_code_count; ++i)
+        out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i]);
+
+    out.family("signald_closes_total", "counter",
+               "WebSocket connections ended, by the side that ended them and the close code; "
+               "1006 is a connection cut without a close frame.");
+    for (const auto& [key, count] : net_stats_.closes())
+        out.sample({{"by", to_string(key.first)}, {"code", close_code_label(key.second)}}, count);
+
+    // Merged first, so a reason counted in both places is still one series.
+    std::map<std::string, std::uint64_t, std::less<>> rejections(rejections_);
+    rejections["rate-limited"] += hub.rate_limited;
+    rejections["flood"] += hub.abuse_closes;
+    out.family("signald_rejections_total", "counter",
+               "Requests refused and connections cut off, by reason.");
+    for (const auto& [reason, count] : rejections)
+        out.sample({{"reason", reason}}, count);
+
+    out.family("signald_write_queue_high_water_bytes", "gauge",
+               "The most bytes any one connection's write queue has held since start-up.");
+    out.sample(net_stats_.queue_high_water());
+    return out.take();
 }
 
 void Server::shutdown()

@@ -131,6 +131,7 @@ template <class Stream>
 void WsSession<Stream>::end_of_input(const error_code& ec)
 {
     reading_ = false;
+    count_close(ClosedBy::client, no_close_frame); // unless we closed first
     if (close_code_ != 0)
         detach("closed by server (" + std::to_string(close_code_) + ")");
     else if (ec == net::error::eof)
@@ -153,6 +154,7 @@ void WsSession<Stream>::on_ping(std::string_view payload)
     if (closing_)
         return;
     out_.append(WsOpcode::pong, payload);
+    queued();
     schedule_flush();
 }
 
@@ -164,6 +166,7 @@ void WsSession<Stream>::on_close(std::uint16_t code, std::string_view)
         // Our close is answered: the handshake is complete.
         detach("closed by server (" + std::to_string(close_code_) + ")");
     } else {
+        count_close(ClosedBy::client, code);
         detach("closed by peer (" + std::to_string(code) + ")");
         out_.drop_unstarted(); // the peer is leaving: it reads nothing more
         // Echo the peer's code (RFC 6455 5.5.1); a close without one is answered with 1000.
@@ -183,6 +186,7 @@ void WsSession<Stream>::fail(std::uint16_t code)
     reading_ = false;
     detach(describe_failure(code));
     if (!closing_) {
+        count_close(ClosedBy::server, code);
         out_.drop_unstarted();
         queue_close(code);
     }
@@ -196,6 +200,7 @@ void WsSession<Stream>::send(const Text& text)
     if (closing_)
         return;
     out_.append(WsOpcode::text, *text);
+    queued();
     // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
     // below is about what a peer does not read, not about how much one batch holds.
     if (out_.size() >= eager_write_bytes && !awaiting_writable_)
@@ -223,6 +228,7 @@ void WsSession<Stream>::close(std::uint16_t code)
     if (closing_)
         return;
     close_code_ = code;
+    count_close(ClosedBy::server, code);
     queue_close(code);
     schedule_flush();
 }
@@ -232,6 +238,7 @@ void WsSession<Stream>::queue_close(std::uint16_t code)
 {
     closing_ = true;
     out_.append_close(code);
+    queued();
     arm_close_deadline();
 }
 
@@ -244,11 +251,13 @@ void WsSession<Stream>::keepalive(Clock::time_point now)
     if (now - last_heard_ >= options.idle_timeout) {
         server_.reject("idle-timeout", id_,
                        "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
+        count_close(ClosedBy::server, no_close_frame);
         return drop(); // a silent peer will not answer a close frame either
     }
     if (now - last_ping_ >= options.ping_interval && !closing_) {
         last_ping_ = now;
         out_.append(WsOpcode::ping, {});
+        queued();
         schedule_flush();
     }
 }
@@ -370,6 +379,21 @@ void WsSession<Stream>::detach(std::string_view why)
     attached_ = false;
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
     server_.detach(id_);
+}
+
+template <class Stream>
+void WsSession<Stream>::count_close(ClosedBy by, std::uint16_t code)
+{
+    if (close_counted_)
+        return;
+    close_counted_ = true;
+    server_.net_stats().count_close(by, code);
+}
+
+template <class Stream>
+void WsSession<Stream>::queued()
+{
+    server_.net_stats().note_queue_bytes(out_.size() + tls_writing_.size());
 }
 
 template class WsSession<tcp::socket>;

@@ -36,13 +36,14 @@ TEST_F(ConfigTest, DefaultsMatchTheDocumentation)
     EXPECT_EQ(config.server.max_message_bytes, 262144u);
     EXPECT_EQ(config.server.max_room_size, 32u);
     EXPECT_EQ(config.log_level, "info");
+    EXPECT_EQ(config.log_format, "text");
 }
 
 TEST_F(ConfigTest, CommandLineSetsEveryOption)
 {
     const auto parsed =
         parse({"--port", "0", "--bind", "::1", "--web-root", "/tmp", "--max-message-bytes", "1024",
-               "--max-room-size", "4", "--log-level", "debug"});
+               "--max-room-size", "4", "--log-level", "debug", "--log-format", "json"});
     ASSERT_TRUE(std::holds_alternative<Config>(parsed));
     const auto& config = std::get<Config>(parsed);
     EXPECT_EQ(config.server.port, 0);
@@ -51,6 +52,7 @@ TEST_F(ConfigTest, CommandLineSetsEveryOption)
     EXPECT_EQ(config.server.max_message_bytes, 1024u);
     EXPECT_EQ(config.server.max_room_size, 4u);
     EXPECT_EQ(config.log_level, "debug");
+    EXPECT_EQ(config.log_format, "json");
 }
 
 TEST_F(ConfigTest, PortEnvironmentSeedsThePortAndTheCommandLineWins)
@@ -64,11 +66,12 @@ TEST_F(ConfigTest, ConfigFileSetsOptionsAndTheCommandLineWins)
 {
     const auto path = std::filesystem::temp_directory_path() /
                       ("signald-config-" + std::to_string(::getpid()) + ".ini");
-    std::ofstream(path) << "port = 4321\nmax-room-size = 7\nlog-level = warn\n";
+    std::ofstream(path) << "port = 4321\nmax-room-size = 7\nlog-level = warn\nlog-format = json\n";
     const auto from_file = std::get<Config>(parse({"--config", path.c_str()}));
     EXPECT_EQ(from_file.server.port, 4321);
     EXPECT_EQ(from_file.server.max_room_size, 7u);
     EXPECT_EQ(from_file.log_level, "warn");
+    EXPECT_EQ(from_file.log_format, "json");
     const auto overridden = std::get<Config>(parse({"--config", path.c_str(), "--port", "1"}));
     EXPECT_EQ(overridden.server.port, 1);
     std::filesystem::remove(path);
@@ -82,6 +85,7 @@ TEST_F(ConfigTest, ShippedExampleConfigParsesToTheDefaults)
     EXPECT_EQ(config.server.port, 8787);
     EXPECT_EQ(config.server.max_message_bytes, 262144u);
     EXPECT_EQ(config.server.max_room_size, 32u);
+    EXPECT_EQ(config.log_format, "text");
 }
 
 TEST_F(ConfigTest, BadValuesAreUsageErrors)
@@ -93,6 +97,7 @@ TEST_F(ConfigTest, BadValuesAreUsageErrors)
                                                {"--max-room-size", "0"},
                                                {"--max-message-bytes", "1"},
                                                {"--log-level", "loud"},
+                                               {"--log-format", "xml"},
                                                {"--config", "/nonexistent/signald.ini"}}) {
         const auto parsed = parse(args);
         ASSERT_TRUE(std::holds_alternative<int>(parsed)) << args[0];

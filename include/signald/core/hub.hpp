@@ -3,6 +3,7 @@
 // each text message into replies, and is the only caller of Transport. Called by the network layer
 // (connect, on_text, disconnect) on its single thread; it never touches a socket.
 
+#include "signald/core/hub_stats.hpp"
 #include "signald/core/ids.hpp"
 #include "signald/core/protocol.hpp"
 #include "signald/core/rate_limiter.hpp"
@@ -24,13 +25,6 @@ struct HubLimits
     std::size_t max_room_size = 32;
     RateLimit rate;                    // off unless set
     std::size_t max_message_bytes = 0; // the byte bucket always fits one such message
-};
-
-// What Hub has refused or done about abuse since it started; the server reports these.
-struct HubStats
-{
-    std::uint64_t rate_limited = 0; // messages dropped with rate-limited
-    std::uint64_t abuse_closes = 0; // connections closed with 1008 for flooding
 };
 
 class Hub
@@ -72,9 +66,13 @@ private:
 
     // Takes id out of its room and tells the members who remain. Does not tell id itself.
     void leave_room(const ClientId& id, ClientState& client, std::string_view why);
-    void send_to_others(const std::string& room_id, const ClientId& except, const Text& text);
+    void send_to_others(const std::string& room_id, const ClientId& except, OutAction action,
+                        const Text& text);
     void send_error(const ClientId& to, ErrorCode code, std::string message,
                     std::string_view request);
+    void send_error(const ClientId& to, const ProtocolError& error);
+    // Every message Hub sends goes through here, so HubStats counts each delivery.
+    void deliver(const ClientId& to, OutAction action, const Text& text);
 
     Transport& transport_;
     IdSource& ids_;

@@ -13,6 +13,7 @@
 #include "signald/net/beast.hpp"
 #include "signald/net/connection.hpp"
 #include "signald/net/listener.hpp"
+#include "signald/net/metrics.hpp"
 #include "signald/net/origin_policy.hpp"
 #include "signald/net/static_site.hpp"
 #include "signald/net/tls.hpp"
@@ -104,6 +105,8 @@ public:
     const ServerOptions& options() const { return options_; }
     // Prometheus text exposition of the server's state and counters.
     std::string metrics() const;
+    // Where sessions count how they ended and how deep their write queues got.
+    NetStats& net_stats() { return net_stats_; }
 
     void send(const ClientId& to, const Text& text) override;
     void close(const ClientId& id, std::uint16_t code) override;
@@ -123,6 +126,7 @@ private:
     std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
     std::map<std::string, std::uint64_t, std::less<>> rejections_;
+    NetStats net_stats_;
     std::vector<char> read_buffer_;
     std::vector<std::weak_ptr<Connection>> sweep_;
     // One timer pings and times out every connection, instead of one per connection.

@@ -19,6 +19,7 @@
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
 #include "signald/net/connection.hpp"
+#include "signald/net/metrics.hpp"
 #include "signald/net/ws_frames.hpp"
 
 #include <chrono>
@@ -80,6 +81,10 @@ private:
     // Cuts the TCP connection: every pending operation fails.
     void drop();
     void detach(std::string_view why);
+    // Counts how the connection ended, the first time only: the side that ended it first.
+    void count_close(ClosedBy by, std::uint16_t code);
+    // Reports the queue's depth after an append, for the high-water mark.
+    void queued();
 
     Stream stream_;
     Server& server_;
@@ -95,6 +100,7 @@ private:
     Clock::time_point last_ping_;
     std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
     bool attached_ = false;
+    bool close_counted_ = false;
     bool reading_ = true;  // false once the peer's close, EOF or a broken rule is seen
     bool closing_ = false; // a close frame is queued or sent: no more text goes out
     bool flush_posted_ = false;

@@ -1,0 +1,81 @@
+#pragma once
+// HubStats: what Hub has received, sent and refused since it started, for the server's /metrics.
+// Hub is its only writer; each count is a plain integer in an array indexed by an enum, so
+// counting costs an increment or two per message and never allocates or looks up a string.
+
+#include "signald/core/protocol.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace signald {
+
+// What a text message from a client turned out to be.
+enum class InAction : std::uint8_t
+{
+    join,
+    leave,
+    signal,
+    invalid, // refused while parsing: bad-json .. bad-type (docs/protocol.md 7.1, steps 1-6)
+    dropped, // not read at all: over the rate limit, or the client is being closed for flooding
+};
+inline constexpr std::size_t in_action_count = 5;
+
+// What Hub sent; the names are the `action` of the message on the wire.
+enum class OutAction : std::uint8_t
+{
+    joined,
+    peer_joined,
+    peer_left,
+    left,
+    signal,
+    error,
+};
+inline constexpr std::size_t out_action_count = 6;
+
+// ErrorCode's values are 0 .. error_code_count - 1; rate_limited stays last (a unit test checks).
+inline constexpr std::size_t error_code_count =
+    static_cast<std::size_t>(ErrorCode::rate_limited) + 1;
+
+// Metric label values.
+std::string_view to_string(InAction action);
+std::string_view to_string(OutAction action);
+
+struct Traffic
+{
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0; // message text, without WebSocket framing
+};
+
+struct HubStats
+{
+    std::array<Traffic, in_action_count> in{};
+    // One per receiver: a broadcast to a room of three counts two deliveries.
+    std::array<Traffic, out_action_count> out{};
+    std::array<std::uint64_t, error_code_count> errors{}; // error replies, by code
+    std::uint64_t rate_limited = 0;                       // messages dropped with rate-limited
+    std::uint64_t abuse_closes = 0; // connections closed with 1008 for flooding
+
+    void received(InAction action, std::size_t bytes)
+    {
+        Traffic& traffic = in[static_cast<std::size_t>(action)];
+        ++traffic.messages;
+        traffic.bytes += bytes;
+    }
+    void sent(OutAction action, std::size_t bytes)
+    {
+        Traffic& traffic = out[static_cast<std::size_t>(action)];
+        ++traffic.messages;
+        traffic.bytes += bytes;
+    }
+    const Traffic& received(InAction action) const { return in[static_cast<std::size_t>(action)]; }
+    const Traffic& sent(OutAction action) const { return out[static_cast<std::size_t>(action)]; }
+    std::uint64_t errors_sent(ErrorCode code) const
+    {
+        return errors[static_cast<std::size_t>(code)];
+    }
+};
+
+} // namespace signald

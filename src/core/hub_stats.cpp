@@ -1,0 +1,43 @@
+#include "signald/core/hub_stats.hpp"
+
+namespace signald {
+
+std::string_view to_string(InAction action)
+{
+    switch (action) {
+    case InAction::join:
+        return "join";
+    case InAction::leave:
+        return "leave";
+    case InAction::signal:
+        return "signal";
+    case InAction::invalid:
+        return "invalid";
+    case InAction::dropped:
+        return "dropped";
+    }
+    return "internal";
+}
+
+// The wire spellings again, as labels: a unit test holds them equal to the `action` of what Hub
+// actually sends, so the two cannot drift apart.
+std::string_view to_string(OutAction action)
+{
+    switch (action) {
+    case OutAction::joined:
+        return "joined";
+    case OutAction::peer_joined:
+        return "peer-joined";
+    case OutAction::peer_left:
+        return "peer-left";
+    case OutAction::left:
+        return "left";
+    case OutAction::signal:
+        return "signal";
+    case OutAction::error:
+        return "error";
+    }
+    return "internal";
+}
+
+} // namespace signald
