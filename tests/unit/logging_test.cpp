@@ -6,12 +6,26 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <regex>
 #include <string>
 #include <string_view>
 
 namespace signald {
 namespace {
+
+// Whether text is a UTC time as 2026-01-02T03:04:05.678Z. (Not std::regex: under the sanitizers
+// GCC 12 warns inside <regex>, and warnings are errors.)
+bool is_utc_timestamp(std::string_view text)
+{
+    constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (text.size() != shape.size())
+        return false;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool digit = text[i] >= '0' && text[i] <= '9';
+        if (shape[i] == 'd' ? !digit : text[i] != shape[i])
+            return false;
+    }
+    return true;
+}
 
 std::string format(spdlog::level::level_enum level, std::string_view text)
 {
@@ -33,9 +47,7 @@ TEST(JsonLogFormatter, WritesOneObjectPerLineWithTimeLevelAndMessage)
     EXPECT_EQ(record.size(), 3u);
     EXPECT_EQ(record["level"], "info");
     EXPECT_EQ(record["msg"], "aaaaaaaaa1 joined standup (2 members)");
-    EXPECT_TRUE(std::regex_match(record["time"].get<std::string>(),
-                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
-        << record["time"];
+    EXPECT_TRUE(is_utc_timestamp(record["time"].get<std::string>())) << record["time"];
 }
 
 TEST(JsonLogFormatter, EscapesQuotesControlCharactersAndInvalidUtf8)
