@@ -42,8 +42,8 @@ template <class Stream>
 void HttpSession<Stream>::run()
 {
     if constexpr (tls) {
-        // The handshake, too, must finish within the request timeout.
-        beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+        // No new deadline: the one TlsDetector set on accepting the connection covers the
+        // handshake too, so a ClientHello that trickles in gets no fresh timeout.
         stream_.async_handshake(
             net::ssl::stream_base::server, buffer_.data(),
             beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
