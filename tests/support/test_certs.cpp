@@ -93,10 +93,15 @@ void write_cert(const std::filesystem::path& file, X509* cert)
     write_pem(file, [&](BIO* bio) { return ::PEM_write_bio_X509(bio, cert); });
 }
 
-void write_key(const std::filesystem::path& file, EVP_PKEY* key)
+// With a passphrase, the key is written encrypted (AES-256-CBC).
+void write_key(const std::filesystem::path& file, EVP_PKEY* key, std::string passphrase = {})
 {
     write_pem(file, [&](BIO* bio) {
-        return ::PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+        if (passphrase.empty())
+            return ::PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+        return ::PEM_write_bio_PrivateKey(bio, key, EVP_aes_256_cbc(),
+                                          reinterpret_cast<unsigned char*>(passphrase.data()),
+                                          static_cast<int>(passphrase.size()), nullptr, nullptr);
     });
 }
 
@@ -119,7 +124,8 @@ std::string sha256_fingerprint(X509* cert)
 
 TestCerts::TestCerts()
     : ca_cert_(dir_.path() / "ca.pem"), server_cert_(dir_.path() / "server.pem"),
-      server_key_(dir_.path() / "server.key"), other_key_(dir_.path() / "other.key")
+      server_key_(dir_.path() / "server.key"), other_key_(dir_.path() / "other.key"),
+      encrypted_key_(dir_.path() / "encrypted.key")
 {
     const KeyPtr ca_key = make_key();
     const CertPtr ca = make_cert("signald test CA", ca_key.get(), nullptr, nullptr, 1,
@@ -137,6 +143,7 @@ TestCerts::TestCerts()
     write_cert(server_cert_, server.get());
     write_key(server_key_, server_key.get());
     write_key(other_key_, make_key().get());
+    write_key(encrypted_key_, server_key.get(), "passphrase");
     server_fingerprint_ = sha256_fingerprint(server.get());
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // TestCerts: a throwaway PKI for the TLS tests, made with the OpenSSL API in a scratch directory
 // it owns: a CA, a server certificate it signed (SAN DNS:localhost, IP:127.0.0.1, IP:::1) with its
-// key, and one more key that belongs to nothing (for the mismatched-pair test). All PEM files.
+// key, the same key encrypted with a passphrase, and one more key that belongs to nothing (for the
+// mismatched-pair test). All PEM files.
 // Clients trust ca_cert() and nothing else, so a passing test proves the server presented the
 // chain it was given.
 
@@ -22,6 +23,7 @@ public:
     const std::filesystem::path& server_cert() const { return server_cert_; }
     const std::filesystem::path& server_key() const { return server_key_; }
     const std::filesystem::path& other_key() const { return other_key_; }
+    const std::filesystem::path& encrypted_server_key() const { return encrypted_key_; }
     // SHA-256 of the server certificate (DER) as AA:BB:..., as signald prints fingerprints.
     const std::string& server_fingerprint() const { return server_fingerprint_; }
     // Writes content to a file in the same directory (broken inputs for start-up tests).
@@ -33,6 +35,7 @@ private:
     std::filesystem::path server_cert_;
     std::filesystem::path server_key_;
     std::filesystem::path other_key_;
+    std::filesystem::path encrypted_key_;
     std::string server_fingerprint_;
 };
 

@@ -116,6 +116,7 @@ std::optional<std::string> HttpsClient::try_connect(std::uint16_t port, Duration
     if (auto ec = run_op(ioc_, lowest, "connect", deadline,
                          [&](auto handler) { lowest.async_connect(endpoint, handler); }))
         throw std::runtime_error("connect failed: " + ec.message());
+    lowest.socket().set_option(net::ip::tcp::no_delay(true));
     if (auto ec = run_op(ioc_, lowest, "TLS handshake", deadline, [&](auto handler) {
             stream_.async_handshake(ssl::stream_base::client, handler);
         }))
@@ -214,6 +215,8 @@ WssClient::WssClient(TlsTrust trust)
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
         if (kind == websocket::frame_type::pong)
             pongs_.emplace_back(payload);
+        else if (kind == websocket::frame_type::ping)
+            ++pings_received_;
     });
 }
 
@@ -243,6 +246,7 @@ void WssClient::connect(std::uint16_t port, std::string_view target, Duration ti
     auto& lowest = beast::get_lowest_layer(ws_);
     const net::ip::tcp::endpoint endpoint(net::ip::address_v4::loopback(), port);
     write_op("connect", deadline, [&](auto handler) { lowest.async_connect(endpoint, handler); });
+    lowest.socket().set_option(net::ip::tcp::no_delay(true)); // as browsers do: no 40 ms stalls
     write_op("TLS handshake", deadline, [&](auto handler) {
         ws_.next_layer().async_handshake(ssl::stream_base::client, handler);
     });

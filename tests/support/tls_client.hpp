@@ -95,6 +95,9 @@ public:
     std::string join(std::string_view room_id, Duration timeout = 2s);
     // Pong payloads received, oldest first; waits until at least count have arrived.
     const std::vector<std::string>& wait_pongs(std::size_t count, Duration timeout = 2s);
+    // Pings from the server so far (Beast answers each while a read runs, i.e. while this
+    // client's calls run its io_context).
+    std::size_t pings_received() const { return pings_received_; }
 
     std::optional<CloseInfo> wait_close(Duration timeout = 2s);
     ::testing::AssertionResult expect_close(std::uint16_t code, Duration timeout = 2s);
@@ -119,6 +122,7 @@ private:
     std::string write_buffer_;
     std::deque<std::string> inbox_;
     std::vector<std::string> pongs_;
+    std::size_t pings_received_ = 0;
     bool reading_ = false;
     bool ended_ = false;
     CloseInfo close_info_;
