@@ -42,8 +42,8 @@ template <class Stream>
 void HttpSession<Stream>::run()
 {
     if constexpr (tls) {
-        // The handshake, too, must finish within the request timeout.
-        beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+        // No new deadline: the one TlsDetector set on accepting the connection covers the
+        // handshake too, so a ClientHello that trickles in gets no fresh timeout.
         stream_.async_handshake(
             net::ssl::stream_base::server, buffer_.data(),
             beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
@@ -99,12 +99,21 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
 
     auto request = parser_->release();
     if (redirect_to_https_) {
-        // Plain HTTP on the TLS port: the same URL over https, method and body kept (308).
-        if (request[http::field::host].empty())
+        // Plain HTTP on the TLS port: the same URL over https, method and body kept (308). An
+        // absolute-form target (RFC 7230 5.3.2) names the host itself; anything but that or a
+        // path (`*`, authority-form) has no https URL.
+        const std::string_view target = request.target();
+        constexpr std::string_view absolute = "http://";
+        std::string location;
+        if (target.size() > absolute.size() &&
+            beast::iequals(target.substr(0, absolute.size()), absolute))
+            location = "https://" + std::string(target.substr(absolute.size()));
+        else if (target.starts_with('/') && !request[http::field::host].empty())
+            location = "https://" + std::string(request[http::field::host]) + std::string(target);
+        if (location.empty())
             return respond(request, plain_answer(400, "400 Bad Request: use https"), false);
         StaticResponse answer = plain_answer(308, "308 Permanent Redirect: use https");
-        answer.location =
-            "https://" + std::string(request[http::field::host]) + std::string(request.target());
+        answer.location = std::move(location);
         return respond(request, std::move(answer), false);
     }
     const auto path = path_of(request.target());

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -59,6 +60,31 @@ void require_readable(const std::filesystem::path& file, const char* what)
     if (!in)
         throw std::runtime_error("cannot read the TLS " + std::string(what) + " \"" +
                                  file.string() + "\"");
+}
+
+// A daemon has nobody to ask for a passphrase: note that one was wanted and refuse.
+int refuse_passphrase(char*, int, int, void* asked)
+{
+    *static_cast<bool*>(asked) = true;
+    return -1;
+}
+
+PkeyPtr read_key(const std::filesystem::path& file)
+{
+    const std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(::BIO_new_file(file.c_str(), "r"));
+    if (!bio)
+        throw std::runtime_error("cannot read the TLS key \"" + file.string() + "\"");
+    bool asked = false;
+    PkeyPtr key(::PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, &asked));
+    if (!key && asked) {
+        ::ERR_clear_error();
+        throw std::runtime_error("the key \"" + file.string() +
+                                 "\" is encrypted; give signald one without a passphrase");
+    }
+    if (!key)
+        throw std::runtime_error("\"" + file.string() + "\" is not a PEM private key: " +
+                                 openssl_error());
+    return key;
 }
 
 // ECDSA P-256: small, fast, and accepted by every browser.
@@ -146,13 +172,18 @@ TlsContext make_tls_context(const TlsOptions& options)
     if (::SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1)
         throw std::runtime_error("\"" + options.cert_file.string() +
                                  "\" is not a PEM certificate: " + openssl_error());
-    if (::SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-        throw std::runtime_error("\"" + options.key_file.string() +
-                                 "\" is not a PEM private key: " + openssl_error());
-    if (::SSL_CTX_check_private_key(ctx) != 1)
+    // Read and compare before handing the key over: SSL_CTX_use_PrivateKey_file refuses a key
+    // of the wrong pair as if it were not a key at all, and would prompt for a passphrase.
+    const PkeyPtr key = read_key(options.key_file);
+    if (::X509_check_private_key(::SSL_CTX_get0_certificate(ctx), key.get()) != 1) {
+        ::ERR_clear_error();
         throw std::runtime_error("the key \"" + options.key_file.string() +
                                  "\" does not belong to the certificate \"" +
                                  options.cert_file.string() + "\"");
+    }
+    if (::SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
+        throw std::runtime_error("cannot use the key \"" + options.key_file.string() +
+                                 "\": " + openssl_error());
     tls.fingerprint = fingerprint_of(::SSL_CTX_get0_certificate(ctx));
     return tls;
 }

@@ -13,6 +13,7 @@ TlsDetector::TlsDetector(tcp::socket socket, Server& server, tcp::endpoint peer)
 
 void TlsDetector::run()
 {
+    // Detection and, for TLS, the handshake must finish within this one timeout.
     stream_.expires_after(server_.options().request_timeout);
     beast::async_detect_ssl(stream_, buffer_,
                             beast::bind_front_handler(&TlsDetector::on_detect, shared_from_this()));

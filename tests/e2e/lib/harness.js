@@ -69,11 +69,12 @@ export async function waitFor(probe, { timeout = 20000, interval = 250, what = "
 // ---- signald ----------------------------------------------------------------------------------
 
 // Starts signald on `port` (0: any free port) and resolves once it prints its address.
-export async function startSignald({ port = 0 } = {})
+// args: extra command-line arguments (e.g. --tls-cert and --tls-key, which make it https).
+export async function startSignald({ port = 0, args = [] } = {})
 {
     if (!signaldBinary || !existsSync(signaldBinary))
         throw new Error(`signald binary not found (${signaldBinary}); build it or set SIGNALD_BINARY`);
-    const child = spawn(signaldBinary, ["--port", String(port), "--web-root", webRoot], {
+    const child = spawn(signaldBinary, ["--port", String(port), "--web-root", webRoot, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
     });
     const server = { child, port: 0, stderr: "", exited: false };
@@ -88,9 +89,11 @@ export async function startSignald({ port = 0 } = {})
     const listening = new Promise((resolveListening, reject) => {
         child.stdout.on("data", (d) => {
             stdout += d;
-            const match = /listening on http:\/\/([^/\s]+):(\d+)\//.exec(stdout);
-            if (match)
-                resolveListening(Number(match[2]));
+            const match = /listening on (https?):\/\/([^/\s]+):(\d+)\//.exec(stdout);
+            if (match) {
+                server.scheme = match[1];
+                resolveListening(Number(match[3]));
+            }
         });
         exited.then(({ code }) => reject(new Error(`signald exited (${code}) before listening: ${server.stderr}`)));
     });
@@ -106,7 +109,7 @@ export async function startSignald({ port = 0 } = {})
     } finally {
         clearTimeout(timer);
     }
-    server.origin = `http://127.0.0.1:${server.port}`;
+    server.origin = `${server.scheme}://127.0.0.1:${server.port}`;
     server.stop = () => stopSignald(server);
     return server;
 }
@@ -126,14 +129,17 @@ export async function stopSignald(server)
 
 // ---- Chromium ---------------------------------------------------------------------------------
 
-export async function launchBrowser()
+// extraArgs: more Chromium switches (e.g. which certificate key to trust).
+export async function launchBrowser({ extraArgs = [] } = {})
 {
     if (process.env.SIGNALD_E2E_IN_NETNS !== "1")
         console.warn("warning: not inside tests/e2e/netns-run.sh; WebRTC may pick a non-loopback interface");
     if (!existsSync(chromiumPath))
         throw new Error(`${chromiumPath} not found: install Debian's chromium (scripts/setup does)`);
     // launch() gives every browser a fresh temporary --user-data-dir and removes it on close.
-    return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs, timeout: 30000 });
+    return chromium.launch({
+        executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...extraArgs], timeout: 30000,
+    });
 }
 
 // One person: a separate browser context (own cookies, own permissions) with one page.
@@ -304,11 +310,12 @@ export async function remoteIds(participant)
 // ---- Test scaffolding -------------------------------------------------------------------------
 
 // Runs `body` with a fresh signald and browser; on failure saves a screenshot of every open page,
-// its console and the server log under artifactsDir/<name>/ before rethrowing.
-export async function withCall(name, body)
+// its console and the server log under artifactsDir/<name>/ before rethrowing. serverArgs and
+// browserArgs go to startSignald and launchBrowser.
+export async function withCall(name, body, { serverArgs = [], browserArgs = [] } = {})
 {
-    const server = await startSignald();
-    const browser = await launchBrowser();
+    const server = await startSignald({ args: serverArgs });
+    const browser = await launchBrowser({ extraArgs: browserArgs });
     const call = { server, browser, participants: [] };
     call.join = async (options) => {
         const p = await openParticipant(browser, call.server.origin, options);
