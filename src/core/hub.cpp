@@ -18,9 +18,11 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 } // namespace
 
-Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock)
+Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock,
+         IceServersFor ice_servers)
     : transport_(transport), ids_(ids), limits_(limits),
-      clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }})
+      clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }}),
+      ice_servers_(std::move(ice_servers))
 {}
 
 ClientId Hub::connect()
@@ -118,9 +120,12 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
         transport_.send(id, make_text(reply::left(old_room)));
     }
 
+    // Per join, not per connection: TURN credentials expire, and a rejoin should get fresh ones.
+    const std::string ice_servers = ice_servers_ ? ice_servers_(id) : std::string{};
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
     // reaction can reach it first.
-    transport_.send(id, make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id))));
+    transport_.send(
+        id, make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id), ice_servers)));
     Peer peer{id, std::move(join.name)};
     send_to_others(join.room_id, id, make_text(reply::peer_joined(join.room_id, peer)));
 

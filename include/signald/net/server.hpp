@@ -57,6 +57,8 @@ struct ServerOptions
     // 128: an office NAT full of tabs, but not one script holding the whole server.
     std::size_t max_connections_per_ip = 128;
     std::vector<std::string> allowed_origins;
+    // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
+    IceServersFor ice_servers;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
 };
