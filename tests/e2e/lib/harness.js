@@ -68,12 +68,13 @@ export async function waitFor(probe, { timeout = 20000, interval = 250, what = "
 
 // ---- signald ----------------------------------------------------------------------------------
 
-// Starts signald on `port` (0: any free port) and resolves once it prints its address.
-export async function startSignald({ port = 0 } = {})
+// Starts signald on `port` (0: any free port) with extra `args` and resolves once it prints its
+// address.
+export async function startSignald({ port = 0, args = [] } = {})
 {
     if (!signaldBinary || !existsSync(signaldBinary))
         throw new Error(`signald binary not found (${signaldBinary}); build it or set SIGNALD_BINARY`);
-    const child = spawn(signaldBinary, ["--port", String(port), "--web-root", webRoot], {
+    const child = spawn(signaldBinary, ["--port", String(port), "--web-root", webRoot, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
     });
     const server = { child, port: 0, stderr: "", exited: false };
@@ -303,11 +304,11 @@ export async function remoteIds(participant)
 
 // ---- Test scaffolding -------------------------------------------------------------------------
 
-// Runs `body` with a fresh signald and browser; on failure saves a screenshot of every open page,
-// its console and the server log under artifactsDir/<name>/ before rethrowing.
-export async function withCall(name, body)
+// Runs `body` with a fresh signald (given signaldArgs) and browser; on failure saves a screenshot
+// of every open page, its console and the server log under artifactsDir/<name>/ before rethrowing.
+export async function withCall(name, body, { signaldArgs = [] } = {})
 {
-    const server = await startSignald();
+    const server = await startSignald({ args: signaldArgs });
     const browser = await launchBrowser();
     const call = { server, browser, participants: [] };
     call.join = async (options) => {
