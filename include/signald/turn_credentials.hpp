@@ -18,8 +18,9 @@ struct IceOptions
 {
     std::vector<std::string> urls; // checked by ice_url_problem while parsing
     std::string turn_secret;       // empty: turn: URLs are sent without credentials
-    // 1 h: a credential handed out with `joined` must outlive the call it sets up, since coturn
-    // checks the expiry again each time the browser refreshes its allocation.
+    // 1 h: long enough for the page to recover a call with an ICE restart (a new allocation,
+    // checked against the expiry) well after joining; short enough that a leaked credential soon
+    // stops working. Each joined and peer-joined brings fresh ones for new calls.
     std::chrono::seconds turn_ttl{3600};
 };
 

@@ -127,7 +127,16 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     transport_.send(
         id, make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id), ice_servers)));
     Peer peer{id, std::move(join.name)};
-    send_to_others(join.room_id, id, make_text(reply::peer_joined(join.room_id, peer)));
+    if (ice_servers_) {
+        // Each member is about to call the newcomer, perhaps long after its own joined: it gets
+        // credentials of its own that are fresh now, so one text per member instead of one shared.
+        for (const Peer& member : rooms_.members(join.room_id))
+            transport_.send(
+                member.client_id,
+                make_text(reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id))));
+    } else {
+        send_to_others(join.room_id, id, make_text(reply::peer_joined(join.room_id, peer)));
+    }
 
     client.room = join.room_id;
     rooms_.add(join.room_id, std::move(peer));

@@ -269,11 +269,15 @@ std::string joined(std::string_view room_id, std::string_view client_id,
     return out;
 }
 
-std::string peer_joined(std::string_view room_id, const Peer& peer)
+std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_view ice_servers)
 {
     std::string out = start_room_message("peer-joined", room_id);
     out += R"(,"peer":)";
     append_peer(out, peer);
+    if (!ice_servers.empty()) {
+        out += R"(,"iceServers":)";
+        out += ice_servers;
+    }
     out += '}';
     return out;
 }

@@ -1,7 +1,7 @@
-// ICE servers over the wire: `joined` carries exactly the configured --ice-server URLs, TURN
-// credentials that verify under the secret and expire --turn-ttl after the join, nothing when no
-// server is configured; bad URLs stop the start; the secret reaches no client, no log and no
-// command line (with --turn-secret-file).
+// ICE servers over the wire: `joined` (and `peer-joined`) carry exactly the configured
+// --ice-server URLs, TURN credentials that verify under the secret and expire --turn-ttl after the
+// message, nothing when no server is configured; bad URLs stop the start; the secret reaches no
+// client, no log and no command line (with --turn-secret-file).
 
 #include "signald_process.hpp"
 #include "ws_client.hpp"
@@ -119,7 +119,16 @@ TEST_F(IceServers, EachClientAndEachJoinGetsItsOwnCredential)
     WsClient b;
     const json joined_a = join(a, "r");
     const json joined_b = join(b, "r");
-    ASSERT_EQ(a.next_json()["action"], "peer-joined");
+
+    // a is about to call b: its peer-joined brings a credential of its own, made now.
+    const json peer_joined = a.next_json();
+    ASSERT_EQ(peer_joined["action"], "peer-joined");
+    const json& fresh = peer_joined["iceServers"][0];
+    EXPECT_EQ(fresh["urls"], json::array({"turn:127.0.0.1:3478"}));
+    const std::string fresh_username = fresh["username"];
+    EXPECT_TRUE(fresh_username.ends_with(":" + joined_a["clientId"].get<std::string>()))
+        << fresh_username;
+    EXPECT_EQ(fresh["credential"], expected_credential(secret, fresh_username));
 
     std::vector<std::string> usernames;
     for (const json* joined : {&joined_a, &joined_b}) {

@@ -1,5 +1,5 @@
 // The socket-free half of ICE servers: which URLs are accepted, the RTCIceServer JSON, `joined`
-// carrying it, and Hub asking for it once per join with the joiner's id.
+// and `peer-joined` carrying it, and Hub asking for it once per such message, for its receiver.
 
 #include "signald/core/hub.hpp"
 #include "signald/core/ice_servers.hpp"
@@ -102,6 +102,18 @@ TEST(TurnUsername, IsExpiryColonClientId)
     EXPECT_EQ(turn_username(1700003600, "w2e6rj1ydu"), "1700003600:w2e6rj1ydu");
 }
 
+TEST(PeerJoinedReply, CarriesIceServersAfterThePeerOnlyWhenGiven)
+{
+    const Peer peer{"h83npz0c5t", std::string("Bob")};
+    EXPECT_EQ(
+        reply::peer_joined("r", peer),
+        R"({"action":"peer-joined","roomId":"r","peer":{"clientId":"h83npz0c5t","name":"Bob"}})");
+    EXPECT_EQ(
+        reply::peer_joined("r", peer, R"([{"urls":["stun:s"]}])"),
+        R"({"action":"peer-joined","roomId":"r","peer":{"clientId":"h83npz0c5t","name":"Bob"},)"
+        R"("iceServers":[{"urls":["stun:s"]}]})");
+}
+
 TEST(JoinedReply, CarriesIceServersAfterPeersOnlyWhenGiven)
 {
     const std::vector<Peer> peers{{"4f9kq2m7xa", std::string("Ann")}};
@@ -135,7 +147,7 @@ protected:
     std::vector<ClientId> asked_for_;
 };
 
-TEST_F(HubIceServers, EveryJoinedCarriesWhatTheFunctionBuildsForItsReceiver)
+TEST_F(HubIceServers, JoinedAndPeerJoinedCarryWhatTheFunctionBuildsForTheirReceiver)
 {
     Hub hub(transport_, ids_, {}, {}, [&](const ClientId& id) {
         asked_for_.push_back(id);
@@ -143,22 +155,45 @@ TEST_F(HubIceServers, EveryJoinedCarriesWhatTheFunctionBuildsForItsReceiver)
     });
     const ClientId a = hub.connect();
     const ClientId b = hub.connect();
+    const ClientId c = hub.connect();
     hub.on_text(a, join("r"));
     hub.on_text(b, join("r"));
+    hub.on_text(c, join("r"));
     hub.on_text(b, join("other")); // a switch is a new join: fresh credentials
 
-    const auto sent = transport_.take();
-    std::vector<json> joined;
-    for (const auto& message : sent) {
-        if (message.action() == "joined") {
-            EXPECT_EQ(message.json()["iceServers"][0]["username"], message.to);
-            joined.push_back(message.json());
+    std::vector<std::pair<std::string, ClientId>> carrying;
+    for (const auto& message : transport_.take()) {
+        if (message.action() == "joined" || message.action() == "peer-joined") {
+            EXPECT_EQ(message.json()["iceServers"][0]["username"], message.to) << message.text;
+            carrying.emplace_back(message.action(), message.to);
         } else {
             EXPECT_FALSE(message.json().contains("iceServers")) << message.text;
         }
     }
-    EXPECT_EQ(joined.size(), 3u);
-    EXPECT_EQ(asked_for_, (std::vector<ClientId>{a, b, b}));
+    const std::vector<std::pair<std::string, ClientId>> expected{
+        {"joined", a},      {"joined", b},      {"peer-joined", a}, {"joined", c},
+        {"peer-joined", a}, {"peer-joined", b}, {"joined", b}};
+    EXPECT_EQ(carrying, expected);
+    // Once per message, each for its receiver at the moment it is sent.
+    EXPECT_EQ(asked_for_, (std::vector<ClientId>{a, b, a, c, a, b, b}));
+}
+
+TEST_F(HubIceServers, PeerJoinedIsStillOnePerMemberAfterTheJoined)
+{
+    Hub hub(transport_, ids_, {}, {}, [](const ClientId&) { return std::string(R"([])"); });
+    const ClientId a = hub.connect();
+    const ClientId b = hub.connect();
+    hub.on_text(a, join("r"));
+    transport_.take();
+    hub.on_text(b, join("r"));
+    const auto sent = transport_.take();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].to, b);
+    EXPECT_EQ(sent[0].action(), "joined");
+    EXPECT_EQ(sent[1].to, a);
+    EXPECT_EQ(sent[1].text, R"({"action":"peer-joined","roomId":"r","peer":{"clientId":")" + b +
+                                R"("},)"
+                                R"("iceServers":[]})");
 }
 
 TEST_F(HubIceServers, WithoutAFunctionJoinedHasNoIceServers)
