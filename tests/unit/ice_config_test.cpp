@@ -57,6 +57,15 @@ TEST_F(IceConfig, DefaultsAreNoServersNoSecretAndAnHourOfTtl)
     EXPECT_EQ(config.ice.turn_ttl, 3600s);
 }
 
+TEST_F(IceConfig, ShippedExampleConfigKeepsTheseDefaults)
+{
+    const auto config =
+        std::get<Config>(parse({"--config", SIGNALD_SOURCE_DIR "/config/signald.ini"}));
+    EXPECT_TRUE(config.ice.urls.empty());
+    EXPECT_TRUE(config.ice.turn_secret.empty());
+    EXPECT_EQ(config.ice.turn_ttl, 3600s);
+}
+
 TEST_F(IceConfig, CommandLineSetsServersInOrderSecretAndTtl)
 {
     const auto config = std::get<Config>(
@@ -85,9 +94,11 @@ TEST_F(IceConfig, SecretFileGivesItsFirstLineWithoutTheLineEnding)
         const auto config = std::get<Config>(parse({"--turn-secret-file", path.c_str()}));
         EXPECT_EQ(config.ice.turn_secret, "s3cr3t") << content;
     }
-    const auto path = write("secret", " spaces stay \n");
+    // Byte for byte, unlike a value in the config file, which ends at '#' and may not hold ','
+    // or spaces.
+    const auto path = write("secret", " spaces, #hash; stay \n");
     EXPECT_EQ(std::get<Config>(parse({"--turn-secret-file", path.c_str()})).ice.turn_secret,
-              " spaces stay ");
+              " spaces, #hash; stay ");
 }
 
 TEST_F(IceConfig, SecretFileIsAConfigKeyToo)
