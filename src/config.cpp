@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 
 namespace signald {
@@ -17,6 +20,27 @@ fs::path executable_dir()
     std::error_code ec;
     const fs::path self = fs::read_symlink("/proc/self/exe", ec);
     return ec ? fs::path{} : self.parent_path();
+}
+
+struct Secret
+{
+    std::string value;
+};
+
+// The first line of path, without its line ending; or why it cannot be had. A file keeps the
+// secret out of `ps` and out of shell history; a config file given to --config does too.
+std::variant<Secret, std::string> read_secret_file(const std::string& path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        return std::string("cannot open it (") + std::strerror(errno) + ")";
+    Secret secret;
+    std::getline(file, secret.value);
+    if (!secret.value.empty() && secret.value.back() == '\r')
+        secret.value.pop_back();
+    if (secret.value.empty())
+        return std::string("its first line is empty");
+    return secret;
 }
 
 } // namespace
@@ -122,6 +146,33 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     cert->needs(key);
     key->needs(cert);
     self_signed->excludes(cert)->excludes(key);
+    // STUN and TURN servers for joined.iceServers (docs/protocol.md 6.1).
+    IceOptions& ice = config.ice;
+    app.add_option("--ice-server", ice.urls,
+                   "STUN or TURN server for the page (repeatable): stun:HOST[:PORT], "
+                   "turn:HOST[:PORT][?transport=udp|tcp] or turns:...")
+        ->take_all()
+        ->check(
+            [](const std::string& url) {
+                const auto problem = ice_url_problem(url);
+                return problem ? "\"" + url + "\" " + *problem : std::string{};
+            },
+            "URL");
+    auto* turn_secret =
+        app.add_option("--turn-secret", ice.turn_secret,
+                       "coturn's static-auth-secret: each joined then carries TURN credentials "
+                       "for the turn: URLs (visible in ps; prefer --turn-secret-file)")
+            ->check([](const std::string& secret) {
+                return secret.empty() ? std::string{"must not be empty"} : std::string{};
+            });
+    std::string turn_secret_file;
+    app.add_option("--turn-secret-file", turn_secret_file,
+                   "Read the TURN secret from the first line of this file")
+        ->excludes(turn_secret);
+    auto ttl_seconds = ice.turn_ttl.count();
+    app.add_option("--turn-ttl", ttl_seconds,
+                   "Seconds a TURN credential stays valid after the join that handed it out")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{7} * 86400));
 
     try {
         app.parse(argc, argv);
@@ -142,6 +193,16 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     server.idle_timeout = std::chrono::seconds(idle_seconds);
     server.request_timeout = std::chrono::seconds(request_seconds);
     server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
+    ice.turn_ttl = std::chrono::seconds(ttl_seconds);
+    if (!turn_secret_file.empty()) {
+        auto secret = read_secret_file(turn_secret_file);
+        if (const auto* problem = std::get_if<std::string>(&secret)) {
+            std::cerr << "signald: --turn-secret-file " << turn_secret_file << ": " << *problem
+                      << "\n";
+            return 2;
+        }
+        ice.turn_secret = std::move(std::get<Secret>(secret).value);
+    }
     return config;
 }
 

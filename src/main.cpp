@@ -31,8 +31,9 @@ int main(int argc, char** argv)
         auto parsed = signald::parse_config(argc, argv);
         if (const int* exit_code = std::get_if<int>(&parsed))
             return *exit_code;
-        const auto& config = std::get<signald::Config>(parsed);
+        auto& config = std::get<signald::Config>(parsed);
         signald::setup_logging(config.log_level, config.log_format);
+        config.server.ice_servers = signald::make_ice_servers(config.ice);
         raise_descriptor_limit();
 
         // 1: only this thread runs the io_context; nothing in signald takes a lock.

@@ -3,6 +3,7 @@
 // before anything starts. main() is its only user; tests call parse_config directly.
 
 #include "signald/net/server.hpp"
+#include "signald/turn_credentials.hpp"
 
 #include <string>
 #include <variant>
@@ -14,6 +15,8 @@ struct Config
     ServerOptions server;
     std::string log_level = "info";
     std::string log_format = "text"; // or json: one object per line
+    // main turns this into server.ice_servers once logging is up (it may warn).
+    IceOptions ice;
 };
 
 // The parsed config, or the exit code to leave with when the command line asked for --help or

@@ -18,9 +18,11 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 } // namespace
 
-Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock)
+Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock,
+         IceServersFor ice_servers)
     : transport_(transport), ids_(ids), limits_(limits),
-      clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }})
+      clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }}),
+      ice_servers_(std::move(ice_servers))
 {}
 
 ClientId Hub::connect()
@@ -129,13 +131,23 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
         deliver(id, OutAction::left, make_text(reply::left(old_room)));
     }
 
+    // Per join, not per connection: TURN credentials expire, and a rejoin should get fresh ones.
+    const std::string ice_servers = ice_servers_ ? ice_servers_(id) : std::string{};
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
     // reaction can reach it first.
     deliver(id, OutAction::joined,
-            make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id))));
+            make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id), ice_servers)));
     Peer peer{id, std::move(join.name)};
-    send_to_others(join.room_id, id, OutAction::peer_joined,
-                   make_text(reply::peer_joined(join.room_id, peer)));
+    if (ice_servers_) {
+        // Each member is about to call the newcomer, perhaps long after its own joined: it gets
+        // credentials of its own that are fresh now, so one text per member instead of one shared.
+        for (const Peer& member : rooms_.members(join.room_id))
+            deliver(member.client_id, OutAction::peer_joined,
+                    make_text(reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id))));
+    } else {
+        send_to_others(join.room_id, id, OutAction::peer_joined,
+                       make_text(reply::peer_joined(join.room_id, peer)));
+    }
 
     client.room = join.room_id;
     rooms_.add(join.room_id, std::move(peer));

@@ -249,7 +249,7 @@ ParseResult parse_request(std::string_view text)
 namespace reply {
 
 std::string joined(std::string_view room_id, std::string_view client_id,
-                   std::span<const Peer> peers)
+                   std::span<const Peer> peers, std::string_view ice_servers)
 {
     std::string out = start_room_message("joined", room_id);
     out += R"(,"clientId":)";
@@ -260,15 +260,24 @@ std::string joined(std::string_view room_id, std::string_view client_id,
             out += ',';
         append_peer(out, peers[i]);
     }
-    out += "]}";
+    out += ']';
+    if (!ice_servers.empty()) {
+        out += R"(,"iceServers":)";
+        out += ice_servers;
+    }
+    out += '}';
     return out;
 }
 
-std::string peer_joined(std::string_view room_id, const Peer& peer)
+std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_view ice_servers)
 {
     std::string out = start_room_message("peer-joined", room_id);
     out += R"(,"peer":)";
     append_peer(out, peer);
+    if (!ice_servers.empty()) {
+        out += R"(,"iceServers":)";
+        out += ice_servers;
+    }
     out += '}';
     return out;
 }

@@ -123,6 +123,10 @@ function onMessage(msg)
             addPeer(member.clientId, false);
         break;
     case "peer-joined":
+        // Fresh TURN credentials for the call we are about to make: ours from `joined` may have
+        // expired by now (protocol.md 6.2).
+        if (Array.isArray(msg.iceServers))
+            iceServers = msg.iceServers;
         names.set(msg.peer.clientId, msg.peer.name ?? "");
         log("ws", `${label(msg.peer.clientId)} joined; calling them`);
         addPeer(msg.peer.clientId, true);

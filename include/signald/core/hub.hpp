@@ -4,6 +4,7 @@
 // (connect, on_text, disconnect) on its single thread; it never touches a socket.
 
 #include "signald/core/hub_stats.hpp"
+#include "signald/core/ice_servers.hpp"
 #include "signald/core/ids.hpp"
 #include "signald/core/protocol.hpp"
 #include "signald/core/rate_limiter.hpp"
@@ -32,7 +33,9 @@ class Hub
 public:
     static constexpr std::size_t default_max_room_size = HubLimits{}.max_room_size;
 
-    Hub(Transport& transport, IdSource& ids, HubLimits limits = {}, Clock clock = {});
+    // ice_servers, when set, fills each `joined` with the iceServers for its receiver.
+    Hub(Transport& transport, IdSource& ids, HubLimits limits = {}, Clock clock = {},
+        IceServersFor ice_servers = {});
 
     // Registers a new connection and returns its id, unique among live connections.
     ClientId connect();
@@ -78,6 +81,7 @@ private:
     IdSource& ids_;
     HubLimits limits_;
     Clock clock_;
+    IceServersFor ice_servers_;
     HubStats stats_;
     std::unordered_map<ClientId, ClientState> clients_;
     RoomRegistry rooms_;

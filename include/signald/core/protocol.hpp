@@ -90,9 +90,11 @@ bool is_valid_name(std::string_view name);
 
 // Builders for every message the server sends.
 namespace reply {
+// ice_servers (joined, peer-joined): JSON array text for `iceServers`, or empty to leave it out.
 std::string joined(std::string_view room_id, std::string_view client_id,
-                   std::span<const Peer> peers);
-std::string peer_joined(std::string_view room_id, const Peer& peer);
+                   std::span<const Peer> peers, std::string_view ice_servers = {});
+std::string peer_joined(std::string_view room_id, const Peer& peer,
+                        std::string_view ice_servers = {});
 std::string peer_left(std::string_view room_id, std::string_view client_id);
 std::string left(std::string_view room_id);
 std::string signal(std::string_view room_id, std::string_view from, SignalType type,

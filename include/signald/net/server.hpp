@@ -61,6 +61,8 @@ struct ServerOptions
     std::vector<std::string> allowed_origins;
     // HTTPS and WSS on the same port when set; plain HTTP there is redirected to https.
     TlsOptions tls;
+    // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
+    IceServersFor ice_servers;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
 };

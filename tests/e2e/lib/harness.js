@@ -310,11 +310,11 @@ export async function remoteIds(participant)
 // ---- Test scaffolding -------------------------------------------------------------------------
 
 // Runs `body` with a fresh signald and browser; on failure saves a screenshot of every open page,
-// its console and the server log under artifactsDir/<name>/ before rethrowing. serverArgs and
-// browserArgs go to startSignald and launchBrowser.
-export async function withCall(name, body, { serverArgs = [], browserArgs = [] } = {})
+// its console and the server log under artifactsDir/<name>/ before rethrowing. serverArgs (also
+// accepted as signaldArgs) and browserArgs go to startSignald and launchBrowser.
+export async function withCall(name, body, { serverArgs = [], signaldArgs = [], browserArgs = [] } = {})
 {
-    const server = await startSignald({ args: serverArgs });
+    const server = await startSignald({ args: [...serverArgs, ...signaldArgs] });
     const browser = await launchBrowser({ extraArgs: browserArgs });
     const call = { server, browser, participants: [] };
     call.join = async (options) => {

@@ -1,0 +1,105 @@
+// Debian's coturn (`turnserver`) as a test fixture: a TURN server on 127.0.0.1 with a static auth
+// secret (the TURN REST API that signald's --turn-secret speaks), in the foreground, its log kept
+// in memory, stopped by PID. Only meant to run inside netns-run.sh's loopback-only namespace.
+
+import { spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sleep, waitFor } from "./harness.js";
+
+const turnserverPath = process.env.TURNSERVER ?? "/usr/bin/turnserver";
+export const turnRealm = "signald.test";
+
+// A UDP port nobody holds right now (in the test's own namespace nobody else is there anyway).
+async function freeUdpPort()
+{
+    const socket = dgram.createSocket("udp4");
+    await new Promise((resolve, reject) => socket.bind(0, "127.0.0.1", resolve).once("error", reject));
+    const { port } = socket.address();
+    await new Promise((resolve) => socket.close(resolve));
+    return port;
+}
+
+// Sends one STUN Binding request (RFC 5389) and resolves true if a Binding success response with
+// the same transaction id comes back within timeout ms: the server is up and answering.
+async function stunAnswers(port, timeout = 500)
+{
+    const socket = dgram.createSocket("udp4");
+    const transaction = randomBytes(12);
+    const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), transaction]);
+    try {
+        return await new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(false), timeout);
+            socket.on("message", (msg) => {
+                if (msg.length >= 20 && msg.readUInt16BE(0) === 0x0101 && msg.subarray(8, 20).equals(transaction)) {
+                    clearTimeout(timer);
+                    resolve(true);
+                }
+            });
+            socket.on("error", () => { clearTimeout(timer); resolve(false); });
+            socket.send(request, port, "127.0.0.1");
+        });
+    } finally {
+        socket.close();
+    }
+}
+
+// Starts turnserver with `secret` as its static-auth-secret and resolves once it answers STUN.
+// Returns { port, url, log(), stop() }; log() is everything it printed so far.
+export async function startCoturn({ secret })
+{
+    if (!existsSync(turnserverPath))
+        throw new Error(`${turnserverPath} not found: install Debian's coturn (scripts/setup does)`);
+    const port = await freeUdpPort();
+    const dir = mkdtempSync(join(tmpdir(), "signald-coturn-"));
+    const args = [
+        "-n",                                   // no config file: /etc/turnserver.conf is not ours
+        "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${port}`,
+        "--use-auth-secret", `--static-auth-secret=${secret}`, `--realm=${turnRealm}`,
+        // Relays to 127.0.0.1 are refused by default (a TURN server must not reach its own host);
+        // here both peers are on loopback, so allow it.
+        "--allow-loopback-peers",
+        "--no-tls", "--no-dtls", "--no-cli",
+        // --verbose logs each request with its username and result, which the tests read.
+        // Everything else it writes stays in its own scratch directory.
+        "--verbose", "--log-file=stdout", "--simple-log", `--pidfile=${join(dir, "turnserver.pid")}`,
+        `--userdb=${join(dir, "turndb")}`,
+        // Fewer relay threads and ports than the defaults: two peers need a handful.
+        "--relay-threads=1", "--min-port=50000", "--max-port=50100",
+    ];
+    const child = spawn(turnserverPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const server = { port, url: `turn:127.0.0.1:${port}?transport=udp`, output: "", exited: false };
+    child.stdout.on("data", (d) => { server.output += d; });
+    child.stderr.on("data", (d) => { server.output += d; });
+    const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
+        server.exited = true;
+        resolve({ code, signal });
+    }));
+    server.log = () => server.output;
+    server.stop = async () => {
+        if (!server.exited) {
+            child.kill("SIGTERM");
+            const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+            if (!stopped) {
+                child.kill("SIGKILL");
+                await exited;
+            }
+        }
+        rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+        await waitFor(async () => {
+            if (server.exited)
+                throw new Error(`turnserver exited at start: ${server.output.slice(-2000)}`);
+            return stunAnswers(port);
+        }, { timeout: 10000, interval: 100, what: `turnserver to answer STUN on 127.0.0.1:${port}` });
+    } catch (err) {
+        await server.stop();
+        err.message += `\nturnserver output:\n${server.output.slice(-2000)}`;
+        throw err;
+    }
+    return server;
+}

@@ -1,0 +1,189 @@
+// TURN with the real thing: Debian's coturn runs on loopback with a static auth secret, signald
+// hands out credentials made from the same secret (--turn-secret), and two pages with ?relay=1
+// (relay candidates only) call each other through it, also when the caller's joined credential has
+// expired (peer-joined brings a fresh one). With the wrong secret coturn refuses every allocation,
+// so no relay candidate exists and the call never connects.
+
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startCoturn } from "./lib/coturn.js";
+import { artifactsDir, clientIdOf, expectFullMesh, sleep, snapshot, waitFor, withCall } from "./lib/harness.js";
+
+const secret = "e2e-static-auth-secret";
+
+// For every peer connection of the page: the candidate types of the selected pair, every local
+// candidate type gathered, the connection state, and the TURN username the page was given.
+async function relayState(participant)
+{
+    return participant.page.evaluate(async () => {
+        const peers = [];
+        for (const [peerId, peer] of window.call.peers) {
+            const report = await peer.pc.getStats();
+            let pair = null;
+            for (const s of report.values())
+                if (s.type === "transport" && s.selectedCandidatePairId)
+                    pair = report.get(s.selectedCandidatePairId);
+            const local = pair && report.get(pair.localCandidateId);
+            const remote = pair && report.get(pair.remoteCandidateId);
+            const localTypes = [...report.values()].filter((s) => s.type === "local-candidate").map((s) => s.candidateType);
+            const { iceServers, iceTransportPolicy } = peer.pc.getConfiguration();
+            peers.push({
+                peerId,
+                connection: peer.pc.connectionState,
+                gathering: peer.pc.iceGatheringState,
+                local: local?.candidateType ?? null,
+                remote: remote?.candidateType ?? null,
+                localAddress: local?.address ?? null,
+                localTypes: [...new Set(localTypes)].sort(),
+                policy: iceTransportPolicy,
+                turnUsernames: iceServers.filter((s) => s.username).map((s) => s.username),
+            });
+        }
+        return peers;
+    });
+}
+
+// Runs body with a fresh coturn; on failure keeps its log beside the other artifacts.
+async function withCoturn(name, body)
+{
+    const turn = await startCoturn({ secret });
+    try {
+        await body(turn);
+    } catch (err) {
+        const dir = join(artifactsDir, name);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, "coturn.log"), turn.log());
+        throw err;
+    } finally {
+        await turn.stop();
+    }
+}
+
+// Each page's one peer connection runs over coturn: relay candidates only, a relay/relay selected
+// pair on 127.0.0.1, credentials "<expiry>:<its own clientId>" that coturn granted an allocation
+// to, and video that keeps decoding.
+async function expectRelayedCall(people, ids, turn)
+{
+    for (const [index, p] of people.entries()) {
+        let state = [];
+        const relayed = await waitFor(async () => {
+            state = await relayState(p);
+            return state.length === 1 && state.every((s) => s.local === "relay" && s.remote === "relay");
+        }, { timeout: 10000, what: `${p.name}'s selected pair to be relay/relay` }).catch(() => false);
+        assert.ok(relayed, `${p.name}: selected candidate pair is not relay at both ends: ${JSON.stringify(state)}`);
+        const [s] = state;
+        assert.equal(s.policy, "relay");
+        assert.equal(s.connection, "connected");
+        assert.deepEqual(s.localTypes, ["relay"], "only relay candidates were gathered");
+        assert.equal(s.localAddress, "127.0.0.1", "the relay address is coturn's --relay-ip");
+        assert.equal(s.turnUsernames.length, 1);
+        assert.match(s.turnUsernames[0], new RegExp(`^\\d+:${ids[index]}$`));
+        assert.ok(turn.log().includes(`user <${s.turnUsernames[0]}>: incoming packet ALLOCATE processed, success`),
+            `coturn allocated nothing for ${s.turnUsernames[0]}:\n${turn.log().slice(-3000)}`);
+    }
+    for (const p of people) {
+        const before = await snapshot(p);
+        await waitFor(async () => {
+            const now = await snapshot(p);
+            return now.remotes[0].framesDecoded > before.remotes[0].framesDecoded + 10;
+        }, { timeout: 10000, what: `${p.name}'s framesDecoded to grow by more than 10 over the relay` });
+    }
+}
+
+test("two ?relay=1 pages call through coturn: relay candidates at both ends, video decodes", { timeout: 120000 }, async () => {
+    await withCoturn("relay", async (turn) => {
+        await withCall("relay", async (call) => {
+            const people = [
+                await call.join({ room: "relay", name: "Ada", query: { relay: "1" } }),
+                await call.join({ room: "relay", name: "Grace", query: { relay: "1" } }),
+            ];
+            const ids = await expectFullMesh(people);
+            await expectRelayedCall(people, ids, turn);
+        }, { signaldArgs: ["--ice-server", turn.url, "--turn-secret", secret] });
+    });
+});
+
+// Runs in the page before its scripts: keeps the TURN username of the last `joined` received.
+function recordJoinedTurnUsername()
+{
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args)
+        {
+            super(...args);
+            this.addEventListener("message", (event) => {
+                const msg = JSON.parse(event.data);
+                if (msg.action === "joined")
+                    window.__joinedTurnUsername = msg.iceServers?.find((s) => s.username)?.username;
+            });
+        }
+    };
+}
+
+// The member calls the newcomer with the credential from its peer-joined: the one from its own
+// joined has expired by then, and coturn would refuse it (401), leaving this call without a relay.
+test("a member calls a newcomer through coturn after its own joined credential expired", { timeout: 120000 }, async () => {
+    await withCoturn("relay-late-newcomer", async (turn) => {
+        await withCall("relay-late-newcomer", async (call) => {
+            const first = await call.join({ room: "relay", name: "Ada", query: { relay: "1" }, initScript: recordJoinedTurnUsername });
+            await clientIdOf(first);
+            const expiry = Number((await first.page.evaluate(() => window.__joinedTurnUsername)).split(":")[0]);
+            await waitFor(() => Date.now() / 1000 > expiry + 1,
+                { timeout: 15000, interval: 200, what: "Ada's joined credential to expire" });
+
+            const second = await call.join({ room: "relay", name: "Grace", query: { relay: "1" } });
+            const ids = await expectFullMesh([first, second]);
+            await expectRelayedCall([first, second], ids, turn);
+        // 8 s: the newcomer's own credential must still be good when it answers, even on a loaded
+        // machine, while Ada's runs out within the test.
+        }, { signaldArgs: ["--ice-server", turn.url, "--turn-secret", secret, "--turn-ttl", "8"] });
+    });
+});
+
+test("with the wrong secret coturn refuses the allocation: no relay candidate, never connected", { timeout: 120000 }, async () => {
+    await withCoturn("relay-wrong-secret", async (turn) => {
+        await withCall("relay-wrong-secret", async (call) => {
+            const people = [
+                await call.join({ room: "relay", name: "Ada", query: { relay: "1" } }),
+                await call.join({ room: "relay", name: "Grace", query: { relay: "1" } }),
+            ];
+            for (const p of people)
+                await clientIdOf(p);
+
+            // Both pages have their peer connection and have finished gathering: the TURN server
+            // answered, and there was nothing to gather.
+            for (const p of people) {
+                await waitFor(async () => {
+                    const state = await relayState(p);
+                    return state.length === 1 && state[0].gathering === "complete";
+                }, { timeout: 30000, what: `${p.name} to finish gathering candidates` });
+            }
+            // Each page asked coturn with the credential signald made for it, and was refused: 401
+            // to that very username (the first, anonymous request of a session is refused too, as
+            // always: that one carries no user).
+            for (const p of people) {
+                const [s] = await relayState(p);
+                assert.equal(s.turnUsernames.length, 1, `${p.name} got no TURN credential`);
+                const refusal = `user <${s.turnUsernames[0]}>: incoming packet message processed, error 401`;
+                await waitFor(() => turn.log().includes(refusal),
+                    { timeout: 10000, what: `coturn to refuse ${s.turnUsernames[0]} with 401` });
+            }
+            assert.ok(!/ALLOCATE processed, success/.test(turn.log()), "coturn granted an allocation");
+
+            // For five more seconds, sampled: no relay candidate, no connection.
+            const deadline = Date.now() + 5000;
+            while (Date.now() < deadline) {
+                for (const p of people) {
+                    const [s] = await relayState(p);
+                    assert.equal(s.policy, "relay");
+                    assert.deepEqual(s.localTypes, [], `${p.name} gathered candidates: ${JSON.stringify(s)}`);
+                    assert.notEqual(s.connection, "connected", `${p.name} connected without a relay`);
+                    assert.equal(s.local, null);
+                }
+                await sleep(500);
+            }
+        }, { signaldArgs: ["--ice-server", turn.url, "--turn-secret", "not-the-secret"] });
+    });
+});
