@@ -82,8 +82,8 @@ PkeyPtr read_key(const std::filesystem::path& file)
                                  "\" is encrypted; give signald one without a passphrase");
     }
     if (!key)
-        throw std::runtime_error("\"" + file.string() + "\" is not a PEM private key: " +
-                                 openssl_error());
+        throw std::runtime_error("\"" + file.string() +
+                                 "\" is not a PEM private key: " + openssl_error());
     return key;
 }
 
