@@ -131,6 +131,16 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "Also accept WebSockets from pages of this origin (repeatable; * for any). "
                    "Always accepted: the page's own origin and localhost")
         ->take_all();
+    app.add_option("--trusted-proxy", server.trusted_proxies,
+                   "Reverse proxy (address or network, repeatable) whose X-Forwarded-For header "
+                   "names the client, for --max-connections-per-ip and the logs")
+        ->take_all()
+        ->check(
+            [](const std::string& entry) {
+                const auto problem = TrustedProxies::problem(entry);
+                return problem ? "\"" + entry + "\" " + *problem : std::string{};
+            },
+            "ADDRESS[/BITS]");
 
     // TLS on the same port (README "Deploy"): browsers give camera access only to secure pages.
     auto* cert = app.add_option("--tls-cert", server.tls.cert_file,

@@ -26,16 +26,34 @@ StaticResponse plain_answer(unsigned status, std::string body)
     return text_answer(status, "text/plain; charset=utf-8", std::move(body) + "\n");
 }
 
+std::string endpoint_text(const tcp::endpoint& endpoint)
+{
+    const std::string address = address_text(endpoint.address());
+    const std::string port = std::to_string(endpoint.port());
+    return address.find(':') != std::string::npos ? "[" + address + "]:" + port
+                                                  : address + ":" + port;
+}
+
+// Every X-Forwarded-For line in order, joined as one list: a repeated header is one list split.
+std::string forwarded_for(const http::request<http::string_body>& request)
+{
+    std::string list;
+    const auto [first, last] = request.equal_range("X-Forwarded-For");
+    for (auto line = first; line != last; ++line) {
+        if (!list.empty())
+            list += ',';
+        list += line->value();
+    }
+    return list;
+}
+
 } // namespace
 
 template <class Stream>
 HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer,
                                  beast::flat_buffer buffer, bool redirect_to_https)
-    : stream_(std::move(stream)), buffer_(std::move(buffer)), server_(server),
-      peer_ip_(peer.address().to_string()),
-      peer_address_(peer.address().is_v6() ? "[" + peer_ip_ + "]:" + std::to_string(peer.port())
-                                           : peer_ip_ + ":" + std::to_string(peer.port())),
-      redirect_to_https_(redirect_to_https)
+    : stream_(std::move(stream)), buffer_(std::move(buffer)), server_(server), peer_(peer),
+      peer_address_(endpoint_text(peer)), redirect_to_https_(redirect_to_https)
 {}
 
 template <class Stream>
@@ -141,8 +159,12 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
 template <class Stream>
 void HttpSession<Stream>::upgrade(http::request<http::string_body>&& request)
 {
-    auto admitted =
-        server_.admit(request[http::field::origin], request[http::field::host], peer_ip_);
+    const auto& proxies = server_.trusted_proxies();
+    const IpAddress client = client_address(peer_.address(), forwarded_for(request), proxies);
+    if (proxies.contains(peer_.address()))
+        peer_address_ = address_text(client) + " via " + endpoint_text(peer_);
+    auto admitted = server_.admit(request[http::field::origin], request[http::field::host],
+                                  address_key(client));
     if (auto* refused = std::get_if<Rejection>(&admitted)) {
         server_.reject(refused->reason, peer_address_,
                        "WebSocket upgrade refused with " + std::to_string(refused->status) +

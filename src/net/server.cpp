@@ -45,6 +45,7 @@ Server::Server(net::io_context& ioc, ServerOptions options)
     : ioc_(ioc), options_(std::move(options)),
       tls_(options_.tls.enabled() ? make_tls_context(options_.tls) : TlsContext{}),
       site_(options_.web_root), origins_(options_.allowed_origins),
+      proxies_(options_.trusted_proxies),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers),
       listener_(ioc, endpoint_for(options_),
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),

@@ -145,5 +145,67 @@ TEST_F(ConnectionCaps, TheTotalCapComesBeforeThePerAddressCap)
     EXPECT_EQ(rejections("max-connections-per-ip"), std::nullopt);
 }
 
+// Behind nginx every connection comes from 127.0.0.1; --trusted-proxy makes the cap count the
+// client that X-Forwarded-For names instead, and the logs show it.
+TEST_F(ConnectionCaps, BehindATrustedProxyEachForwardedClientHasItsOwnCap)
+{
+    start({"--max-connections-per-ip", "2", "--trusted-proxy", "127.0.0.1"});
+    const Headers from_7{{"X-Forwarded-For", "203.0.113.7"}};
+    RawWsClient first, second, third, other, proxy_itself;
+    EXPECT_EQ(first.try_connect(server_->port(), from_7), 101u);
+    EXPECT_EQ(second.try_connect(server_->port(), from_7), 101u);
+    EXPECT_EQ(third.try_connect(server_->port(), from_7), 429u);
+    EXPECT_TRUE(server_->wait_for_stderr("203.0.113.7 via 127.0.0.1:"));
+
+    // What a client writes left of its own address (nginx appends the address it saw) is not
+    // believed: this is 203.0.113.7 again, whatever it claims.
+    RawWsClient spoofer;
+    EXPECT_EQ(
+        spoofer.try_connect(server_->port(), {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}}),
+        429u);
+    // Another forwarded client, and a request with no header (the proxy itself), get in.
+    EXPECT_EQ(other.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.8"}}), 101u);
+    EXPECT_EQ(proxy_itself.try_connect(server_->port()), 101u);
+    EXPECT_EQ(metric(server_->port(), "signald_sessions"), 4);
+    EXPECT_EQ(rejections("max-connections-per-ip"), 2);
+}
+
+TEST_F(ConnectionCaps, AnIpv6ClientIsCountedByItsSlash64)
+{
+    start({"--max-connections-per-ip", "1", "--trusted-proxy", "127.0.0.1"});
+    RawWsClient first, same_line, next_line;
+    EXPECT_EQ(first.try_connect(server_->port(), {{"X-Forwarded-For", "2001:db8::1"}}), 101u);
+    // One subscriber holds the whole /64: another address in it is the same client.
+    EXPECT_EQ(
+        same_line.try_connect(server_->port(), {{"X-Forwarded-For", "2001:db8::ffff:ffff:ffff:2"}}),
+        429u);
+    EXPECT_EQ(
+        next_line.try_connect(server_->port(), {{"X-Forwarded-For", "[2001:db8:0:1::1]:443"}}),
+        101u);
+    EXPECT_EQ(rejections("max-connections-per-ip"), 1);
+}
+
+TEST_F(ConnectionCaps, WithoutTrustedProxiesXForwardedForIsIgnored)
+{
+    // Anyone can send the header; believing it by default would make the cap worthless.
+    start({"--max-connections-per-ip", "2"});
+    RawWsClient first, second, third;
+    EXPECT_EQ(first.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.1"}}), 101u);
+    EXPECT_EQ(second.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.2"}}), 101u);
+    EXPECT_EQ(third.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.3"}}), 429u);
+    EXPECT_EQ(server_->stderr_text().find("203.0.113"), std::string::npos);
+}
+
+TEST_F(ConnectionCaps, AnUntrustedPeersHeaderIsIgnoredEvenWhenAProxyIsTrusted)
+{
+    start({"--max-connections-per-ip", "1", "--trusted-proxy", "127.0.0.2"});
+    RawWsClient first, second;
+    EXPECT_EQ(first.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.1"}}), 101u);
+    EXPECT_EQ(second.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.2"}}), 429u);
+    RawWsClient via_proxy;
+    via_proxy.bind_local("127.0.0.2");
+    EXPECT_EQ(via_proxy.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.2"}}), 101u);
+}
+
 } // namespace
 } // namespace signald::test

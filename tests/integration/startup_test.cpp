@@ -110,6 +110,8 @@ TEST_F(Startup, BadOptionsFailFastWithOneLine)
         {{"--bogus"}, "bogus"},
         {{"--log-level", "loud"}, "log-level"},
         {{"--max-room-size", "many"}, "max-room-size"},
+        {{"--trusted-proxy", "localhost"}, "localhost"},
+        {{"--trusted-proxy", "10.0.0.0/33"}, "10.0.0.0/33"},
     };
     for (const auto& [bad, mention] : cases) {
         SCOPED_TRACE(bad[0] + (bad.size() > 1 ? " " + bad[1] : ""));

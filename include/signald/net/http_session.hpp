@@ -46,8 +46,8 @@ private:
     Stream stream_;
     beast::flat_buffer buffer_;
     Server& server_;
-    std::string peer_ip_;
-    std::string peer_address_; // ip:port, for logs
+    tcp::endpoint peer_;
+    std::string peer_address_; // ip:port, for logs; the client's address too behind a proxy
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_; // one request in flight, so one response
     std::optional<Admission> admission_;         // held from the upgrade's 101 to the hand-off

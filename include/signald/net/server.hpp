@@ -11,6 +11,7 @@
 #include "signald/core/transport.hpp"
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
+#include "signald/net/client_address.hpp"
 #include "signald/net/connection.hpp"
 #include "signald/net/listener.hpp"
 #include "signald/net/metrics.hpp"
@@ -59,6 +60,9 @@ struct ServerOptions
     // 128: an office NAT full of tabs, but not one script holding the whole server.
     std::size_t max_connections_per_ip = 128;
     std::vector<std::string> allowed_origins;
+    // Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client, for
+    // the per-address cap and the logs. Empty: the header is ignored, since anyone can send it.
+    std::vector<std::string> trusted_proxies;
     // HTTPS and WSS on the same port when set; plain HTTP there is redirected to https.
     TlsOptions tls;
     // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
@@ -100,6 +104,7 @@ public:
     std::span<char> read_buffer() { return read_buffer_; }
 
     const StaticSite& site() const { return site_; }
+    const TrustedProxies& trusted_proxies() const { return proxies_; }
     bool uses_tls() const { return tls_.context != nullptr; }
     net::ssl::context& tls() { return *tls_.context; }
     // SHA-256 of the served certificate; empty without TLS.
@@ -122,6 +127,7 @@ private:
     TlsContext tls_; // before the listener: bad certificate files fail before the port is bound
     StaticSite site_;
     OriginPolicy origins_;
+    TrustedProxies proxies_;
     RandomIds ids_;
     Hub hub_;
     Listener listener_;
