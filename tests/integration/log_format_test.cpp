@@ -3,6 +3,7 @@
 // value.
 
 #include "signald_process.hpp"
+#include "utc_timestamp.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -17,21 +18,6 @@ namespace signald::test {
 namespace {
 
 using nlohmann::json;
-
-// Whether text is a UTC time as 2026-01-02T03:04:05.678Z. (Not std::regex: under the sanitizers
-// GCC 12 warns inside <regex>, and warnings are errors.)
-bool is_utc_timestamp(std::string_view text)
-{
-    constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ";
-    if (text.size() != shape.size())
-        return false;
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        const bool digit = text[i] >= '0' && text[i] <= '9';
-        if (shape[i] == 'd' ? !digit : text[i] != shape[i])
-            return false;
-    }
-    return true;
-}
 
 // Every line of stderr, parsed; a failure for each that is not one object with exactly the three
 // keys, a UTC timestamp and a known level.

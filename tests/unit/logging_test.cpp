@@ -2,6 +2,7 @@
 // whatever bytes the message carries.
 
 #include "signald/logging.hpp"
+#include "utc_timestamp.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,20 +13,7 @@
 namespace signald {
 namespace {
 
-// Whether text is a UTC time as 2026-01-02T03:04:05.678Z. (Not std::regex: under the sanitizers
-// GCC 12 warns inside <regex>, and warnings are errors.)
-bool is_utc_timestamp(std::string_view text)
-{
-    constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ";
-    if (text.size() != shape.size())
-        return false;
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        const bool digit = text[i] >= '0' && text[i] <= '9';
-        if (shape[i] == 'd' ? !digit : text[i] != shape[i])
-            return false;
-    }
-    return true;
-}
+using test::is_utc_timestamp;
 
 std::string format(spdlog::level::level_enum level, std::string_view text)
 {
