@@ -4,6 +4,7 @@
 #include "signald/logging.hpp"
 #include "signald/net/server.hpp"
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -62,6 +63,9 @@ int main(int argc, char** argv)
         std::fflush(stdout);
         spdlog::info("serving {} on {}://{}:{}/ (WebSocket at /ws)", server.site().root().string(),
                      scheme, host, endpoint.port());
+        if (const auto& proxies = config.server.trusted_proxies; !proxies.empty())
+            spdlog::info("X-Forwarded-For names the client on connections from {}",
+                         fmt::join(proxies, ", "));
 
         ioc.run();
         spdlog::info("stopped");

@@ -156,6 +156,8 @@ TEST_F(ConnectionCaps, BehindATrustedProxyEachForwardedClientHasItsOwnCap)
     EXPECT_EQ(second.try_connect(server_->port(), from_7), 101u);
     EXPECT_EQ(third.try_connect(server_->port(), from_7), 429u);
     EXPECT_TRUE(server_->wait_for_stderr("203.0.113.7 via 127.0.0.1:"));
+    EXPECT_TRUE(
+        server_->wait_for_stderr("X-Forwarded-For names the client on connections from 127.0.0.1"));
 
     // What a client writes left of its own address (nginx appends the address it saw) is not
     // believed: this is 203.0.113.7 again, whatever it claims.
