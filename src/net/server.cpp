@@ -12,6 +12,11 @@
 namespace signald {
 namespace {
 
+std::uint64_t unix_seconds(std::chrono::sys_seconds time)
+{
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, time.time_since_epoch().count()));
+}
+
 tcp::endpoint endpoint_for(const ServerOptions& options)
 {
     error_code ec;
@@ -216,6 +221,17 @@ std::string Server::metrics() const
     out.family("signald_write_queue_high_water_bytes", "gauge",
                "The most bytes any one connection's write queue has held since start-up.");
     out.sample(net_stats_.queue_high_water());
+
+    out.family("signald_build_info", "gauge", "Always 1; the version is in the label.");
+    out.sample({{"version", SIGNALD_VERSION}}, 1);
+    out.family("signald_start_time_seconds", "gauge", "When signald started, in Unix time.");
+    out.sample(unix_seconds(start_time_));
+    if (uses_tls()) {
+        out.family("signald_tls_certificate_expiry_seconds", "gauge",
+                   "When the served certificate expires, in Unix time. It is read at start-up: "
+                   "a renewed certificate shows here after a restart.");
+        out.sample(unix_seconds(tls_.not_after));
+    }
     return out.take();
 }
 

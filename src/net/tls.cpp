@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <fstream>
 #include <stdexcept>
 
@@ -52,6 +53,14 @@ std::string fingerprint_of(const X509* cert)
         out += hex[digest[i] & 0xF];
     }
     return out;
+}
+
+std::chrono::sys_seconds not_after_of(const X509* cert)
+{
+    std::tm expiry{};
+    if (::ASN1_TIME_to_tm(::X509_get0_notAfter(cert), &expiry) != 1)
+        throw std::runtime_error("cannot read the certificate's expiry: " + openssl_error());
+    return std::chrono::sys_seconds(std::chrono::seconds(::timegm(&expiry)));
 }
 
 void require_readable(const std::filesystem::path& file, const char* what)
@@ -164,6 +173,7 @@ TlsContext make_tls_context(const TlsOptions& options)
             ::SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
             throw std::runtime_error("cannot use the self-signed certificate: " + openssl_error());
         tls.fingerprint = fingerprint_of(cert.get());
+        tls.not_after = not_after_of(cert.get());
         return tls;
     }
 
@@ -185,6 +195,7 @@ TlsContext make_tls_context(const TlsOptions& options)
         throw std::runtime_error("cannot use the key \"" + options.key_file.string() +
                                  "\": " + openssl_error());
     tls.fingerprint = fingerprint_of(::SSL_CTX_get0_certificate(ctx));
+    tls.not_after = not_after_of(::SSL_CTX_get0_certificate(ctx));
     return tls;
 }
 

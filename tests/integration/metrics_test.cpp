@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -107,6 +108,13 @@ private:
     WsClient ws_;
 };
 
+double unix_now()
+{
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 class Metrics : public ::testing::Test
 {
 protected:
@@ -127,7 +135,9 @@ protected:
 
 TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
 {
+    const auto before = unix_now();
     SignaldProcess server(server_args(web_root_.path()));
+    const auto after = unix_now();
     const Exposition metrics = scrape(server.port());
     const std::map<std::string, std::string> expected_types = {
         {"signald_connections", "gauge"},
@@ -142,14 +152,31 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
         {"signald_closes_total", "counter"},
         {"signald_rejections_total", "counter"},
         {"signald_write_queue_high_water_bytes", "gauge"},
+        {"signald_build_info", "gauge"},
+        {"signald_start_time_seconds", "gauge"},
     };
+    // No signald_tls_certificate_expiry_seconds without TLS (tls_test checks it with).
     EXPECT_EQ(metrics.types, expected_types);
+
+    // The version `signald --version` prints, and a start time between launch and listening.
+    const auto version = run_signald({"--version"}).stdout_text;
+    ASSERT_TRUE(version.starts_with("signald ")) << version;
+    const std::string number = version.substr(8, version.find('\n') - 8);
+    EXPECT_EQ(
+        metrics.family("signald_build_info"),
+        (std::map<std::string, double>{{"signald_build_info{version=\"" + number + "\"}", 1}}));
+    const double started = metrics.at("signald_start_time_seconds");
+    EXPECT_GE(started, before - 1);
+    EXPECT_LE(started, after);
+
     // Every action and every error code is there from the start, at zero.
     EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 5u);
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 6u);
     EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 11u);
     for (const auto& [series, value] : metrics.samples)
-        EXPECT_EQ(value, 0) << series;
+        if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
+            EXPECT_EQ(value, 0) << series;
+        }
 }
 
 TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <regex>
@@ -100,6 +101,13 @@ json peer_joined(const std::string& id)
 
 // ---- HTTPS
 
+double unix_now()
+{
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 TEST_F(Tls, ListeningLineSaysHttps)
 {
     const std::string line = "listening on https://127.0.0.1:" + std::to_string(port()) + "/\n";
@@ -130,6 +138,15 @@ TEST_F(Tls, StaticFilesOverHttpsOnOneKeepAliveConnection)
 
     // Still the same connection after all four.
     EXPECT_EQ(client->request("GET", "/healthz").result_int(), 200u);
+}
+
+TEST_F(Tls, MetricsShowWhenTheServedCertificateExpires)
+{
+    // The test CA's server certificate is valid for a day from when the fixture made it.
+    const auto expiry = metric_in(https()->request("GET", "/metrics").body(),
+                                  "signald_tls_certificate_expiry_seconds");
+    ASSERT_TRUE(expiry.has_value());
+    EXPECT_NEAR(*expiry, unix_now() + 24 * 3600, 120);
 }
 
 TEST_F(Tls, CertificateIsForLocalhostAnd127001AndNothingElse)
@@ -572,6 +589,11 @@ TEST(TlsSelfSigned, PrintsTheFingerprintOfTheCertificateItPresents)
     look.connect(server.port());
     EXPECT_EQ(look.peer_fingerprint(), match[2]);
     EXPECT_EQ(look.request("GET", "/").body(), index_html);
+    // Made to last 30 days from start-up.
+    const auto expiry =
+        metric_in(look.request("GET", "/metrics").body(), "signald_tls_certificate_expiry_seconds");
+    ASSERT_TRUE(expiry.has_value());
+    EXPECT_NEAR(*expiry, unix_now() + 30 * 24 * 3600, 120);
 
     // Trusting exactly that certificate, it is valid for each name it was made for.
     const auto pinned = web_root.write("pinned.pem", look.peer_certificate_pem());

@@ -135,6 +135,8 @@ private:
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
     std::map<std::string, std::uint64_t, std::less<>> rejections_;
     NetStats net_stats_;
+    std::chrono::sys_seconds start_time_ =
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     std::vector<char> read_buffer_;
     std::vector<std::weak_ptr<Connection>> sweep_;
     // One timer pings and times out every connection, instead of one per connection.

@@ -7,6 +7,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ struct TlsContext
     std::unique_ptr<net::ssl::context> context;
     // SHA-256 of the certificate (DER), as AA:BB:...: what a user compares with the browser's.
     std::string fingerprint;
+    // When the certificate stops being valid; /metrics shows it so renewals can be watched.
+    std::chrono::sys_seconds not_after{};
 };
 
 // Throws std::runtime_error naming the file and what is wrong with it.
