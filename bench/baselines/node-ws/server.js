@@ -4,8 +4,11 @@
 // cluster, no native add-ons) and has no rate limits: it is the hand-rolled script that signald is
 // measured against, so keep it plain.
 //   node server.js [--port 8787] [--host 127.0.0.1]        --port 0 picks a free port
+//                  [--tls-cert FILE --tls-key FILE]        https and wss instead (PEM)
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
 
@@ -13,6 +16,8 @@ const { values: options } = parseArgs({
     options: {
         port: { type: "string", default: "8787" },
         host: { type: "string", default: "127.0.0.1" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
     },
 });
 
@@ -159,7 +164,11 @@ function onMessage(client, text)
     refuse(client, "unknown-action", "action must be join, leave or signal", action);
 }
 
-const server = createServer((request, response) => response.writeHead(404).end());
+const tls = options["tls-cert"] !== undefined;
+const notFound = (request, response) => response.writeHead(404).end();
+const server = tls
+    ? createTlsServer({ cert: readFileSync(options["tls-cert"]), key: readFileSync(options["tls-key"]) }, notFound)
+    : createServer(notFound);
 const wss = new WebSocketServer({
     server,
     maxPayload: maxMessageBytes,
@@ -184,7 +193,7 @@ wss.on("connection", (ws) => {
 });
 
 server.listen(Number(options.port), options.host, () => {
-    console.log(`listening on http://${options.host}:${server.address().port}/`);
+    console.log(`listening on ${tls ? "https" : "http"}://${options.host}:${server.address().port}/`);
 });
 
 for (const signalName of ["SIGINT", "SIGTERM"])
