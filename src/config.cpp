@@ -125,7 +125,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "WebSocket connections in total; more get HTTP 503")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--max-connections-per-ip", server.max_connections_per_ip,
-                   "WebSocket connections from one address; more get HTTP 429")
+                   "WebSocket connections from one address (IPv6: one /64); more get HTTP 429")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--allowed-origin", server.allowed_origins,
                    "Also accept WebSockets from pages of this origin (repeatable; * for any). "

@@ -165,9 +165,6 @@ TlsContext make_tls_context(const TlsOptions& options)
     // TLS 1.2 and 1.3 only: what browsers speak, without the broken older versions.
     ::SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     ::SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    // OpenSSL keeps a 16 KiB read and a 16 KiB write buffer per connection; a signaling
-    // connection is idle nearly all the time, so let it hand them back between records.
-    ::SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
     if (options.self_signed) {
         const PkeyPtr key = make_key();

@@ -204,9 +204,13 @@ TEST_F(ConnectionCaps, AnUntrustedPeersHeaderIsIgnoredEvenWhenAProxyIsTrusted)
     RawWsClient first, second;
     EXPECT_EQ(first.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.1"}}), 101u);
     EXPECT_EQ(second.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.2"}}), 429u);
-    RawWsClient via_proxy;
+    // From the trusted 127.0.0.2 the header is believed: two clients, one place each.
+    RawWsClient via_proxy, other_via_proxy;
     via_proxy.bind_local("127.0.0.2");
+    other_via_proxy.bind_local("127.0.0.2");
     EXPECT_EQ(via_proxy.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.2"}}), 101u);
+    EXPECT_EQ(other_via_proxy.try_connect(server_->port(), {{"X-Forwarded-For", "203.0.113.3"}}),
+              101u);
 }
 
 } // namespace

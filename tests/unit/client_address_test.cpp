@@ -57,7 +57,8 @@ TEST(TrustedProxies, RefusesWhatIsNotAnAddressOrNetwork)
 {
     for (const char* bad :
          {"", "localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0.0/8x", "10.0.0.0/-1",
-          "10.0.0/8", "/8", "10.0.0.1 ", "1.2.3.4:80", "fe80::1%1", "fe80::%lo/64"}) {
+          "10.0.0/8", "/8", "10.0.0.1 ", "1.2.3.4:80", "fe80::1%1", "fe80::%lo/64", "::1%b",
+          "2001:db8::1%eth0", "fe80::1%nosuchif", "::1%b/9"}) {
         SCOPED_TRACE(bad);
         ASSERT_TRUE(TrustedProxies::problem(bad).has_value());
         EXPECT_THROW(TrustedProxies({bad}), std::invalid_argument);
@@ -121,6 +122,8 @@ TEST(ClientAddress, EntriesMayCarryAPortAndSpaces)
     EXPECT_EQ(client("127.0.0.1", "[2001:db8::7", proxies), "127.0.0.1");
     EXPECT_EQ(client("127.0.0.1", "203.0.113.7:1:2", proxies), "127.0.0.1");
     EXPECT_EQ(client("127.0.0.1", "fe80::1%1", proxies), "127.0.0.1");
+    EXPECT_EQ(client("127.0.0.1", "2001:db8::7%eth0", proxies), "127.0.0.1");
+    EXPECT_EQ(client("127.0.0.1", "[2001:db8::7%b]:443", proxies), "127.0.0.1");
 }
 
 TEST(AddressKey, Ipv4IsTheAddressAndIpv6IsItsSlash64)
