@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace signald {
 namespace {
@@ -41,6 +42,16 @@ std::variant<Secret, std::string> read_secret_file(const std::string& path)
     if (secret.value.empty())
         return std::string("its first line is empty");
     return secret;
+}
+
+// A CLI11 check from a function that says why a value is unusable, or nullopt when it is fine.
+template <class Problem>
+auto refuse_when(Problem problem)
+{
+    return [problem](const std::string& value) {
+        const std::optional<std::string> why = problem(value);
+        return why ? "\"" + value + "\" " + *why : std::string{};
+    };
 }
 
 } // namespace
@@ -135,12 +146,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "Reverse proxy (address or network, repeatable) whose X-Forwarded-For header "
                    "names the client, for --max-connections-per-ip and the logs")
         ->take_all()
-        ->check(
-            [](const std::string& entry) {
-                const auto problem = TrustedProxies::problem(entry);
-                return problem ? "\"" + entry + "\" " + *problem : std::string{};
-            },
-            "ADDRESS[/BITS]");
+        ->check(refuse_when(TrustedProxies::problem), "ADDRESS[/BITS]");
 
     // TLS on the same port (README "Deploy"): browsers give camera access only to secure pages.
     auto* cert = app.add_option("--tls-cert", server.tls.cert_file,
@@ -162,12 +168,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "STUN or TURN server for the page (repeatable): stun:HOST[:PORT], "
                    "turn:HOST[:PORT][?transport=udp|tcp] or turns:...")
         ->take_all()
-        ->check(
-            [](const std::string& url) {
-                const auto problem = ice_url_problem(url);
-                return problem ? "\"" + url + "\" " + *problem : std::string{};
-            },
-            "URL");
+        ->check(refuse_when(ice_url_problem), "URL");
     auto* turn_secret =
         app.add_option("--turn-secret", ice.turn_secret,
                        "coturn's static-auth-secret: each joined then carries TURN credentials "

@@ -3,6 +3,7 @@
 // serving, and its memory does not grow with the flood.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -46,14 +47,6 @@ std::string asan_options_reusing_memory()
     const char* inherited = std::getenv("ASAN_OPTIONS");
     return (inherited != nullptr && *inherited != '\0' ? std::string(inherited) + ':' : "") +
            "quarantine_size_mb=0";
-}
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
 }
 
 std::string join_text(std::string_view room)

@@ -2,6 +2,7 @@
 // one address 429; plain HTTP is not counted, and every way a session ends gives its place back.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -14,14 +15,6 @@
 
 namespace signald::test {
 namespace {
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
-}
 
 class ConnectionCaps : public ::testing::Test
 {

@@ -3,6 +3,7 @@
 // room notice nothing but its departure.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -20,14 +21,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
-}
 
 // A signal for room "f" whose data is {"seq":seq,"pad":"..."} with pad_bytes of padding.
 std::string numbered_signal(int seq, std::size_t pad_bytes = 0)

@@ -3,6 +3,7 @@
 // message, nothing when no server is configured; bad URLs stop the start; the secret reaches no
 // client, no log and no command line (with --turn-secret-file).
 
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -45,14 +46,6 @@ std::int64_t unix_now()
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-std::size_t occurrences(const std::string& text, const std::string& needle)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++count;
-    return count;
 }
 
 class IceServers : public ::testing::Test

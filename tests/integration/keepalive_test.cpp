@@ -2,6 +2,7 @@
 // pong) for --idle-timeout and tells its room, and leaves a quiet peer that answers pings alone.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -31,14 +32,6 @@ constexpr auto slack = 1500ms;
 std::string join_text(std::string_view room)
 {
     return R"({"action":"join","roomId":")" + std::string(room) + R"("})";
-}
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
 }
 
 // CPU time (user + system) the process has used so far.

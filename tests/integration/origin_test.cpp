@@ -3,6 +3,7 @@
 // --allowed-origin entries get in.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -14,14 +15,6 @@
 
 namespace signald::test {
 namespace {
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
-}
 
 class Origins : public ::testing::Test
 {

@@ -3,6 +3,7 @@
 // header over --max-header-bytes gets 431, all while everyone else is served.
 
 #include "http_client.hpp"
+#include "occurrences.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -23,14 +24,6 @@ constexpr auto request_timeout = 2s;
 // A timer firing late on a loaded machine.
 constexpr auto slack = 1500ms;
 constexpr std::size_t max_header_bytes = 1024;
-
-std::size_t occurrences(const std::string& text, std::string_view part)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-        ++count;
-    return count;
-}
 
 class RequestLimits : public ::testing::Test
 {
