@@ -12,10 +12,12 @@ fi
 
 # --pid --fork --kill-child: the command runs as the first process of its own PID namespace and
 # is killed if unshare is, so a timed-out test cannot leave signald or Chromium behind.
+# --mount-proc: /proc shows that namespace's processes under the PIDs the test knows them by, so a
+# test can reach a child's namespaces through /proc/PID/ns (lib/machines.js does).
 if [ "$(id -u)" -eq 0 ]; then
-    unshare=(unshare --net --pid --fork --kill-child)
+    unshare=(unshare --net --pid --fork --kill-child --mount-proc)
 else
-    unshare=(unshare --map-root-user --net --pid --fork --kill-child)
+    unshare=(unshare --map-root-user --net --pid --fork --kill-child --mount-proc)
 fi
 
 if ! "${unshare[@]}" true 2>/dev/null; then

@@ -9,41 +9,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startCoturn } from "./lib/coturn.js";
-import { artifactsDir, clientIdOf, expectFullMesh, sleep, snapshot, waitFor, withCall } from "./lib/harness.js";
+import { artifactsDir, clientIdOf, expectFullMesh, iceState, sleep, snapshot, waitFor, withCall } from "./lib/harness.js";
 
 const secret = "e2e-static-auth-secret";
-
-// For every peer connection of the page: the candidate types of the selected pair, every local
-// candidate type gathered, the connection state, and the TURN username the page was given.
-async function relayState(participant)
-{
-    return participant.page.evaluate(async () => {
-        const peers = [];
-        for (const [peerId, peer] of window.call.peers) {
-            const report = await peer.pc.getStats();
-            let pair = null;
-            for (const s of report.values())
-                if (s.type === "transport" && s.selectedCandidatePairId)
-                    pair = report.get(s.selectedCandidatePairId);
-            const local = pair && report.get(pair.localCandidateId);
-            const remote = pair && report.get(pair.remoteCandidateId);
-            const localTypes = [...report.values()].filter((s) => s.type === "local-candidate").map((s) => s.candidateType);
-            const { iceServers, iceTransportPolicy } = peer.pc.getConfiguration();
-            peers.push({
-                peerId,
-                connection: peer.pc.connectionState,
-                gathering: peer.pc.iceGatheringState,
-                local: local?.candidateType ?? null,
-                remote: remote?.candidateType ?? null,
-                localAddress: local?.address ?? null,
-                localTypes: [...new Set(localTypes)].sort(),
-                policy: iceTransportPolicy,
-                turnUsernames: iceServers.filter((s) => s.username).map((s) => s.username),
-            });
-        }
-        return peers;
-    });
-}
 
 // Runs body with a fresh coturn; on failure keeps its log beside the other artifacts.
 async function withCoturn(name, body)
@@ -69,8 +37,8 @@ async function expectRelayedCall(people, ids, turn)
     for (const [index, p] of people.entries()) {
         let state = [];
         const relayed = await waitFor(async () => {
-            state = await relayState(p);
-            return state.length === 1 && state.every((s) => s.local === "relay" && s.remote === "relay");
+            state = await iceState(p);
+            return state.length === 1 && state.every((s) => s.localType === "relay" && s.remoteType === "relay");
         }, { timeout: 10000, what: `${p.name}'s selected pair to be relay/relay` }).catch(() => false);
         assert.ok(relayed, `${p.name}: selected candidate pair is not relay at both ends: ${JSON.stringify(state)}`);
         const [s] = state;
@@ -156,7 +124,7 @@ test("with the wrong secret coturn refuses the allocation: no relay candidate, n
             // answered, and there was nothing to gather.
             for (const p of people) {
                 await waitFor(async () => {
-                    const state = await relayState(p);
+                    const state = await iceState(p);
                     return state.length === 1 && state[0].gathering === "complete";
                 }, { timeout: 30000, what: `${p.name} to finish gathering candidates` });
             }
@@ -164,7 +132,7 @@ test("with the wrong secret coturn refuses the allocation: no relay candidate, n
             // to that very username (the first, anonymous request of a session is refused too, as
             // always: that one carries no user).
             for (const p of people) {
-                const [s] = await relayState(p);
+                const [s] = await iceState(p);
                 assert.equal(s.turnUsernames.length, 1, `${p.name} got no TURN credential`);
                 const refusal = `user <${s.turnUsernames[0]}>: incoming packet message processed, error 401`;
                 await waitFor(() => turn.log().includes(refusal),
@@ -176,11 +144,11 @@ test("with the wrong secret coturn refuses the allocation: no relay candidate, n
             const deadline = Date.now() + 5000;
             while (Date.now() < deadline) {
                 for (const p of people) {
-                    const [s] = await relayState(p);
+                    const [s] = await iceState(p);
                     assert.equal(s.policy, "relay");
                     assert.deepEqual(s.localTypes, [], `${p.name} gathered candidates: ${JSON.stringify(s)}`);
                     assert.notEqual(s.connection, "connected", `${p.name} connected without a relay`);
-                    assert.equal(s.local, null);
+                    assert.equal(s.localType, null);
                 }
                 await sleep(500);
             }

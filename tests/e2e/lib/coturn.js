@@ -1,6 +1,7 @@
-// Debian's coturn (`turnserver`) as a test fixture: a TURN server on 127.0.0.1 with a static auth
-// secret (the TURN REST API that signald's --turn-secret speaks), in the foreground, its log kept
-// in memory, stopped by PID. Only meant to run inside netns-run.sh's loopback-only namespace.
+// Debian's coturn (`turnserver`) as a test fixture: a TURN server with a static auth secret (the
+// TURN REST API that signald's --turn-secret speaks), in the foreground, its log kept in memory,
+// stopped by PID: on 127.0.0.1 (startCoturn), or with a configuration of the test's own on a
+// machine of lib/machines.js (startTurnserver). Only meant to run inside netns-run.sh.
 
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
@@ -25,7 +26,7 @@ async function freeUdpPort()
 
 // Sends one STUN Binding request (RFC 5389) and resolves true if a Binding success response with
 // the same transaction id comes back within timeout ms: the server is up and answering.
-async function stunAnswers(port, timeout = 500)
+async function stunAnswers(address, port, timeout = 500)
 {
     const socket = dgram.createSocket("udp4");
     const transaction = randomBytes(12);
@@ -40,38 +41,31 @@ async function stunAnswers(port, timeout = 500)
                 }
             });
             socket.on("error", () => { clearTimeout(timer); resolve(false); });
-            socket.send(request, port, "127.0.0.1");
+            socket.send(request, port, address);
         });
     } finally {
         socket.close();
     }
 }
 
-// Starts turnserver with `secret` as its static-auth-secret and resolves once it answers STUN.
-// Returns { port, url, log(), stop() }; log() is everything it printed so far.
-export async function startCoturn({ secret })
+// Starts turnserver on `machine` (lib/machines.js; default: here) with `args`, in the foreground
+// with a verbose log kept in memory, and resolves once it answers STUN on address:port.
+// Returns { port, log(), stop() }; log() is everything it printed so far.
+export async function startTurnserver({ args, address, port, machine = null })
 {
     if (!existsSync(turnserverPath))
         throw new Error(`${turnserverPath} not found: install Debian's coturn (scripts/setup does)`);
-    const port = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), "signald-coturn-"));
-    const args = [
-        "-n",                                   // no config file: /etc/turnserver.conf is not ours
-        "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${port}`,
-        "--use-auth-secret", `--static-auth-secret=${secret}`, `--realm=${turnRealm}`,
-        // Relays to 127.0.0.1 are refused by default (a TURN server must not reach its own host);
-        // here both peers are on loopback, so allow it.
-        "--allow-loopback-peers",
-        "--no-tls", "--no-dtls", "--no-cli",
+    const argv = [
+        ...args,
         // --verbose logs each request with its username and result, which the tests read.
         // Everything else it writes stays in its own scratch directory.
         "--verbose", "--log-file=stdout", "--simple-log", `--pidfile=${join(dir, "turnserver.pid")}`,
         `--userdb=${join(dir, "turndb")}`,
-        // Fewer relay threads and ports than the defaults: two peers need a handful.
-        "--relay-threads=1", "--min-port=50000", "--max-port=50100",
     ];
-    const child = spawn(turnserverPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const server = { port, url: `turn:127.0.0.1:${port}?transport=udp`, output: "", exited: false };
+    const [program, programArgs] = machine ? machine.command(turnserverPath, argv) : [turnserverPath, argv];
+    const child = spawn(program, programArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    const server = { port, output: "", exited: false };
     child.stdout.on("data", (d) => { server.output += d; });
     child.stderr.on("data", (d) => { server.output += d; });
     const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
@@ -94,12 +88,35 @@ export async function startCoturn({ secret })
         await waitFor(async () => {
             if (server.exited)
                 throw new Error(`turnserver exited at start: ${server.output.slice(-2000)}`);
-            return stunAnswers(port);
-        }, { timeout: 10000, interval: 100, what: `turnserver to answer STUN on 127.0.0.1:${port}` });
+            return stunAnswers(address, port);
+        }, { timeout: 10000, interval: 100, what: `turnserver to answer STUN on ${address}:${port}` });
     } catch (err) {
         await server.stop();
         err.message += `\nturnserver output:\n${server.output.slice(-2000)}`;
         throw err;
     }
+    return server;
+}
+
+// Starts turnserver on 127.0.0.1 with `secret` as its static-auth-secret.
+// Returns startTurnserver's { port, log(), stop() } and url, its turn: URL.
+export async function startCoturn({ secret })
+{
+    const port = await freeUdpPort();
+    const server = await startTurnserver({
+        address: "127.0.0.1", port,
+        args: [
+            "-n",                               // no config file: /etc/turnserver.conf is not ours
+            "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${port}`,
+            "--use-auth-secret", `--static-auth-secret=${secret}`, `--realm=${turnRealm}`,
+            // Relays to 127.0.0.1 are refused by default (a TURN server must not reach its own
+            // host); here both peers are on loopback, so allow it.
+            "--allow-loopback-peers",
+            "--no-tls", "--no-dtls", "--no-cli",
+            // Fewer relay threads and ports than the defaults: two peers need a handful.
+            "--relay-threads=1", "--min-port=50000", "--max-port=50100",
+        ],
+    });
+    server.url = `turn:127.0.0.1:${port}?transport=udp`;
     return server;
 }

@@ -68,15 +68,17 @@ export async function waitFor(probe, { timeout = 20000, interval = 250, what = "
 
 // ---- signald ----------------------------------------------------------------------------------
 
-// Starts signald on `port` (0: any free port) and resolves once it prints its address.
-// args: extra command-line arguments (e.g. --tls-cert and --tls-key, which make it https).
-export async function startSignald({ port = 0, args = [] } = {})
+// Starts signald on `port` (0: any free port; null: the port its --config names) and resolves
+// once it prints its address. args: extra command-line arguments (e.g. --tls-cert and --tls-key,
+// which make it https). machine: run it there (lib/machines.js) rather than here.
+export async function startSignald({ port = 0, args = [], machine = null } = {})
 {
     if (!signaldBinary || !existsSync(signaldBinary))
         throw new Error(`signald binary not found (${signaldBinary}); build it or set SIGNALD_BINARY`);
-    const child = spawn(signaldBinary, ["--port", String(port), "--web-root", webRoot, ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const portArgs = port === null ? [] : ["--port", String(port)];
+    const argv = [...portArgs, "--web-root", webRoot, ...args];
+    const [program, programArgs] = machine ? machine.command(signaldBinary, argv) : [signaldBinary, argv];
+    const child = spawn(program, programArgs, { stdio: ["ignore", "pipe", "pipe"] });
     const server = { child, port: 0, stderr: "", exited: false };
     child.stderr.on("data", (d) => { server.stderr += d; });
     const exited = new Promise((r) => child.on("exit", (code, signal) => {
@@ -129,8 +131,9 @@ export async function stopSignald(server)
 
 // ---- Chromium ---------------------------------------------------------------------------------
 
-// extraArgs: more Chromium switches (e.g. which certificate key to trust).
-export async function launchBrowser({ extraArgs = [] } = {})
+// extraArgs: more Chromium switches (e.g. which certificate key to trust). machine: run the
+// browser there (lib/machines.js) rather than here.
+export async function launchBrowser({ extraArgs = [], machine = null } = {})
 {
     if (process.env.SIGNALD_E2E_IN_NETNS !== "1")
         console.warn("warning: not inside tests/e2e/netns-run.sh; WebRTC may pick a non-loopback interface");
@@ -138,7 +141,8 @@ export async function launchBrowser({ extraArgs = [] } = {})
         throw new Error(`${chromiumPath} not found: install Debian's chromium (scripts/setup does)`);
     // launch() gives every browser a fresh temporary --user-data-dir and removes it on close.
     return chromium.launch({
-        executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...extraArgs], timeout: 30000,
+        executablePath: machine ? machine.wrapper(chromiumPath) : chromiumPath,
+        headless: true, args: [...chromiumArgs, ...extraArgs], timeout: 30000,
     });
 }
 
@@ -255,12 +259,13 @@ export async function expectFullMesh(participants, { timeout = 45000, ...options
     return ids;
 }
 
-// The candidate pair each peer connection actually uses must be loopback on both ends: the media
-// of these tests never leaves the machine.
-export async function selectedPairs(participant)
+// For every peer connection of the page: its connection and gathering states, the ICE policy
+// and TURN usernames it was configured with, the types of every local candidate it gathered,
+// and the candidate pair it uses: that pair's state, and each end's type and address.
+export async function iceState(participant)
 {
     return participant.page.evaluate(async () => {
-        const pairs = [];
+        const peers = [];
         for (const [peerId, peer] of window.call.peers) {
             const report = await peer.pc.getStats();
             let pair = null;
@@ -273,15 +278,31 @@ export async function selectedPairs(participant)
                         pair = s;
             const local = pair && report.get(pair.localCandidateId);
             const remote = pair && report.get(pair.remoteCandidateId);
-            pairs.push({
+            const localTypes = [...report.values()].filter((s) => s.type === "local-candidate").map((s) => s.candidateType);
+            const { iceServers, iceTransportPolicy } = peer.pc.getConfiguration();
+            peers.push({
                 peerId,
-                state: pair?.state ?? null,
-                local: local?.address ?? local?.ip ?? null,
-                remote: remote?.address ?? remote?.ip ?? null,
+                connection: peer.pc.connectionState,
+                gathering: peer.pc.iceGatheringState,
+                policy: iceTransportPolicy,
+                turnUsernames: iceServers.filter((s) => s.username).map((s) => s.username),
+                localTypes: [...new Set(localTypes)].sort(),
+                pairState: pair?.state ?? null,
+                localType: local?.candidateType ?? null,
+                remoteType: remote?.candidateType ?? null,
+                localAddress: local?.address ?? local?.ip ?? null,
+                remoteAddress: remote?.address ?? remote?.ip ?? null,
             });
         }
-        return pairs;
+        return peers;
     });
+}
+
+// The addresses at both ends of the candidate pair each peer connection uses.
+export async function selectedPairs(participant)
+{
+    return (await iceState(participant)).map((s) =>
+        ({ peerId: s.peerId, state: s.pairState, local: s.localAddress, remote: s.remoteAddress }));
 }
 
 export const loopback = new Set(["127.0.0.1", "::1"]);
@@ -337,7 +358,9 @@ export async function withCall(name, body, { serverArgs = [], signaldArgs = [], 
     }
 }
 
-async function saveArtifacts(name, call)
+// A screenshot and the console of each participant's page and the server's log, plus each of
+// logs (file name → text), under artifactsDir/<name>/.
+export async function saveArtifacts(name, call, logs = {})
 {
     const dir = join(artifactsDir, name.replace(/[^a-z0-9-]+/gi, "-"));
     mkdirSync(dir, { recursive: true });
@@ -348,5 +371,7 @@ async function saveArtifacts(name, call)
         writeFileSync(`${base}.console.txt`, p.consoleLines.join("\n"));
     }
     writeFileSync(join(dir, "signald.log"), call.server.stderr);
+    for (const [file, text] of Object.entries(logs))
+        writeFileSync(join(dir, file), text);
     console.error(`artifacts saved in ${dir}`);
 }

@@ -10,9 +10,10 @@ import { join } from "node:path";
 
 const openssl = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"], timeout: 10000 });
 
-// ECDSA P-256 throughout, valid for a day. Returns the PEM file paths, the base64 SHA-256 of the
-// server certificate's SubjectPublicKeyInfo, and remove() for the directory.
-export function makeTestCertificates()
+// ECDSA P-256 throughout, valid for a day, for localhost, 127.0.0.1, ::1 and each of dnsNames.
+// Returns the PEM file paths, the base64 SHA-256 of the server certificate's
+// SubjectPublicKeyInfo, and remove() for the directory.
+export function makeTestCertificates({ dnsNames = [] } = {})
 {
     const dir = mkdtempSync(join(tmpdir(), "signald-e2e-tls-"));
     const file = (name) => join(dir, name);
@@ -22,7 +23,7 @@ export function makeTestCertificates()
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
     openssl("req", ...ec, "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=localhost");
     writeFileSync(file("server.ext"), [
-        "subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1",
+        `subjectAltName = ${["DNS:localhost", "IP:127.0.0.1", "IP:::1", ...dnsNames.map((n) => `DNS:${n}`)].join(", ")}`,
         "basicConstraints = critical, CA:FALSE",
         "keyUsage = critical, digitalSignature",
         "extendedKeyUsage = serverAuth",
