@@ -1,7 +1,10 @@
-// Protocol v1 over the wire against the real binary: rooms, room switches, targeting, `from`
-// overwriting, byte-for-byte `data`, and every error code.
+// Protocol v1 over the wire against the real binary, over ws:// and over wss:// (a test CA the
+// clients verify against): rooms, room switches, targeting, `from` overwriting, byte-for-byte
+// `data`, and every error code.
 
 #include "signald_process.hpp"
+#include "test_certs.hpp"
+#include "tls_client.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +14,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace signald::test {
@@ -18,6 +22,29 @@ namespace {
 
 using nlohmann::json;
 
+// The protocol is the same over ws:// and wss://: every test here runs over both. Each transport
+// says how to start the server and how to make a client for it.
+struct OverWs
+{
+    std::vector<std::string> server_args() const { return {}; }
+    std::unique_ptr<WsClient> client() const { return std::make_unique<WsClient>(); }
+};
+
+struct OverWss
+{
+    TestCerts certs; // a CA made for this test, which the clients trust and nothing else
+    std::vector<std::string> server_args() const
+    {
+        return {"--tls-cert", certs.server_cert().string(), "--tls-key",
+                certs.server_key().string()};
+    }
+    std::unique_ptr<WssClient> client() const
+    {
+        return std::make_unique<WssClient>(TlsTrust{certs.ca_cert(), "localhost"});
+    }
+};
+
+template <class Transport>
 class Signaling : public ::testing::Test
 {
 protected:
@@ -25,20 +52,33 @@ protected:
     {
         web_root_.write("index.html", "<!doctype html><title>signald</title>\n");
         // 3: small enough that room-full is cheap to reach.
-        server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), {"--max-room-size", "3"}));
+        auto args = transport_.server_args();
+        args.insert(args.end(), {"--max-room-size", "3"});
+        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), args));
     }
 
-    std::unique_ptr<WsClient> connect()
+    auto connect()
     {
-        auto client = std::make_unique<WsClient>();
+        auto client = transport_.client();
         client->connect(server_->port());
         return client;
     }
 
+    Transport transport_;
     TempDir web_root_;
     std::unique_ptr<SignaldProcess> server_;
 };
+
+struct TransportName
+{
+    template <class Transport>
+    static std::string GetName(int)
+    {
+        return std::is_same_v<Transport, OverWs> ? "Ws" : "Wss";
+    }
+};
+using Transports = ::testing::Types<OverWs, OverWss>;
+TYPED_TEST_SUITE(Signaling, Transports, TransportName);
 
 json signal_message(const std::string& room, const std::string& type,
                     std::optional<json> data = std::nullopt,
@@ -72,7 +112,8 @@ json left(const std::string& room)
 }
 
 // The next message must be an error with this code and, exactly when given, this request.
-void expect_error(WsClient& client, const std::string& code, std::optional<std::string> request)
+template <class Client>
+void expect_error(Client& client, const std::string& code, std::optional<std::string> request)
 {
     const json reply = client.next_json();
     EXPECT_EQ(reply.value("action", ""), "error") << reply.dump();
@@ -86,11 +127,11 @@ void expect_error(WsClient& client, const std::string& code, std::optional<std::
     }
 }
 
-TEST_F(Signaling, JoinerLearnsItsIdAndPeersInJoinOrderBeforeOthersHearOfIt)
+TYPED_TEST(Signaling, JoinerLearnsItsIdAndPeersInJoinOrderBeforeOthersHearOfIt)
 {
-    auto ann = connect();
-    auto bob = connect();
-    auto cy = connect();
+    auto ann = this->connect();
+    auto bob = this->connect();
+    auto cy = this->connect();
 
     ann->send_json({{"action", "join"}, {"roomId", "r"}, {"name", "Ann"}});
     const json ann_joined = ann->next_json();
@@ -120,15 +161,15 @@ TEST_F(Signaling, JoinerLearnsItsIdAndPeersInJoinOrderBeforeOthersHearOfIt)
     EXPECT_EQ((std::set<std::string>{ann_id, bob_id, cy_id}).size(), 3u);
 }
 
-TEST_F(Signaling, SignalsNeverLeaveTheirRoom)
+TYPED_TEST(Signaling, SignalsNeverLeaveTheirRoom)
 {
-    auto a1 = connect();
-    auto a2 = connect();
-    auto a3 = connect();
-    auto b1 = connect();
-    auto b2 = connect();
-    auto g1 = connect();
-    auto g2 = connect();
+    auto a1 = this->connect();
+    auto a2 = this->connect();
+    auto a3 = this->connect();
+    auto b1 = this->connect();
+    auto b2 = this->connect();
+    auto g1 = this->connect();
+    auto g2 = this->connect();
 
     const std::string a1_id = a1->join("alpha");
     const std::string a2_id = a2->join("alpha");
@@ -191,11 +232,11 @@ TEST_F(Signaling, SignalsNeverLeaveTheirRoom)
         EXPECT_TRUE(client->expect_silence(20ms));
 }
 
-TEST_F(Signaling, JoiningAnotherRoomLeavesTheOldOneFirst)
+TYPED_TEST(Signaling, JoiningAnotherRoomLeavesTheOldOneFirst)
 {
-    auto a = connect();
-    auto b = connect();
-    auto c = connect();
+    auto a = this->connect();
+    auto b = this->connect();
+    auto c = this->connect();
     const std::string a_id = a->join("one", "Ann");
     const std::string b_id = b->join("one");
     EXPECT_EQ(a->next_json(), peer_joined("one", b_id));
@@ -224,11 +265,11 @@ TEST_F(Signaling, JoiningAnotherRoomLeavesTheOldOneFirst)
     EXPECT_TRUE(b->expect_silence(20ms));
 }
 
-TEST_F(Signaling, DirectedSignalReachesOnlyItsTargetAndCarriesTo)
+TYPED_TEST(Signaling, DirectedSignalReachesOnlyItsTargetAndCarriesTo)
 {
-    auto a = connect();
-    auto b = connect();
-    auto c = connect();
+    auto a = this->connect();
+    auto b = this->connect();
+    auto c = this->connect();
     const std::string a_id = a->join("r");
     const std::string b_id = b->join("r");
     const std::string c_id = c->join("r");
@@ -254,11 +295,11 @@ TEST_F(Signaling, DirectedSignalReachesOnlyItsTargetAndCarriesTo)
     EXPECT_TRUE(a->expect_silence(20ms));
 }
 
-TEST_F(Signaling, SignalToSomeoneNotInTheRoomIsUnknownPeer)
+TYPED_TEST(Signaling, SignalToSomeoneNotInTheRoomIsUnknownPeer)
 {
-    auto a = connect();
-    auto b = connect();
-    auto outsider = connect();
+    auto a = this->connect();
+    auto b = this->connect();
+    auto outsider = this->connect();
     const std::string a_id = a->join("r");
     const std::string b_id = b->join("r");
     const std::string outsider_id = outsider->join("elsewhere");
@@ -273,10 +314,10 @@ TEST_F(Signaling, SignalToSomeoneNotInTheRoomIsUnknownPeer)
     EXPECT_TRUE(outsider->expect_silence(20ms));
 }
 
-TEST_F(Signaling, ClientSuppliedFromIsReplacedBySendersId)
+TYPED_TEST(Signaling, ClientSuppliedFromIsReplacedBySendersId)
 {
-    auto a = connect();
-    auto b = connect();
+    auto a = this->connect();
+    auto b = this->connect();
     const std::string a_id = a->join("r");
     const std::string b_id = b->join("r");
     EXPECT_EQ(a->next_json(), peer_joined("r", b_id));
@@ -292,10 +333,10 @@ TEST_F(Signaling, ClientSuppliedFromIsReplacedBySendersId)
                               {"data", {{"from", "kept-inside-data"}}}}));
 }
 
-TEST_F(Signaling, DataIsForwardedByteForByte)
+TYPED_TEST(Signaling, DataIsForwardedByteForByte)
 {
-    auto a = connect();
-    auto b = connect();
+    auto a = this->connect();
+    auto b = this->connect();
     a->join("r");
     const std::string b_id = b->join("r");
     EXPECT_EQ(a->next_json(), peer_joined("r", b_id));
@@ -337,10 +378,10 @@ TEST_F(Signaling, DataIsForwardedByteForByte)
     }
 }
 
-TEST_F(Signaling, EveryErrorCodeComesBackAndTheConnectionStaysUsable)
+TYPED_TEST(Signaling, EveryErrorCodeComesBackAndTheConnectionStaysUsable)
 {
-    auto x = connect();
-    auto peer = connect();
+    auto x = this->connect();
+    auto peer = this->connect();
     const std::string x_id = x->join("home");
     const std::string peer_id = peer->join("home");
     EXPECT_EQ(x->next_json(), peer_joined("home", peer_id));
@@ -390,8 +431,8 @@ TEST_F(Signaling, EveryErrorCodeComesBackAndTheConnectionStaysUsable)
     }
 
     // room-full: "home" has x and peer; a third fits, a fourth does not (--max-room-size 3).
-    auto third = connect();
-    auto fourth = connect();
+    auto third = this->connect();
+    auto fourth = this->connect();
     third->join("home");
     EXPECT_EQ(x->next_json().value("action", ""), "peer-joined");
     EXPECT_EQ(peer->next_json().value("action", ""), "peer-joined");

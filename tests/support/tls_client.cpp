@@ -82,13 +82,6 @@ beast::error_code run_op(net::io_context& ioc, beast::tcp_stream& lowest, std::s
     return state->ec;
 }
 
-std::string describe(const CloseInfo& info)
-{
-    if (info.got_close_frame)
-        return "close frame " + std::to_string(info.code);
-    return "no close frame (" + info.error + ")";
-}
-
 } // namespace
 
 // ---- HttpsClient
@@ -325,24 +318,21 @@ std::optional<std::string> WssClient::next_text(Duration timeout)
 
 nlohmann::json WssClient::next_json(Duration timeout)
 {
-    const auto text = next_text(timeout);
-    if (!text)
-        throw std::runtime_error(ended_
-                                     ? "expected a message, got the end: " + describe(close_info_)
-                                     : "expected a message, got none in time");
-    auto message = nlohmann::json::parse(*text, nullptr, false);
-    if (message.is_discarded())
-        throw std::runtime_error("not JSON: " + *text);
-    return message;
+    return parse_received(next_text(timeout), ended_, close_info_, timeout);
 }
 
-std::string WssClient::join(std::string_view room_id, Duration timeout)
+std::string WssClient::join(std::string_view room_id, std::optional<std::string_view> name,
+                            Duration timeout)
 {
-    send_json({{"action", "join"}, {"roomId", room_id}});
-    const auto reply = next_json(timeout);
-    if (reply.value("action", "") != "joined" || !reply.contains("clientId"))
-        throw std::runtime_error("expected joined, got " + reply.dump());
-    return reply["clientId"].get<std::string>();
+    send_json(join_request(room_id, name));
+    return joined_client_id(next_json(timeout), room_id);
+}
+
+::testing::AssertionResult WssClient::expect_silence(Duration duration)
+{
+    test::run_until(
+        ioc_, [&] { return !inbox_.empty() || ended_; }, Clock::now() + duration);
+    return silence_held(inbox_, ended_, close_info_);
 }
 
 std::optional<CloseInfo> WssClient::wait_close(Duration timeout)

@@ -92,7 +92,11 @@ public:
 
     std::optional<std::string> next_text(Duration timeout = 2s);
     nlohmann::json next_json(Duration timeout = 2s);
-    std::string join(std::string_view room_id, Duration timeout = 2s);
+    // As WsClient's: join, and the clientId from `joined`, which must be the next message.
+    std::string join(std::string_view room_id, std::optional<std::string_view> name = std::nullopt,
+                     Duration timeout = 2s);
+    // Succeeds when nothing arrives (and the connection stays open) for the whole duration.
+    ::testing::AssertionResult expect_silence(Duration duration = 200ms);
     // Pong payloads received, oldest first; waits until at least count have arrived.
     const std::vector<std::string>& wait_pongs(std::size_t count, Duration timeout = 2s);
     // Pings from the server so far (Beast answers each while a read runs, i.e. while this

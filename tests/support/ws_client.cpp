@@ -22,9 +22,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-namespace {
-
-std::string excerpt(std::string_view text, std::size_t limit = 200)
+std::string excerpt(std::string_view text, std::size_t limit)
 {
     if (text.size() <= limit)
         return std::string(text);
@@ -38,6 +36,53 @@ std::string describe(const CloseInfo& info)
                (info.reason.empty() ? "" : " (" + info.reason + ")");
     return "no close frame (" + info.error + ")";
 }
+
+nlohmann::json parse_received(const std::optional<std::string>& text, bool ended,
+                              const CloseInfo& info, std::chrono::milliseconds waited)
+{
+    if (!text) {
+        if (ended)
+            throw std::runtime_error("expected a message, but the connection ended: " +
+                                     describe(info));
+        throw std::runtime_error("expected a message within " + std::to_string(waited.count()) +
+                                 " ms, got none");
+    }
+    auto message = nlohmann::json::parse(*text, nullptr, false);
+    if (message.is_discarded())
+        throw std::runtime_error("server sent text that is not JSON: " + excerpt(*text));
+    return message;
+}
+
+nlohmann::json join_request(std::string_view room_id, std::optional<std::string_view> name)
+{
+    nlohmann::json request{{"action", "join"}, {"roomId", room_id}};
+    if (name)
+        request["name"] = *name;
+    return request;
+}
+
+std::string joined_client_id(const nlohmann::json& reply, std::string_view room_id)
+{
+    if (reply.value("action", "") != "joined" || reply.value("roomId", "") != room_id ||
+        !reply.contains("clientId") || !reply["clientId"].is_string())
+        throw std::runtime_error("expected joined for room " + std::string(room_id) +
+                                 ", got: " + excerpt(reply.dump()));
+    return reply["clientId"].get<std::string>();
+}
+
+::testing::AssertionResult silence_held(const std::deque<std::string>& inbox, bool ended,
+                                        const CloseInfo& info)
+{
+    if (!inbox.empty())
+        return ::testing::AssertionFailure()
+               << "expected silence, received: " << excerpt(inbox.front());
+    if (ended)
+        return ::testing::AssertionFailure()
+               << "expected silence, but the connection ended: " << describe(info);
+    return ::testing::AssertionSuccess();
+}
+
+namespace {
 
 std::size_t skip_ws(std::string_view text, std::size_t pos)
 {
@@ -271,18 +316,7 @@ std::optional<std::string> WsClient::next_text(Duration timeout)
 
 nlohmann::json WsClient::next_json(Duration timeout)
 {
-    auto text = next_text(timeout);
-    if (!text) {
-        if (ended_)
-            throw std::runtime_error("expected a message, but the connection ended: " +
-                                     describe(close_info_));
-        throw std::runtime_error("expected a message within " + std::to_string(timeout.count()) +
-                                 " ms, got none");
-    }
-    auto message = nlohmann::json::parse(*text, nullptr, false);
-    if (message.is_discarded())
-        throw std::runtime_error("server sent text that is not JSON: " + excerpt(*text));
-    return message;
+    return parse_received(next_text(timeout), ended_, close_info_, timeout);
 }
 
 std::optional<CloseInfo> WsClient::wait_close(Duration timeout)
@@ -313,13 +347,7 @@ std::optional<CloseInfo> WsClient::wait_close(Duration timeout)
 ::testing::AssertionResult WsClient::expect_silence(Duration duration)
 {
     run_until([&] { return !inbox_.empty() || ended_; }, Clock::now() + duration);
-    if (!inbox_.empty())
-        return ::testing::AssertionFailure()
-               << "expected silence, received: " << excerpt(inbox_.front());
-    if (ended_)
-        return ::testing::AssertionFailure()
-               << "expected silence, but the connection ended: " << describe(close_info_);
-    return ::testing::AssertionSuccess();
+    return silence_held(inbox_, ended_, close_info_);
 }
 
 std::optional<std::uint16_t> WsClient::close(std::uint16_t code, Duration timeout)
@@ -357,16 +385,8 @@ void WsClient::drop(bool reset)
 std::string WsClient::join(std::string_view room_id, std::optional<std::string_view> name,
                            Duration timeout)
 {
-    nlohmann::json request{{"action", "join"}, {"roomId", room_id}};
-    if (name)
-        request["name"] = *name;
-    send_json(request);
-    const auto reply = next_json(timeout);
-    if (reply.value("action", "") != "joined" || reply.value("roomId", "") != room_id ||
-        !reply.contains("clientId") || !reply["clientId"].is_string())
-        throw std::runtime_error("expected joined for room " + std::string(room_id) +
-                                 ", got: " + excerpt(reply.dump()));
-    return reply["clientId"].get<std::string>();
+    send_json(join_request(room_id, name));
+    return joined_client_id(next_json(timeout), room_id);
 }
 
 namespace {

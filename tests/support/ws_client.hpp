@@ -37,6 +37,22 @@ struct CloseInfo
     std::string error; // the read's error text, e.g. "end of stream" for a drop without a frame
 };
 
+// What WsClient and WssClient (tls_client.hpp) share: the same checks and messages over a plain
+// or a TLS stream.
+// A close for failure messages: "close frame 1008 (reason)" or "no close frame (error)".
+std::string describe(const CloseInfo& info);
+// text, cut to limit bytes with its full size noted, for failure messages.
+std::string excerpt(std::string_view text, std::size_t limit = 200);
+// A received text taken as JSON; throws when there is none (saying why) or it is not JSON.
+nlohmann::json parse_received(const std::optional<std::string>& text, bool ended,
+                              const CloseInfo& info, std::chrono::milliseconds waited);
+nlohmann::json join_request(std::string_view room_id, std::optional<std::string_view> name);
+// The clientId in reply, which must be `joined` for room_id; throws otherwise.
+std::string joined_client_id(const nlohmann::json& reply, std::string_view room_id);
+// Silence held when nothing was received and the connection is still open.
+::testing::AssertionResult silence_held(const std::deque<std::string>& inbox, bool ended,
+                                        const CloseInfo& info);
+
 class WsClient
 {
 public:
