@@ -9,7 +9,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startCoturn } from "./lib/coturn.js";
-import { artifactsDir, clientIdOf, expectFullMesh, iceState, sleep, snapshot, waitFor, withCall } from "./lib/harness.js";
+import {
+    artifactsDir, clientIdOf, expectFullMesh, expectNeverConnected, iceState, snapshot, waitFor, waitForGathered, withCall,
+} from "./lib/harness.js";
 
 const secret = "e2e-static-auth-secret";
 
@@ -122,12 +124,7 @@ test("with the wrong secret coturn refuses the allocation: no relay candidate, n
 
             // Both pages have their peer connection and have finished gathering: the TURN server
             // answered, and there was nothing to gather.
-            for (const p of people) {
-                await waitFor(async () => {
-                    const state = await iceState(p);
-                    return state.length === 1 && state[0].gathering === "complete";
-                }, { timeout: 30000, what: `${p.name} to finish gathering candidates` });
-            }
+            await waitForGathered(people);
             // Each page asked coturn with the credential signald made for it, and was refused: 401
             // to that very username (the first, anonymous request of a session is refused too, as
             // always: that one carries no user).
@@ -141,17 +138,13 @@ test("with the wrong secret coturn refuses the allocation: no relay candidate, n
             assert.ok(!/ALLOCATE processed, success/.test(turn.log()), "coturn granted an allocation");
 
             // For five more seconds, sampled: no relay candidate, no connection.
-            const deadline = Date.now() + 5000;
-            while (Date.now() < deadline) {
-                for (const p of people) {
-                    const [s] = await iceState(p);
+            await expectNeverConnected(people, {
+                duration: 5000,
+                check: (s, p) => {
                     assert.equal(s.policy, "relay");
                     assert.deepEqual(s.localTypes, [], `${p.name} gathered candidates: ${JSON.stringify(s)}`);
-                    assert.notEqual(s.connection, "connected", `${p.name} connected without a relay`);
-                    assert.equal(s.localType, null);
-                }
-                await sleep(500);
-            }
+                },
+            });
         }, { signaldArgs: ["--ice-server", turn.url, "--turn-secret", "not-the-secret"] });
     });
 });

@@ -2,6 +2,7 @@
 // fake camera and microphone, open participants, and wait (always with a deadline) for the call
 // to reach a state. Every test starts its own signald and its own browser.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -296,6 +297,34 @@ export async function iceState(participant)
         }
         return peers;
     });
+}
+
+// Waits until each participant has its one peer connection and has gathered every candidate it
+// will: from then on, whether a path exists is up to the network.
+export async function waitForGathered(participants, { timeout = 30000 } = {})
+{
+    for (const p of participants) {
+        await waitFor(async () => {
+            const state = await iceState(p);
+            return state.length === 1 && state[0].gathering === "complete";
+        }, { timeout, what: `${p.name} to finish gathering candidates` });
+    }
+}
+
+// For `duration` ms, sampled twice a second: no participant's peer connection connects, and
+// check(state, participant) (assertions on its iceState entry) holds every time.
+export async function expectNeverConnected(participants, { duration, check = () => {} })
+{
+    const deadline = Date.now() + duration;
+    while (Date.now() < deadline) {
+        for (const p of participants) {
+            const [s] = await iceState(p);
+            assert.notEqual(s.connection, "connected", `${p.name} connected: ${JSON.stringify(s)}`);
+            assert.equal(s.localType, null, `${p.name} has a candidate pair: ${JSON.stringify(s)}`);
+            check(s, p);
+        }
+        await sleep(500);
+    }
 }
 
 // The addresses at both ends of the candidate pair each peer connection uses.
