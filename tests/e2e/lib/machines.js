@@ -6,7 +6,7 @@
 // namespace of its own to be that internet and a /proc that shows its own processes.
 
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "./harness.js";
@@ -19,6 +19,10 @@ export async function startInternet()
 {
     if (process.env.SIGNALD_E2E_IN_NETNS !== "1")
         throw new Error("machines.js changes the network it runs in: run it inside tests/e2e/netns-run.sh");
+    // Machines are entered by PID through /proc. A /proc of another PID namespace would show some
+    // other process under that PID, and its network (the host's, say) would be configured instead.
+    if (readlinkSync("/proc/self") !== String(process.pid))
+        throw new Error("/proc is not this PID namespace's: run inside tests/e2e/netns-run.sh (it mounts its own)");
     const dir = mkdtempSync(join(tmpdir(), "signald-machines-"));
     const machines = [];
     ip("link", "set", "lo", "up");
@@ -32,9 +36,12 @@ export async function startInternet()
         const holder = spawn("unshare", ["--net", "--mount", "--", "sleep", "infinity"], { stdio: "ignore" });
         const machine = { name, address, pid: holder.pid, holder };
         machines.push(machine);
+        // Ready once unshare has made the namespaces and become sleep, still our own child.
         const ownNet = readlinkSync("/proc/self/ns/net");
-        await waitFor(() => readlinkSync(`/proc/${holder.pid}/ns/net`) !== ownNet,
-            { timeout: 5000, interval: 20, what: `${name}'s network namespace` });
+        const ready = () => readlinkSync(`/proc/${holder.pid}/ns/net`) !== ownNet &&
+            readFileSync(`/proc/${holder.pid}/cmdline`, "latin1") === "sleep\0infinity\0" &&
+            readFileSync(`/proc/${holder.pid}/stat`, "latin1").split(") ")[1].split(" ")[1] === String(process.pid);
+        await waitFor(ready, { timeout: 5000, interval: 20, what: `${name}'s namespaces` });
 
         const inside = (command, ...args) =>
             run("nsenter", [`--target=${holder.pid}`, "--net", "--mount", "--", command, ...args]);
