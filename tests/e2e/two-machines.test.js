@@ -5,11 +5,12 @@
 // the walkthrough's own steps 4 and 5 on copies of the README's turnserver.conf and of the
 // shipped config/signald.ini; only the certificate comes from a test CA instead of certbot. Each
 // laptop runs its own Chromium, which finds call.example.org through the test's DNS server and
-// trusts that one certificate, and opens the page as step 7 says.
+// trusts that one certificate, and opens the page as step 7 says. The last test puts Debian's
+// nginx in front of signald with the README's "Behind nginx" site configuration.
 
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -18,7 +19,7 @@ import { startTurnserver } from "./lib/coturn.js";
 import { startDnsServer } from "./lib/dns.js";
 import {
     clientIdOf, expectFullMesh, expectNeverConnected, iceState, launchBrowser, openParticipant, repoRoot,
-    saveArtifacts, startSignald, waitFor, waitForGathered,
+    saveArtifacts, sleep, startSignald, waitFor, waitForGathered,
 } from "./lib/harness.js";
 import { startInternet } from "./lib/machines.js";
 import { makeTestCertificates, trustKeyArgs } from "./lib/tls.js";
@@ -90,11 +91,64 @@ function configureAsTheWalkthroughSays()
     return { turnConf, signaldIni };
 }
 
-// On the server, coturn (with turnConf; without, none) and signald (with signaldIni); on the
-// laptops, a browser each: all stopped when body ends. On failure the logs and screenshots stay.
-async function withDeployment(name, { signaldIni, turnConf = null }, body)
+// nginx on `machine`, on 443 with the site configuration `site` (the README's), in the foreground
+// with everything it writes in dir. Resolves once it serves; returns { log(), stop() }.
+async function startNginx(machine, site, dir)
 {
-    const running = { turn: null, signald: null, browsers: {} };
+    const sitePath = join(dir, "site.conf");
+    const conf = join(dir, "nginx.conf");
+    writeFileSync(sitePath, site);
+    // The main configuration Debian's /etc/nginx/nginx.conf would be, trimmed to what the site
+    // needs; its paths are the test's own.
+    writeFileSync(conf, [
+        "user root;",
+        "worker_processes 1;",
+        `pid ${join(dir, "nginx.pid")};`,
+        "error_log stderr notice;",
+        "events { worker_connections 256; }",
+        "http {",
+        `    access_log ${join(dir, "access.log")};`,
+        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${join(dir, t)};`),
+        `    include ${sitePath};`,
+        "}",
+        "",
+    ].join("\n"));
+    const [program, args] = machine.command("/usr/sbin/nginx", ["-e", "stderr", "-p", dir, "-c", conf, "-g", "daemon off;"]);
+    const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const nginx = { output: "", exited: false };
+    child.stdout.on("data", (d) => { nginx.output += d; });
+    child.stderr.on("data", (d) => { nginx.output += d; });
+    const exited = new Promise((resolve) => child.on("exit", () => { nginx.exited = true; resolve(); }));
+    nginx.log = () => nginx.output;
+    nginx.stop = async () => {
+        if (nginx.exited)
+            return;
+        child.kill("SIGTERM");
+        const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+        if (!stopped) {
+            child.kill("SIGKILL");
+            await exited;
+        }
+    };
+    try {
+        await waitFor(() => {
+            if (nginx.exited)
+                throw new Error(`nginx exited at start: ${nginx.output}`);
+            return nginx.output.includes("start worker process");
+        }, { timeout: 10000, interval: 50, what: "nginx to start its worker" });
+    } catch (err) {
+        await nginx.stop();
+        throw err;
+    }
+    return nginx;
+}
+
+// On the server, coturn (with turnConf; without, none), nginx (with nginxSite; without, none) and
+// signald (with signaldIni, then signaldArgs); on the laptops, a browser each: all stopped when
+// body ends. On failure the logs and screenshots stay.
+async function withDeployment(name, { signaldIni, signaldArgs, turnConf = null, nginxSite = null }, body)
+{
+    const running = { turn: null, nginx: null, signald: null, browsers: {} };
     const call = { participants: [], server: { stderr: "" } };
     try {
         if (turnConf) {
@@ -102,12 +156,13 @@ async function withDeployment(name, { signaldIni, turnConf = null }, body)
                 machine: server, address: serverAddress, port: 3478, args: ["-c", turnConf],
             });
         }
-        // As the systemd drop-in runs it: the config, then the certificate and key.
-        running.signald = await startSignald({
-            machine: server, port: null,
-            args: ["--config", signaldIni, "--tls-cert", certs.cert, "--tls-key", certs.key],
-        });
+        running.signald = await startSignald({ machine: server, port: null, args: ["--config", signaldIni, ...signaldArgs] });
         call.server = running.signald;
+        if (nginxSite) {
+            const nginxDir = join(dir, `${name}-nginx`);
+            mkdirSync(nginxDir);
+            running.nginx = await startNginx(server, nginxSite, nginxDir);
+        }
         // One browser per laptop, started when someone there first opens the page.
         call.join = async (laptop, options) => {
             running.browsers[laptop] ??= await launchBrowser({
@@ -117,19 +172,51 @@ async function withDeployment(name, { signaldIni, turnConf = null }, body)
             call.participants.push(participant);
             return participant;
         };
+        // Ada on the home laptop and Grace on the hotspot, in the same room.
+        call.joinBoth = async (room, query = {}) => [
+            await call.join("home", { room, name: "Ada", query }),
+            await call.join("hotspot", { room, name: "Grace", query }),
+        ];
         await body(call, running);
         for (const p of call.participants)
             assert.deepEqual(p.errors, [], `${p.name}: uncaught page errors`);
     } catch (err) {
-        const logs = running.turn ? { "coturn.log": running.turn.log() } : {};
+        const logs = {};
+        if (running.turn)
+            logs["coturn.log"] = running.turn.log();
+        if (running.nginx)
+            logs["nginx.log"] = running.nginx.log();
         await saveArtifacts(name, call, logs).catch(() => {});
         throw err;
     } finally {
         for (const browser of Object.values(running.browsers))
             await browser.close().catch(() => {});
+        await running.nginx?.stop();
         await running.signald?.stop();
         await running.turn?.stop();
     }
+}
+
+// After --config, as the walkthrough's systemd drop-in runs signald: the certificate and key.
+const tlsArgs = () => ["--tls-cert", certs.cert, "--tls-key", certs.key];
+
+// `curl -sS URL` on a laptop, trusting the test CA; resolves to { status, body }. Not execFileSync:
+// this process is the laptops' DNS server, and must keep answering.
+async function curlOn(laptop, path)
+{
+    const [program, args] = laptop.command("curl",
+        ["-sS", "--cacert", certs.caCert, "-w", "\n%{http_code}", `${origin}${path}`]);
+    const { stdout } = await promisify(execFile)(program, args, { timeout: 10000 });
+    const at = stdout.lastIndexOf("\n");
+    return { body: stdout.slice(0, at), status: Number(stdout.slice(at + 1)) };
+}
+
+// The laptops cannot reach each other, so a call between them goes through coturn at one end at
+// least: a relay candidate reaches the other laptop's own address, or another relay candidate.
+function expectThroughCoturn(participant, state)
+{
+    assert.ok([state.localType, state.remoteType].includes("relay"),
+        `${participant.name}'s path is not through coturn: ${JSON.stringify(state)}`);
 }
 
 // The line the page logs once ICE has chosen: "<peer>: media flows <type> <address>:<port> ⇄ ...".
@@ -146,15 +233,11 @@ test("the README's steps configure coturn and signald, and a laptop reaches http
     assert.ok(readFileSync(turnConf, "utf8").includes(`\nstatic-auth-secret=${secret}\n`), "coturn has the same secret");
     assert.equal(ini.match(/^ice-server = /gm)?.length, 4);
 
-    await withDeployment("two-machines-healthz", { signaldIni, turnConf }, async (call, running) => {
+    await withDeployment("two-machines-healthz", { signaldIni, turnConf, signaldArgs: tlsArgs() }, async (call, running) => {
         assert.deepEqual([running.signald.scheme, running.signald.port], ["https", 443]);
         // Step 6's check, from the other side of the internet.
-        for (const laptop of Object.values(laptops)) {
-            // Not execFileSync: this process is the laptop's DNS server, and must keep answering.
-            const [program, args] = laptop.command("curl", ["-fsS", "--cacert", certs.caCert, `${origin}/healthz`]);
-            const { stdout } = await promisify(execFile)(program, args, { timeout: 10000 });
-            assert.equal(stdout, "ok\n");
-        }
+        for (const laptop of Object.values(laptops))
+            assert.deepEqual(await curlOn(laptop, "/healthz"), { status: 200, body: "ok\n" });
     });
 });
 
@@ -163,11 +246,8 @@ test("without TURN the laptops cannot reach each other: signaling works, media n
     const signaldIni = join(dir, "signald-no-turn.ini");
     writeFileSync(signaldIni, readFileSync(join(repoRoot, "config/signald.ini"), "utf8")
         .replace(/^port = .*$/m, "port = 443").replace(/^bind = .*$/m, "bind = 0.0.0.0"));
-    await withDeployment("two-machines-no-turn", { signaldIni }, async (call) => {
-        const people = [
-            await call.join("home", { room: "no-turn", name: "Ada" }),
-            await call.join("hotspot", { room: "no-turn", name: "Grace" }),
-        ];
+    await withDeployment("two-machines-no-turn", { signaldIni, signaldArgs: tlsArgs() }, async (call) => {
+        const people = await call.joinBoth("no-turn");
         for (const p of people)
             await clientIdOf(p);
         // Both have the other's offer or answer and all of their own candidates: only the path is
@@ -184,19 +264,14 @@ test("without TURN the laptops cannot reach each other: signaling works, media n
 
 test("with the walkthrough's coturn, the laptops call each other through it, and with ?relay=1 too", { timeout: 180000 }, async () => {
     const { signaldIni, turnConf } = configureAsTheWalkthroughSays();
-    await withDeployment("two-machines-turn", { signaldIni, turnConf }, async (call, running) => {
+    await withDeployment("two-machines-turn", { signaldIni, turnConf, signaldArgs: tlsArgs() }, async (call, running) => {
         // Steps 7 and 8: the page at https://call.example.org/, one person on each laptop.
-        const people = [
-            await call.join("home", { room: "pick-a-long-room-name", name: "Ada" }),
-            await call.join("hotspot", { room: "pick-a-long-room-name", name: "Grace" }),
-        ];
+        const people = await call.joinBoth("pick-a-long-room-name");
         const ids = await expectFullMesh(people);
         for (const [index, p] of people.entries()) {
             const [s] = await iceState(p);
             assert.equal(await p.page.evaluate(() => window.isSecureContext), true);
-            // Through coturn at one end at least: a relay candidate reaches the other laptop's own
-            // address, or another relay candidate.
-            assert.ok([s.localType, s.remoteType].includes("relay"), `${p.name}'s path is not through coturn: ${JSON.stringify(s)}`);
+            expectThroughCoturn(p, s);
             assert.match(s.turnUsernames[0] ?? "", new RegExp(`^\\d+:${ids[index]}$`));
             const allocated = `user <${s.turnUsernames[0]}>: incoming packet ALLOCATE processed, success`;
             await waitFor(() => running.turn.log().includes(allocated),
@@ -207,10 +282,7 @@ test("with the walkthrough's coturn, the laptops call each other through it, and
 
         // Step 9: the same room with &relay=1 on both laptops: relay candidates only, and the page
         // logs "media flows relay 203.0.113.10:..." on both sides.
-        const relayed = [
-            await call.join("home", { room: "pick-a-long-room-name", name: "Ada", query: { relay: "1" } }),
-            await call.join("hotspot", { room: "pick-a-long-room-name", name: "Grace", query: { relay: "1" } }),
-        ];
+        const relayed = await call.joinBoth("pick-a-long-room-name", { relay: "1" });
         await expectFullMesh(relayed);
         for (const p of relayed) {
             const [s] = await iceState(p);
@@ -223,6 +295,33 @@ test("with the walkthrough's coturn, the laptops call each other through it, and
                 return logged.length > 0 && logged;
             }, { timeout: 10000, what: `${p.name}'s log to say where media flows` });
             assert.match(paths.at(-1), new RegExp(`^media flows relay ${serverAddress.replaceAll(".", "\\.")}:\\d+ ⇄ relay `));
+        }
+    });
+});
+
+test("behind nginx as the README says: the call goes through it, clients keep their addresses, /metrics stays in", { timeout: 180000 }, async () => {
+    const { signaldIni, turnConf } = configureAsTheWalkthroughSays();
+    const site = readmeBlock("### Behind nginx")
+        .replaceAll(`/etc/letsencrypt/live/${serverName}/fullchain.pem`, certs.cert)
+        .replaceAll(`/etc/letsencrypt/live/${serverName}/privkey.pem`, certs.key);
+    // nginx has 443 and TLS; signald keeps its default loopback port, without TLS flags, and
+    // believes nginx about who the client is.
+    const signaldArgs = ["--port", "8787", "--bind", "127.0.0.1", "--trusted-proxy", "127.0.0.1"];
+    await withDeployment("two-machines-nginx", { signaldIni, turnConf, nginxSite: site, signaldArgs }, async (call, running) => {
+        assert.deepEqual([running.signald.scheme, running.signald.port], ["http", 8787]);
+        const people = await call.joinBoth("behind-nginx");
+        const ids = await expectFullMesh(people);
+        for (const [index, p] of people.entries()) {
+            const [s] = await iceState(p);
+            expectThroughCoturn(p, s);
+            // Each WebSocket came through nginx on loopback, and signald logs the laptop it is for.
+            const laptop = Object.values(laptops)[index];
+            assert.match(running.signald.stderr,
+                new RegExp(`${ids[index]} connected from ${laptop.address.replaceAll(".", "\\.")} via 127\\.0\\.0\\.1:\\d+\\n`));
+        }
+        for (const laptop of Object.values(laptops)) {
+            assert.deepEqual(await curlOn(laptop, "/healthz"), { status: 200, body: "ok\n" });
+            assert.equal((await curlOn(laptop, "/metrics")).status, 403, "nginx keeps /metrics from the internet");
         }
     });
 });
