@@ -142,8 +142,9 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
         // Each member is about to call the newcomer, perhaps long after its own joined: it gets
         // credentials of its own that are fresh now, so one text per member instead of one shared.
         for (const Peer& member : rooms_.members(join.room_id))
-            deliver(member.client_id, OutAction::peer_joined,
-                    make_text(reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id))));
+            deliver(
+                member.client_id, OutAction::peer_joined,
+                make_text(reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id))));
     } else {
         send_to_others(join.room_id, id, OutAction::peer_joined,
                        make_text(reply::peer_joined(join.room_id, peer)));
