@@ -9,7 +9,7 @@
 // nginx in front of signald with the README's "Behind nginx" site configuration.
 
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import { startTurnserver } from "./lib/coturn.js";
 import { startDnsServer } from "./lib/dns.js";
 import {
     clientIdOf, expectFullMesh, expectNeverConnected, iceState, launchBrowser, openParticipant, repoRoot,
-    saveArtifacts, sleep, startSignald, waitFor, waitForGathered,
+    saveArtifacts, startServer, startSignald, waitFor, waitForGathered,
 } from "./lib/harness.js";
 import { startInternet } from "./lib/machines.js";
 import { makeTestCertificates, trustKeyArgs } from "./lib/tls.js";
@@ -113,34 +113,11 @@ async function startNginx(machine, site, dir)
         "}",
         "",
     ].join("\n"));
-    const [program, args] = machine.command("/usr/sbin/nginx", ["-e", "stderr", "-p", dir, "-c", conf, "-g", "daemon off;"]);
-    const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const nginx = { output: "", exited: false };
-    child.stdout.on("data", (d) => { nginx.output += d; });
-    child.stderr.on("data", (d) => { nginx.output += d; });
-    const exited = new Promise((resolve) => child.on("exit", () => { nginx.exited = true; resolve(); }));
-    nginx.log = () => nginx.output;
-    nginx.stop = async () => {
-        if (nginx.exited)
-            return;
-        child.kill("SIGTERM");
-        const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-        if (!stopped) {
-            child.kill("SIGKILL");
-            await exited;
-        }
-    };
-    try {
-        await waitFor(() => {
-            if (nginx.exited)
-                throw new Error(`nginx exited at start: ${nginx.output}`);
-            return nginx.output.includes("start worker process");
-        }, { timeout: 10000, interval: 50, what: "nginx to start its worker" });
-    } catch (err) {
-        await nginx.stop();
-        throw err;
-    }
-    return nginx;
+    return startServer({
+        name: "nginx", program: "/usr/sbin/nginx", machine,
+        args: ["-e", "stderr", "-p", dir, "-c", conf, "-g", "daemon off;"],
+        ready: (output) => output.includes("start worker process"),
+    });
 }
 
 // On the server, coturn (with turnConf; without, none), nginx (with nginxSite; without, none) and

@@ -3,13 +3,12 @@
 // stopped by PID: on 127.0.0.1 (startCoturn), or with a configuration of the test's own on a
 // machine of lib/machines.js (startTurnserver). Only meant to run inside netns-run.sh.
 
-import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep, waitFor } from "./harness.js";
+import { startServer } from "./harness.js";
 
 const turnserverPath = process.env.TURNSERVER ?? "/usr/bin/turnserver";
 export const turnRealm = "signald.test";
@@ -48,9 +47,9 @@ async function stunAnswers(address, port, timeout = 500)
     }
 }
 
-// Starts turnserver on `machine` (lib/machines.js; default: here) with `args`, in the foreground
-// with a verbose log kept in memory, and resolves once it answers STUN on address:port.
-// Returns { port, log(), stop() }; log() is everything it printed so far.
+// Starts turnserver on `machine` (lib/machines.js; default: here) with `args`, its verbose log
+// kept in memory, and resolves once it answers STUN on address:port.
+// Returns harness startServer's { log(), stop() }, and port.
 export async function startTurnserver({ args, address, port, machine = null })
 {
     if (!existsSync(turnserverPath))
@@ -63,38 +62,20 @@ export async function startTurnserver({ args, address, port, machine = null })
         "--verbose", "--log-file=stdout", "--simple-log", `--pidfile=${join(dir, "turnserver.pid")}`,
         `--userdb=${join(dir, "turndb")}`,
     ];
-    const [program, programArgs] = machine ? machine.command(turnserverPath, argv) : [turnserverPath, argv];
-    const child = spawn(program, programArgs, { stdio: ["ignore", "pipe", "pipe"] });
-    const server = { port, output: "", exited: false };
-    child.stdout.on("data", (d) => { server.output += d; });
-    child.stderr.on("data", (d) => { server.output += d; });
-    const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
-        server.exited = true;
-        resolve({ code, signal });
-    }));
-    server.log = () => server.output;
-    server.stop = async () => {
-        if (!server.exited) {
-            child.kill("SIGTERM");
-            const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-            if (!stopped) {
-                child.kill("SIGKILL");
-                await exited;
-            }
-        }
-        rmSync(dir, { recursive: true, force: true });
-    };
-    try {
-        await waitFor(async () => {
-            if (server.exited)
-                throw new Error(`turnserver exited at start: ${server.output.slice(-2000)}`);
-            return stunAnswers(address, port);
-        }, { timeout: 10000, interval: 100, what: `turnserver to answer STUN on ${address}:${port}` });
-    } catch (err) {
-        await server.stop();
-        err.message += `\nturnserver output:\n${server.output.slice(-2000)}`;
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
+    const server = await startServer({
+        name: "turnserver", program: turnserverPath, args: argv, machine,
+        ready: () => stunAnswers(address, port),
+    }).catch((err) => {
+        removeDir();
         throw err;
-    }
+    });
+    const stop = server.stop;
+    server.stop = async () => {
+        await stop();
+        removeDir();
+    };
+    server.port = port;
     return server;
 }
 

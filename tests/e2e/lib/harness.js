@@ -130,6 +130,48 @@ export async function stopSignald(server)
     }
 }
 
+// ---- Other servers ----------------------------------------------------------------------------
+
+// Starts a server other than signald (coturn, nginx) on `machine` (lib/machines.js; default:
+// here), in the foreground, with everything it prints kept in memory, and resolves once ready()
+// says it serves. Returns { log(), stop() }: log() is all it printed so far; stop() is SIGTERM by
+// PID, SIGKILL after 5 s. If it exits or is not ready within 10 s, it is stopped and the error
+// carries the end of its output.
+export async function startServer({ name, program, args, machine = null, ready })
+{
+    const [command, argv] = machine ? machine.command(program, args) : [program, args];
+    const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    let ended = false;
+    child.stdout.on("data", (d) => { output += d; });
+    child.stderr.on("data", (d) => { output += d; });
+    const exited = new Promise((resolve) => child.on("exit", () => { ended = true; resolve(); }));
+    const server = {
+        log: () => output,
+        stop: async () => {
+            if (ended)
+                return;
+            child.kill("SIGTERM");
+            if (!await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) {
+                child.kill("SIGKILL");
+                await exited;
+            }
+        },
+    };
+    try {
+        await waitFor(async () => {
+            if (ended)
+                throw new Error(`${name} exited at start`);
+            return ready(output);
+        }, { timeout: 10000, interval: 100, what: `${name} to be ready` });
+    } catch (err) {
+        await server.stop();
+        err.message += `\n${name} output:\n${output.slice(-2000)}`;
+        throw err;
+    }
+    return server;
+}
+
 // ---- Chromium ---------------------------------------------------------------------------------
 
 // extraArgs: more Chromium switches (e.g. which certificate key to trust). machine: run the
