@@ -5,6 +5,7 @@
 
 #include "json_reference.hpp"
 
+#include "signald/core/close_codes.hpp"
 #include "signald/core/hub.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -125,7 +126,7 @@ public:
         if (trace)
             std::fprintf(stderr, "    close %s %u\n", id.c_str(), code);
         FUZZ_CHECK(connected.contains(id));
-        FUZZ_CHECK(code == close_policy_violation);
+        FUZZ_CHECK(code == close_code::policy_violation);
         closing.insert(id);
     }
 

@@ -1,5 +1,7 @@
 #include "signald/core/hub.hpp"
 
+#include "signald/core/close_codes.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -109,7 +111,7 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
         ++stats_.abuse_closes;
         spdlog::warn("{} closing (1008): kept flooding while rate-limited", id);
         client.closing = true;
-        transport_.close(id, close_policy_violation);
+        transport_.close(id, close_code::policy_violation);
         return false;
     }
     return false;

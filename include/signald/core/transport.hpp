@@ -32,7 +32,4 @@ public:
     virtual void close(const ClientId& id, std::uint16_t code) = 0;
 };
 
-// WebSocket close codes Hub asks for (RFC 6455 7.4.1).
-inline constexpr std::uint16_t close_policy_violation = 1008;
-
 } // namespace signald

@@ -7,6 +7,8 @@
 // connection (only a partial frame is kept per connection), and writes append frames to a
 // per-connection byte queue that goes out in one call. Beast still parses the HTTP upgrade.
 
+#include "signald/core/close_codes.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -14,17 +16,6 @@
 #include <string_view>
 
 namespace signald {
-
-// Close codes the server sends (RFC 6455 section 7.4.1).
-namespace close_code {
-inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;
-inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t unsupported_data = 1003;
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t policy_violation = 1008;
-inline constexpr std::uint16_t too_big = 1009;
-} // namespace close_code
 
 enum class WsOpcode : std::uint8_t
 {

@@ -1,0 +1,51 @@
+#pragma once
+// WsHost: everything a WebSocket session may ask of the server, and nothing more. Server
+// implements it; a session never sees the rest of Server (the listener, the site, the hub).
+// Every call is made on the io_context thread, and none from inside a Connection::send.
+
+#include "signald/core/ids.hpp"
+#include "signald/net/connection.hpp"
+#include "signald/net/metrics.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace signald {
+
+// The options that shape one WebSocket connection (defaults and reasons: ServerOptions).
+struct WsLimits
+{
+    std::size_t max_message_bytes;
+    std::size_t max_queue_bytes;
+    std::chrono::seconds ping_interval;
+    std::chrono::seconds idle_timeout;
+};
+
+class WsHost
+{
+public:
+    virtual ~WsHost() = default;
+
+    virtual const WsLimits& ws_limits() const = 0;
+    // Where every plain-TCP session reads: one buffer, used by one session at a time.
+    virtual std::span<char> read_buffer() = 0;
+
+    // Joins the hub: the session's id, unique among live connections.
+    virtual ClientId attach(std::weak_ptr<Connection> connection) = 0;
+    // One complete text message from the client.
+    virtual void on_text(const ClientId& id, std::string_view text) = 0;
+    // The connection is finished for the hub: its member leaves now. Called once.
+    virtual void detach(const ClientId& id) = 0;
+
+    // A connection cut off for a limit (slow consumer, idle timeout): logged once at warn and
+    // counted in signald_rejections_total{reason}, the one place refusals and cuts are counted.
+    virtual void count_refusal(std::string_view reason, std::string_view who,
+                               std::string_view detail) = 0;
+    // How connections ended and how deep write queues got, for /metrics.
+    virtual NetStats& net_stats() = 0;
+};
+
+} // namespace signald
