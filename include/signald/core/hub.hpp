@@ -1,11 +1,12 @@
 #pragma once
 // Hub: the protocol's state machine. It owns every client's state and the room registry, turns
-// each text message into replies, and is the only caller of Transport. Called by the network layer
-// (connect, on_text, disconnect) on its single thread; it never touches a socket.
+// each text message into replies, and is the only caller of Transport (messages through
+// LocalDelivery, closes directly). Called by the network layer (connect, on_text, disconnect) on
+// its single thread; it never touches a socket.
 //
 // Every message leaves through deliver(): room-wide ones through publish(), the one fan-out point,
-// and answers to a request through answer(). Members are reached through Delivery by Member, so the
-// rules never ask where a member is served (delivery.hpp says how a bus will plug in).
+// and answers to a request through answer(). Members are reached through Delivery by Member, so
+// the rules never ask where a member is served (delivery.hpp says how a bus will plug in).
 
 #include "signald/core/delivery.hpp"
 #include "signald/core/hub_stats.hpp"
