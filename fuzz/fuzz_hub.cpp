@@ -1,8 +1,11 @@
 // fuzz_hub: drives one Hub through a sequence of steps decoded from the input (connect, disconnect,
 // join, leave, signal, raw text, floods, clock moves) and after every step checks that the room
-// registry, Hub's per-client state and what each client was told all agree. Messages are mostly
-// built from templates filled from the input, so runs get past parse errors into room states.
+// registry, Hub's per-client state and what each client was told all agree. What each client was
+// told is kept and checked by the shared oracle (tests/support/client_view.hpp). Messages are
+// mostly built from templates filled from the input, so runs get past parse errors into room
+// states.
 
+#include "client_view.hpp"
 #include "json_reference.hpp"
 
 #include "signald/core/close_codes.hpp"
@@ -59,49 +62,7 @@ private:
     std::size_t next_ = 0;
 };
 
-// What one client has been told about its room, rebuilt from joined, peer-joined, peer-left and
-// left alone, as a browser would.
-struct View
-{
-    std::optional<std::string> room;
-    std::vector<ClientId> members;                        // join order, the client itself included
-    std::map<ClientId, std::optional<std::string>> names; // other members' names
-};
-
-std::string string_field(const json& message, const char* key)
-{
-    const auto field = message.find(key);
-    FUZZ_CHECK(field != message.end() && field->is_string());
-    return field->get<std::string>();
-}
-
-std::optional<std::string> peer_name(const json& peer)
-{
-    const auto name = peer.find("name");
-    if (name == peer.end())
-        return std::nullopt;
-    FUZZ_CHECK(name->is_string() && !name->get_ref<const std::string&>().empty());
-    return name->get<std::string>();
-}
-
-bool is_error_code(std::string_view code)
-{
-    for (int i = 0; i <= static_cast<int>(ErrorCode::rate_limited); ++i)
-        if (to_string(static_cast<ErrorCode>(i)) == code)
-            return true;
-    return false;
-}
-
-bool is_signal_type(std::string_view type)
-{
-    for (auto t :
-         {SignalType::offer, SignalType::answer, SignalType::ice_candidate, SignalType::hangup})
-        if (to_string(t) == type)
-            return true;
-    return false;
-}
-
-// The Transport: checks each message as it is sent and applies it to the receiver's View.
+// The Transport: checks each message as it is sent and applies it to the receiver's view.
 class Recorder final : public Transport
 {
 public:
@@ -118,7 +79,17 @@ public:
             last_parsed_ = fuzz::parse_json(*text);
             FUZZ_CHECK(!last_parsed_.is_discarded());
         }
-        apply(to, last_parsed_);
+        // Room ids reach the registry only once validated, so every room Hub names is valid.
+        if (last_parsed_.is_object()) {
+            const auto room = last_parsed_.find("roomId");
+            if (room != last_parsed_.end())
+                FUZZ_CHECK(room->is_string() && is_valid_room_id(room->get<std::string>()));
+        }
+        if (const auto violation = views.at(to).apply(last_parsed_)) {
+            std::fprintf(stderr, "%s was told %s: %s (%s)\n", to.c_str(), text->c_str(),
+                         violation->rule.c_str(), violation->detail.c_str());
+            std::abort();
+        }
     }
 
     void close(const ClientId& id, std::uint16_t code) override
@@ -132,65 +103,12 @@ public:
 
     std::set<ClientId> connected;
     std::set<ClientId> closing; // asked to close, not yet disconnected
-    std::map<ClientId, View> views;
+    std::map<ClientId, test::ClientView> views;
     std::size_t sent = 0;
 
 private:
     Text last_text_;
     json last_parsed_;
-
-    void apply(const ClientId& me, const json& message)
-    {
-        FUZZ_CHECK(message.is_object());
-        View& view = views[me];
-        const std::string action = string_field(message, "action");
-        if (action == "error") {
-            FUZZ_CHECK(is_error_code(string_field(message, "code")));
-            (void)string_field(message, "message");
-            return;
-        }
-
-        const std::string room = string_field(message, "roomId");
-        FUZZ_CHECK(is_valid_room_id(room));
-        if (action == "joined") {
-            // A client switching rooms hears left first.
-            FUZZ_CHECK(!view.room);
-            FUZZ_CHECK(string_field(message, "clientId") == me);
-            const auto& peers = message.at("peers");
-            FUZZ_CHECK(peers.is_array());
-            view.room = room;
-            for (const auto& peer : peers) {
-                const std::string id = string_field(peer, "clientId");
-                FUZZ_CHECK(id != me && !view.names.contains(id));
-                view.members.push_back(id);
-                view.names[id] = peer_name(peer);
-            }
-            view.members.push_back(me);
-            return;
-        }
-
-        FUZZ_CHECK(view.room == room);
-        if (action == "peer-joined") {
-            const auto& peer = message.at("peer");
-            const std::string id = string_field(peer, "clientId");
-            FUZZ_CHECK(id != me && !view.names.contains(id));
-            view.members.push_back(id);
-            view.names[id] = peer_name(peer);
-        } else if (action == "peer-left") {
-            const std::string id = string_field(message, "clientId");
-            FUZZ_CHECK(id != me && view.names.erase(id) == 1);
-            std::erase(view.members, id);
-        } else if (action == "left") {
-            view = View{};
-        } else {
-            FUZZ_CHECK(action == "signal");
-            const std::string from = string_field(message, "from");
-            FUZZ_CHECK(from != me && view.names.contains(from));
-            FUZZ_CHECK(is_signal_type(string_field(message, "type")));
-            if (message.contains("to"))
-                FUZZ_CHECK(string_field(message, "to") == me);
-        }
-    }
 };
 
 // Room ids as JSON literals: some name the same room two ways, some are invalid.
@@ -372,7 +290,7 @@ private:
         if (trace)
             std::fprintf(stderr, "connect %s\n", id.c_str());
         FUZZ_CHECK(recorder_.connected.insert(id).second);
-        recorder_.views[id] = View{};
+        recorder_.views.insert_or_assign(id, test::ClientView(id));
         gone_.erase(id);
     }
 
@@ -507,21 +425,21 @@ private:
         std::size_t in_rooms = 0;
         for (const ClientId& id : recorder_.connected) {
             const auto room = hub_->room_of(id);
-            const View& view = recorder_.views.at(id);
-            FUZZ_CHECK(view.room == room);
+            const test::ClientView& view = recorder_.views.at(id);
+            FUZZ_CHECK(view.room() == room);
             if (!room) {
-                FUZZ_CHECK(view.members.empty() && view.names.empty());
+                FUZZ_CHECK(view.members().empty());
                 continue;
             }
             ++in_rooms;
             FUZZ_CHECK(rooms.contains(*room, id));
             // The client's picture of its room is the registry's, order and names included.
             const auto members = rooms.members(*room);
-            FUZZ_CHECK(members.size() == view.members.size());
+            FUZZ_CHECK(members.size() == view.members().size());
             for (std::size_t i = 0; i < members.size(); ++i) {
-                FUZZ_CHECK(members[i].client_id == view.members[i]);
+                FUZZ_CHECK(members[i].client_id == view.members()[i]);
                 if (members[i].client_id != id)
-                    FUZZ_CHECK(members[i].name == view.names.at(view.members[i]));
+                    FUZZ_CHECK(members[i].name == view.name_of(members[i].client_id));
             }
         }
         for (const ClientId& id : gone_)
@@ -531,7 +449,7 @@ private:
             FUZZ_CHECK(is_valid_room_id(room));
             FUZZ_CHECK(!members.empty() && members.size() <= max_room_size);
             std::set<ClientId> seen;
-            for (const Peer& member : members) {
+            for (const Member& member : members) {
                 FUZZ_CHECK(seen.insert(member.client_id).second);
                 FUZZ_CHECK(recorder_.connected.contains(member.client_id));
                 FUZZ_CHECK(hub_->room_of(member.client_id) == room);

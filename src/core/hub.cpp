@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace signald {
 namespace {
@@ -22,10 +23,35 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock,
          IceServersFor ice_servers)
-    : transport_(transport), ids_(ids), limits_(limits),
+    : transport_(transport), delivery_(transport), ids_(ids), limits_(limits),
       clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }}),
       ice_servers_(std::move(ice_servers))
 {}
+
+// --- where messages leave ----------------------------------------------------------------
+
+template <class TextFor>
+void Hub::publish(const std::string& room_id, const ClientId& except, OutAction action,
+                  TextFor&& text_for)
+{
+    // Delivery never calls back into Hub, so the member list cannot change during this walk.
+    for (const Member& member : rooms_.members(room_id))
+        if (member.client_id != except)
+            deliver(member, action, text_for(member));
+}
+
+void Hub::answer(const ClientId& to, OutAction action, const Text& text)
+{
+    deliver(Member{to, std::nullopt, this_node}, action, text);
+}
+
+void Hub::deliver(const Member& to, OutAction action, const Text& text)
+{
+    stats_.sent(action, text->size());
+    delivery_.send(to, text);
+}
+
+// --- the protocol rules ---------------------------------------------------------------------
 
 ClientId Hub::connect()
 {
@@ -130,30 +156,36 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     if (client.room) {
         const std::string old_room = *client.room;
         leave_room(id, client, "switched rooms");
-        deliver(id, OutAction::left, make_text(reply::left(old_room)));
+        answer(id, OutAction::left, make_text(reply::left(old_room)));
     }
 
     // Per join, not per connection: TURN credentials expire, and a rejoin should get fresh ones.
     const std::string ice_servers = ice_servers_ ? ice_servers_(id) : std::string{};
+    std::vector<Peer> peers;
+    peers.reserve(rooms_.members(join.room_id).size());
+    for (const Member& member : rooms_.members(join.room_id))
+        peers.push_back(member.peer());
+    Member newcomer{id, std::move(join.name)};
+    const Peer peer = newcomer.peer();
+
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
     // reaction can reach it first.
-    deliver(id, OutAction::joined,
-            make_text(reply::joined(join.room_id, id, rooms_.members(join.room_id), ice_servers)));
-    Peer peer{id, std::move(join.name)};
+    answer(id, OutAction::joined, make_text(reply::joined(join.room_id, id, peers, ice_servers)));
     if (ice_servers_) {
         // Each member is about to call the newcomer, perhaps long after its own joined: it gets
         // credentials of its own that are fresh now, so one text per member instead of one shared.
-        for (const Peer& member : rooms_.members(join.room_id))
-            deliver(
-                member.client_id, OutAction::peer_joined,
-                make_text(reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id))));
+        publish(join.room_id, id, OutAction::peer_joined, [&](const Member& member) {
+            return make_text(
+                reply::peer_joined(join.room_id, peer, ice_servers_(member.client_id)));
+        });
     } else {
-        send_to_others(join.room_id, id, OutAction::peer_joined,
-                       make_text(reply::peer_joined(join.room_id, peer)));
+        const Text text = make_text(reply::peer_joined(join.room_id, peer));
+        publish(join.room_id, id, OutAction::peer_joined,
+                [&](const Member&) -> const Text& { return text; });
     }
 
     client.room = join.room_id;
-    rooms_.add(join.room_id, std::move(peer));
+    rooms_.add(join.room_id, std::move(newcomer));
     spdlog::info("{} joined {} ({} members)", id, join.room_id,
                  rooms_.members(join.room_id).size());
 }
@@ -163,7 +195,7 @@ void Hub::handle_leave(const ClientId& id, ClientState& client, const LeaveReque
     if (client.room != leave.room_id)
         return send_error(id, ErrorCode::not_in_room, "not in this room", "leave");
     leave_room(id, client, "left");
-    deliver(id, OutAction::left, make_text(reply::left(leave.room_id)));
+    answer(id, OutAction::left, make_text(reply::left(leave.room_id)));
 }
 
 void Hub::handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal)
@@ -172,21 +204,23 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
         return send_error(id, ErrorCode::not_in_room, "not in this room", "signal");
 
     if (signal.to) {
-        if (*signal.to == id || !rooms_.contains(signal.room_id, *signal.to))
+        const Member* to = *signal.to == id ? nullptr : rooms_.find(signal.room_id, *signal.to);
+        if (to == nullptr)
             return send_error(id, ErrorCode::unknown_peer,
                               "no other member of this room has that clientId", "signal");
         spdlog::debug("{} {} -> {} ({} bytes of data)", id, to_string(signal.type), *signal.to,
                       signal.data ? signal.data->size() : 0);
-        deliver(*signal.to, OutAction::signal,
+        deliver(*to, OutAction::signal,
                 make_text(reply::signal(signal.room_id, id, signal.type, signal.data, signal.to)));
         return;
     }
 
     spdlog::debug("{} {} -> room {} ({} bytes of data)", id, to_string(signal.type), signal.room_id,
                   signal.data ? signal.data->size() : 0);
-    send_to_others(
-        signal.room_id, id, OutAction::signal,
-        make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt)));
+    const Text text =
+        make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt));
+    publish(signal.room_id, id, OutAction::signal,
+            [&](const Member&) -> const Text& { return text; });
 }
 
 void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why)
@@ -194,17 +228,10 @@ void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view w
     const std::string room_id = std::move(*client.room);
     client.room.reset();
     rooms_.remove(room_id, id);
-    send_to_others(room_id, id, OutAction::peer_left, make_text(reply::peer_left(room_id, id)));
+    const Text text = make_text(reply::peer_left(room_id, id));
+    publish(room_id, id, OutAction::peer_left, [&](const Member&) -> const Text& { return text; });
     spdlog::info("{} left {} ({}; {} members remain)", id, room_id, why,
                  rooms_.members(room_id).size());
-}
-
-void Hub::send_to_others(const std::string& room_id, const ClientId& except, OutAction action,
-                         const Text& text)
-{
-    for (const Peer& member : rooms_.members(room_id))
-        if (member.client_id != except)
-            deliver(member.client_id, action, text);
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
@@ -217,13 +244,7 @@ void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
 void Hub::send_error(const ClientId& to, const ProtocolError& error)
 {
     ++stats_.errors[static_cast<std::size_t>(error.code)];
-    deliver(to, OutAction::error, make_text(reply::error(error)));
-}
-
-void Hub::deliver(const ClientId& to, OutAction action, const Text& text)
-{
-    stats_.sent(action, text->size());
-    transport_.send(to, text);
+    answer(to, OutAction::error, make_text(reply::error(error)));
 }
 
 } // namespace signald

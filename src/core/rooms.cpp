@@ -4,7 +4,7 @@
 
 namespace signald {
 
-std::span<const Peer> RoomRegistry::members(const std::string& room_id) const
+std::span<const Member> RoomRegistry::members(const std::string& room_id) const
 {
     const auto room = rooms_.find(room_id);
     if (room == rooms_.end())
@@ -14,14 +14,20 @@ std::span<const Peer> RoomRegistry::members(const std::string& room_id) const
 
 bool RoomRegistry::contains(const std::string& room_id, const ClientId& id) const
 {
-    const auto members_of_room = members(room_id);
-    return std::any_of(members_of_room.begin(), members_of_room.end(),
-                       [&](const Peer& peer) { return peer.client_id == id; });
+    return find(room_id, id) != nullptr;
 }
 
-void RoomRegistry::add(const std::string& room_id, Peer peer)
+const Member* RoomRegistry::find(const std::string& room_id, const ClientId& id) const
 {
-    rooms_[room_id].push_back(std::move(peer));
+    const auto members_of_room = members(room_id);
+    const auto found = std::find_if(members_of_room.begin(), members_of_room.end(),
+                                    [&](const Member& member) { return member.client_id == id; });
+    return found == members_of_room.end() ? nullptr : &*found;
+}
+
+void RoomRegistry::add(const std::string& room_id, Member member)
+{
+    rooms_[room_id].push_back(std::move(member));
 }
 
 void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
@@ -29,7 +35,7 @@ void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
     const auto room = rooms_.find(room_id);
     if (room == rooms_.end())
         return;
-    std::erase_if(room->second, [&](const Peer& peer) { return peer.client_id == id; });
+    std::erase_if(room->second, [&](const Member& member) { return member.client_id == id; });
     if (room->second.empty())
         rooms_.erase(room);
 }

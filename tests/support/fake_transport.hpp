@@ -1,10 +1,12 @@
 #pragma once
-// A Transport that records every message Hub sends, in order, for unit tests to inspect.
+// A Transport that records every message Hub sends, in order, for unit tests to inspect, and
+// shows each one to an observer as it is sent (HubHarness checks it against the client's view).
 
 #include "signald/core/transport.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,6 +44,8 @@ public:
         sent.push_back(SentMessage{
             to, *text,
             std::make_shared<const nlohmann::json>(nlohmann::json::parse(*text, nullptr, false))});
+        if (on_send)
+            on_send(sent.back());
     }
 
     // Everything sent since the last take(), in order; the record is then cleared.
@@ -66,6 +70,7 @@ public:
 
     std::vector<SentMessage> sent;
     std::vector<std::pair<ClientId, std::uint16_t>> closed; // close requests, in order
+    std::function<void(const SentMessage&)> on_send;        // called after each send is recorded
 };
 
 } // namespace signald::test

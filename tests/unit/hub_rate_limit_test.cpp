@@ -4,13 +4,10 @@
 
 #include "signald/core/hub.hpp"
 
-#include "fake_transport.hpp"
-#include "fixed_ids.hpp"
-#include "manual_clock.hpp"
+#include "hub_harness.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <string>
@@ -46,29 +43,16 @@ std::string signal_of_size(std::size_t size)
     return head + std::string(size - head.size() - tail.size(), 'x') + tail;
 }
 
-class QuietLogs
-{
-public:
-    QuietLogs() { spdlog::set_level(spdlog::level::off); }
-    ~QuietLogs() { spdlog::set_level(saved_); }
-    QuietLogs(const QuietLogs&) = delete;
-    QuietLogs& operator=(const QuietLogs&) = delete;
-
-private:
-    spdlog::level::level_enum saved_ = spdlog::get_level();
-};
-
 // A Hub with limits, on a ManualClock. A and B join room "r" before the clock is touched; their
 // joins are counted against their allowance.
-struct Limited
+struct Limited : test::HubHarness
 {
     explicit Limited(RateLimit rate, std::size_t max_message_bytes = 0,
                      std::vector<ClientId> scripted_ids = {})
-        : ids(std::move(scripted_ids)),
-          hub(transport, ids, HubLimits{32, rate, max_message_bytes}, clock.clock())
+        : HubHarness(HubLimits{32, rate, max_message_bytes}, std::move(scripted_ids))
     {
-        EXPECT_EQ(hub.connect(), A);
-        EXPECT_EQ(hub.connect(), B);
+        EXPECT_EQ(connect(), A);
+        EXPECT_EQ(connect(), B);
         hub.on_text(A, join_text("r"));
         hub.on_text(B, join_text("r"));
         transport.take();
@@ -83,12 +67,6 @@ struct Limited
                 out.push_back(message.json()["data"].get<int>());
         return out;
     }
-
-    QuietLogs quiet;
-    test::ManualClock clock;
-    test::FakeTransport transport;
-    test::FixedIds ids;
-    Hub hub;
 };
 
 // 2 messages a second, 5 s bursts: 10 at once (the join used one), patience of 10 refusals.
@@ -224,7 +202,7 @@ TEST(HubRateLimit, AClientAskedToCloseIsIgnoredUntilItIsGone)
     EXPECT_TRUE(h.transport.take().empty());
     EXPECT_EQ(h.hub.room_of(A), "r"); // a member until the network layer says it is gone
 
-    h.hub.disconnect(A);
+    h.disconnect(A);
     const auto sent = h.transport.take();
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(sent.front().to, B);
@@ -239,10 +217,10 @@ TEST(HubRateLimit, AReusedIdStartsWithAFreshAllowance)
     for (int i = 0; i < 30; ++i)
         h.hub.on_text(A, signal_text(i));
     ASSERT_EQ(h.transport.closed.size(), 1u);
-    h.hub.disconnect(A);
+    h.disconnect(A);
     h.transport.take();
 
-    ASSERT_EQ(h.hub.connect(), A);
+    ASSERT_EQ(h.connect(), A);
     h.hub.on_text(A, join_text("r"));
     for (int i = 0; i < 9; ++i)
         h.hub.on_text(A, signal_text(i));
@@ -282,27 +260,24 @@ TEST(HubRateLimit, AMessageOfTheLargestAllowedSizePassesAboveTheByteBurst)
 
 TEST(HubRateLimit, WithoutLimitsNothingIsEverRefused)
 {
-    test::FakeTransport transport;
-    test::FixedIds ids;
-    test::ManualClock clock;
-    Hub hub(transport, ids, HubLimits{}, clock.clock());
-    const ClientId a = hub.connect();
-    const ClientId b = hub.connect();
-    hub.on_text(a, join_text("r"));
-    hub.on_text(b, join_text("r"));
-    transport.take();
+    test::HubHarness h;
+    const ClientId a = h.connect();
+    const ClientId b = h.connect();
+    h.send(a, join_text("r"));
+    h.send(b, join_text("r"));
+    h.take();
     // More than any burst a limit in this test suite allows, at one instant.
     for (int i = 0; i < 1500; ++i)
-        hub.on_text(a, signal_of_size(300));
-    EXPECT_EQ(transport.to(b).size(), 1500u);
-    EXPECT_TRUE(transport.to(a).empty());
-    EXPECT_EQ(hub.stats().rate_limited, 0u);
-    EXPECT_TRUE(transport.closed.empty());
+        h.send(a, signal_of_size(300));
+    EXPECT_EQ(h.transport.to(b).size(), 1500u);
+    EXPECT_TRUE(h.transport.to(a).empty());
+    EXPECT_EQ(h.hub.stats().rate_limited, 0u);
+    EXPECT_TRUE(h.transport.closed.empty());
 }
 
 TEST(HubRateLimit, WithoutAClockTheHubUsesTheSteadyClock)
 {
-    QuietLogs quiet;
+    test::QuietLogs quiet;
     test::FakeTransport transport;
     test::FixedIds ids;
     Hub hub(transport, ids, HubLimits{32, RateLimit{1, 0, 1}, 0});

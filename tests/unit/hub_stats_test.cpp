@@ -4,12 +4,9 @@
 
 #include "signald/core/hub.hpp"
 
-#include "fake_transport.hpp"
-#include "fixed_ids.hpp"
-#include "manual_clock.hpp"
+#include "hub_harness.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
 
 #include <map>
 #include <set>
@@ -22,36 +19,15 @@ namespace {
 
 using test::SentMessage;
 
-class QuietLogs
-{
-public:
-    QuietLogs() { spdlog::set_level(spdlog::level::off); }
-    ~QuietLogs() { spdlog::set_level(saved_); }
-    QuietLogs(const QuietLogs&) = delete;
-    QuietLogs& operator=(const QuietLogs&) = delete;
-
-private:
-    spdlog::level::level_enum saved_ = spdlog::get_level();
-};
-
 std::string join_text(std::string_view room)
 {
     return R"({"action":"join","roomId":")" + std::string(room) + R"("})";
 }
 
-struct Harness
+struct Harness : test::HubHarness
 {
-    explicit Harness(HubLimits limits = {}) : hub(transport, ids, limits, clock.clock()) {}
-
-    // Sends text from a client, keeping a tally of what went in.
-    void send(const ClientId& from, const std::string& text) { hub.on_text(from, text); }
+    explicit Harness(HubLimits limits = {}) : HubHarness(limits) {}
     const HubStats& stats() const { return hub.stats(); }
-
-    QuietLogs quiet;
-    test::ManualClock clock;
-    test::FakeTransport transport;
-    test::FixedIds ids;
-    Hub hub;
 };
 
 // Every message the transport saw, tallied by its `action` field, as Traffic.
@@ -109,7 +85,7 @@ TEST(HubStats, StartAtZero)
 TEST(HubStats, RequestsAreCountedByActionWithTheirBytes)
 {
     Harness h;
-    const ClientId a = h.hub.connect();
+    const ClientId a = h.connect();
     const std::string join = join_text("r");
     const std::string signal = R"({"action":"signal","roomId":"r","type":"hangup"})";
     const std::string leave = R"({"action":"leave","roomId":"r"})";
@@ -134,7 +110,7 @@ TEST(HubStats, RequestsAreCountedByActionWithTheirBytes)
 TEST(HubStats, RoomStateRefusalsCountUnderTheirAction)
 {
     Harness h;
-    const ClientId a = h.hub.connect();
+    const ClientId a = h.connect();
     h.send(a, R"({"action":"leave","roomId":"r"})"); // not-in-room
     EXPECT_EQ(h.stats().received(InAction::leave).messages, 1u);
     EXPECT_EQ(h.stats().received(InAction::invalid).messages, 0u);
@@ -144,9 +120,9 @@ TEST(HubStats, RoomStateRefusalsCountUnderTheirAction)
 TEST(HubStats, ABroadcastInARoomOfThreeIsTwoDeliveries)
 {
     Harness h;
-    const ClientId a = h.hub.connect();
-    const ClientId b = h.hub.connect();
-    const ClientId c = h.hub.connect();
+    const ClientId a = h.connect();
+    const ClientId b = h.connect();
+    const ClientId c = h.connect();
     for (const ClientId& id : {a, b, c})
         h.send(id, join_text("r"));
     h.transport.take();
@@ -165,10 +141,10 @@ TEST(HubStats, ABroadcastInARoomOfThreeIsTwoDeliveries)
 TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
 {
     Harness h(HubLimits{3, {}, 0});
-    const ClientId a = h.hub.connect();
-    const ClientId b = h.hub.connect();
-    const ClientId c = h.hub.connect();
-    const ClientId d = h.hub.connect();
+    const ClientId a = h.connect();
+    const ClientId b = h.connect();
+    const ClientId c = h.connect();
+    const ClientId d = h.connect();
     for (const ClientId& id : {a, b, c})
         h.send(id, join_text("r"));                                           // joined, peer-joined
     h.send(d, join_text("r"));                                                // room-full
@@ -177,7 +153,7 @@ TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
     h.send(c, join_text("other"));                       // left, peer-left, joined
     h.send(c, R"({"action":"leave","roomId":"other"})"); // left
     h.send(d, "[]");                                     // bad-message
-    h.hub.disconnect(b);                                 // peer-left
+    h.disconnect(b);                                     // peer-left
 
     const auto seen = tally(h.transport.sent);
     std::uint64_t messages = 0;
@@ -195,8 +171,8 @@ TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
 TEST(HubStats, EveryErrorReplyIsCountedByItsCode)
 {
     Harness h(HubLimits{1, {}, 0});
-    const ClientId a = h.hub.connect();
-    const ClientId b = h.hub.connect();
+    const ClientId a = h.connect();
+    const ClientId b = h.connect();
     h.send(a, join_text("r"));
     const std::vector<std::pair<ErrorCode, std::string>> cases = {
         {ErrorCode::bad_json, "{"},
@@ -228,7 +204,7 @@ TEST(HubStats, MessagesOverTheRateLimitAreDroppedAndCounted)
 {
     // One message at once, refilling one per second; patience of one refusal.
     Harness h(HubLimits{32, RateLimit{1, 0, 1}, 0});
-    const ClientId a = h.hub.connect();
+    const ClientId a = h.connect();
     const std::string join = join_text("r");
     const std::string extra = join_text("elsewhere");
     h.send(a, join);

@@ -1,11 +1,9 @@
 #include "signald/core/hub.hpp"
 
-#include "fake_transport.hpp"
-#include "fixed_ids.hpp"
+#include "hub_harness.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -77,54 +75,13 @@ std::string signal_text(std::string_view room, std::string_view type,
     return out + "}";
 }
 
-// Silences Hub's logging for one test, restoring the level afterwards.
-class QuietLogs
-{
-public:
-    QuietLogs() { spdlog::set_level(spdlog::level::off); }
-    ~QuietLogs() { spdlog::set_level(saved_); }
-    QuietLogs(const QuietLogs&) = delete;
-    QuietLogs& operator=(const QuietLogs&) = delete;
-
-private:
-    spdlog::level::level_enum saved_ = spdlog::get_level();
-};
-
-// A Hub wired to a FakeTransport and FixedIds.
-struct Harness
+// The shared harness with a room size: every message sent is also checked against its
+// receiver's view (client_view.hpp).
+struct Harness : test::HubHarness
 {
     explicit Harness(std::size_t max_room_size = Hub::default_max_room_size)
-        : hub(transport, ids, HubLimits{max_room_size, {}, 0})
+        : HubHarness(HubLimits{max_room_size, {}, 0})
     {}
-
-    ClientId connect() { return hub.connect(); }
-    void send(const ClientId& from, std::string_view text) { hub.on_text(from, text); }
-    std::vector<SentMessage> take() { return transport.take(); }
-
-    // Connects n clients and puts them all in room, discarding what that sends.
-    std::vector<ClientId> fill(std::string_view room, std::size_t n)
-    {
-        std::vector<ClientId> out;
-        for (std::size_t i = 0; i < n; ++i) {
-            out.push_back(connect());
-            send(out.back(), join_text(room));
-        }
-        take();
-        return out;
-    }
-
-    std::vector<ClientId> members(const std::string& room) const
-    {
-        std::vector<ClientId> out;
-        for (const Peer& peer : hub.rooms().members(room))
-            out.push_back(peer.client_id);
-        return out;
-    }
-
-    QuietLogs quiet;
-    test::FakeTransport transport;
-    test::FixedIds ids;
-    Hub hub;
 };
 
 // Expects exactly one message, an error with this code to this client, and returns it.
@@ -163,49 +120,41 @@ TEST(Hub, ConnectHandsOutIdsFromTheIdSource)
 
 TEST(Hub, ConnectDrawsAgainWhenTheIdIsInUse)
 {
-    test::FakeTransport transport;
-    test::FixedIds ids({"zzzzzzzzzz", "zzzzzzzzzz", "zzzzzzzzzz", "yyyyyyyyyy"});
-    Hub hub(transport, ids);
-    EXPECT_EQ(hub.connect(), "zzzzzzzzzz");
-    EXPECT_EQ(hub.connect(), "yyyyyyyyyy");
-    EXPECT_EQ(ids.draws(), 4u);
-    EXPECT_EQ(hub.client_count(), 2u);
+    test::HubHarness h({}, {"zzzzzzzzzz", "zzzzzzzzzz", "zzzzzzzzzz", "yyyyyyyyyy"});
+    EXPECT_EQ(h.connect(), "zzzzzzzzzz");
+    EXPECT_EQ(h.connect(), "yyyyyyyyyy");
+    EXPECT_EQ(h.ids.draws(), 4u);
+    EXPECT_EQ(h.hub.client_count(), 2u);
 }
 
 TEST(Hub, ConnectSucceedsWhenTheHundredthDrawIsFree)
 {
-    test::FakeTransport transport;
     std::vector<ClientId> script(100, "zzzzzzzzzz"); // one for the first client, 99 collisions
     script.push_back("yyyyyyyyyy");
-    test::FixedIds ids(script);
-    Hub hub(transport, ids);
-    hub.connect();
-    EXPECT_EQ(hub.connect(), "yyyyyyyyyy");
-    EXPECT_EQ(ids.draws(), 101u);
+    test::HubHarness h({}, script);
+    h.connect();
+    EXPECT_EQ(h.connect(), "yyyyyyyyyy");
+    EXPECT_EQ(h.ids.draws(), 101u);
 }
 
 TEST(Hub, ConnectThrowsAfterAHundredCollidingDraws)
 {
-    test::FakeTransport transport;
-    test::FixedIds ids(std::vector<ClientId>(101, "zzzzzzzzzz"));
-    Hub hub(transport, ids);
-    hub.connect();
-    EXPECT_THROW(hub.connect(), std::runtime_error);
-    EXPECT_EQ(ids.draws(), 101u);
-    EXPECT_EQ(hub.client_count(), 1u);
+    test::HubHarness h({}, std::vector<ClientId>(101, "zzzzzzzzzz"));
+    h.connect();
+    EXPECT_THROW(h.connect(), std::runtime_error);
+    EXPECT_EQ(h.ids.draws(), 101u);
+    EXPECT_EQ(h.hub.client_count(), 1u);
     // The hub still works afterwards.
-    EXPECT_EQ(hub.connect(), "aaaaaaaaa1");
+    EXPECT_EQ(h.connect(), "aaaaaaaaa1");
 }
 
 TEST(Hub, AnIdFreedByDisconnectMayBeHandedOutAgain)
 {
-    test::FakeTransport transport;
-    test::FixedIds ids({"zzzzzzzzzz", "zzzzzzzzzz"});
-    Hub hub(transport, ids);
-    hub.connect();
-    hub.disconnect("zzzzzzzzzz");
-    EXPECT_EQ(hub.connect(), "zzzzzzzzzz");
-    EXPECT_EQ(ids.draws(), 2u);
+    test::HubHarness h({}, {"zzzzzzzzzz", "zzzzzzzzzz"});
+    h.connect();
+    h.disconnect("zzzzzzzzzz");
+    EXPECT_EQ(h.connect(), "zzzzzzzzzz");
+    EXPECT_EQ(h.ids.draws(), 2u);
 }
 
 // --- join ------------------------------------------------------------------------------------
@@ -286,8 +235,8 @@ TEST(Hub, EmptyOrNullNameMeansNoName)
               R"({"clientId":"aaaaaaaaa1"},{"clientId":"aaaaaaaaa2"}]})");
     EXPECT_EQ(h.transport.to(A).at(0).text,
               R"({"action":"peer-joined","roomId":"r","peer":{"clientId":"aaaaaaaaa3"}})");
-    for (const Peer& peer : h.hub.rooms().members("r"))
-        EXPECT_EQ(peer.name, std::nullopt);
+    for (const Member& member : h.hub.rooms().members("r"))
+        EXPECT_EQ(member.name, std::nullopt);
 }
 
 TEST(Hub, NamesAreRelayedWithUnicodeIntact)
@@ -611,7 +560,7 @@ TEST(Hub, SignalToAPeerWhoLeftRepliesUnknownPeer)
     Harness h;
     h.fill("r", 3);
     h.send(B, leave_text("r"));
-    h.hub.disconnect(C);
+    h.disconnect(C);
     h.take();
     h.send(A, signal_text("r", "offer", std::nullopt, B));
     expect_only_error(h, A, "unknown-peer", "signal");
@@ -816,7 +765,7 @@ TEST(Hub, DisconnectTellsTheRoomPeerLeft)
 {
     Harness h;
     h.fill("r", 3);
-    h.hub.disconnect(B);
+    h.disconnect(B);
     const std::string peer_left = R"({"action":"peer-left","roomId":"r","clientId":"aaaaaaaaa2"})";
     EXPECT_EQ(raw(h.take()), (Sent{{A, peer_left}, {C, peer_left}}));
     EXPECT_EQ(h.members("r"), (std::vector<ClientId>{A, C}));
@@ -828,7 +777,7 @@ TEST(Hub, DisconnectOfTheLastMemberDeletesTheRoom)
 {
     Harness h;
     h.fill("r", 1);
-    h.hub.disconnect(A);
+    h.disconnect(A);
     EXPECT_TRUE(h.take().empty());
     EXPECT_EQ(h.hub.rooms().room_count(), 0u);
     EXPECT_EQ(h.hub.client_count(), 0u);
@@ -838,9 +787,9 @@ TEST(Hub, DisconnectTwiceIsHarmless)
 {
     Harness h;
     h.fill("r", 2);
-    h.hub.disconnect(A);
+    h.disconnect(A);
     h.take();
-    h.hub.disconnect(A);
+    h.disconnect(A);
     EXPECT_TRUE(h.take().empty());
     EXPECT_EQ(h.members("r"), std::vector<ClientId>{B});
     EXPECT_EQ(h.hub.client_count(), 1u);
@@ -850,8 +799,8 @@ TEST(Hub, DisconnectOfAnUnknownIdDoesNothing)
 {
     Harness h;
     h.fill("r", 2);
-    h.hub.disconnect("zzzzzzzzzz");
-    h.hub.disconnect("");
+    h.disconnect("zzzzzzzzzz");
+    h.disconnect("");
     EXPECT_TRUE(h.take().empty());
     EXPECT_EQ(h.hub.client_count(), 2u);
     EXPECT_EQ(h.members("r"), (std::vector<ClientId>{A, B}));
@@ -862,7 +811,7 @@ TEST(Hub, DisconnectOfAClientInNoRoomSendsNothing)
     Harness h;
     h.fill("r", 1);
     h.connect();
-    h.hub.disconnect(B);
+    h.disconnect(B);
     EXPECT_TRUE(h.take().empty());
     EXPECT_EQ(h.hub.client_count(), 1u);
 }
@@ -871,7 +820,7 @@ TEST(Hub, ADisconnectedClientReceivesNothingMore)
 {
     Harness h;
     h.fill("r", 3);
-    h.hub.disconnect(C);
+    h.disconnect(C);
     h.take();
     h.send(A, signal_text("r", "offer"));
     h.send(C, signal_text("r", "offer"));
@@ -1000,75 +949,6 @@ TEST(Hub, ArbitraryBytesNeverThrowAndAlwaysGetExactlyOneReplyOrRelay)
 
 // --- randomized model ------------------------------------------------------------------------
 
-// What one client has been told about its room, built only from the messages it received.
-struct View
-{
-    std::optional<std::string> room;
-    std::vector<Peer> peers;
-};
-
-bool same_peers(const std::vector<Peer>& a, std::span<const Peer> b)
-{
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Peer& x, const Peer& y) {
-        return x.client_id == y.client_id && x.name == y.name;
-    });
-}
-
-std::optional<std::string> optional_name(const nlohmann::json& peer)
-{
-    if (!peer.contains("name"))
-        return std::nullopt;
-    return peer["name"].get<std::string>();
-}
-
-// Applies one received message to its recipient's view, checking that it makes sense there.
-void apply(std::map<ClientId, View>& views, const SentMessage& m)
-{
-    ASSERT_TRUE(views.count(m.to)) << "sent to a client that is not connected: " << m.text;
-    View& view = views[m.to];
-    const nlohmann::json& j = m.json();
-    ASSERT_FALSE(j.is_discarded()) << m.text;
-    const std::string action = m.action();
-    if (action == "error")
-        return;
-    const std::string room = m.field("roomId");
-    if (action == "joined") {
-        EXPECT_EQ(view.room, std::nullopt) << "joined while still in a room: " << m.text;
-        EXPECT_EQ(m.field("clientId"), m.to);
-        view.room = room;
-        view.peers.clear();
-        for (const auto& peer : j["peers"])
-            view.peers.push_back(Peer{peer["clientId"].get<std::string>(), optional_name(peer)});
-        return;
-    }
-    ASSERT_EQ(view.room, room) << "message for a room the client is not in: " << m.text;
-    if (action == "peer-joined") {
-        const Peer peer{j["peer"]["clientId"].get<std::string>(), optional_name(j["peer"])};
-        EXPECT_NE(peer.client_id, m.to);
-        EXPECT_TRUE(std::none_of(view.peers.begin(), view.peers.end(),
-                                 [&](const Peer& p) { return p.client_id == peer.client_id; }));
-        view.peers.push_back(peer);
-    } else if (action == "peer-left") {
-        const std::string id = m.field("clientId");
-        const auto before = view.peers.size();
-        std::erase_if(view.peers, [&](const Peer& p) { return p.client_id == id; });
-        EXPECT_EQ(view.peers.size() + 1, before) << "peer-left for a stranger: " << m.text;
-    } else if (action == "left") {
-        view.room.reset();
-        view.peers.clear();
-    } else if (action == "signal") {
-        const std::string from = m.field("from");
-        EXPECT_TRUE(std::any_of(view.peers.begin(), view.peers.end(),
-                                [&](const Peer& p) { return p.client_id == from; }))
-            << "signal from a stranger: " << m.text;
-        if (j.contains("to")) {
-            EXPECT_EQ(m.field("to"), m.to);
-        }
-    } else {
-        ADD_FAILURE() << "unexpected message: " << m.text;
-    }
-}
-
 TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
 {
     constexpr std::size_t max_clients = 20;
@@ -1090,7 +970,9 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
         return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
     };
 
-    std::map<ClientId, View> views; // connected clients
+    // The harness keeps a view per connected client, built only from what it was sent, and checks
+    // each message against the protocol's rules as it is sent.
+    const auto& views = h.views();
     std::vector<ClientId> gone;
     std::map<std::string, std::size_t> actions_seen;
 
@@ -1104,11 +986,10 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
         SCOPED_TRACE("step " + std::to_string(step));
         const std::size_t op = pick(100);
         if (views.empty() || (op < 10 && views.size() < max_clients)) {
-            views[h.connect()] = View{};
+            h.connect();
         } else if (op < 15) {
             const ClientId id = random_client();
-            h.hub.disconnect(id);
-            views.erase(id);
+            h.disconnect(id);
             gone.push_back(id);
         } else if (op < 17 && !gone.empty()) {
             // A late frame or a second disconnect for a client that is gone.
@@ -1116,7 +997,7 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
             if (pick(2) == 0)
                 h.send(id, join_text(rooms[pick(rooms.size())]));
             else
-                h.hub.disconnect(id);
+                h.disconnect(id);
             EXPECT_TRUE(h.transport.sent.empty());
         } else if (op < 45) {
             const ClientId id = random_client();
@@ -1137,11 +1018,11 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
             }
         } else if (op < 55) {
             const ClientId id = random_client();
-            const auto current = views[id].room;
+            const auto current = h.view(id).room();
             h.send(id, leave_text(current && pick(4) != 0 ? *current : rooms[pick(rooms.size())]));
         } else if (op < 90) {
             const ClientId id = random_client();
-            const auto current = views[id].room;
+            const auto current = h.view(id).room();
             const std::string room = current && pick(5) != 0 ? *current : rooms[pick(rooms.size())];
             std::optional<ClientId> to;
             switch (pick(5)) {
@@ -1149,8 +1030,8 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
             case 1:
                 break;
             case 2:
-                if (!views[id].peers.empty())
-                    to = views[id].peers[pick(views[id].peers.size())].client_id;
+                if (const auto others = h.view(id).others(); !others.empty())
+                    to = others[pick(others.size())];
                 break;
             case 3:
                 to = random_client();
@@ -1164,35 +1045,28 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
             h.send(random_client(), garbage[pick(garbage.size())]);
         }
 
-        for (const SentMessage& m : h.take()) {
-            apply(views, m);
+        for (const SentMessage& m : h.take())
             ++actions_seen[m.action() == "error" ? "error " + m.code() : m.action()];
-        }
-        if (HasFatalFailure())
+        if (HasFailure())
             return;
 
         // Invariants: each client's view matches the registry, and the registry is consistent.
-        ASSERT_EQ(h.hub.client_count(), views.size());
+        h.expect_views_match_registry();
+        if (HasFatalFailure())
+            return;
         std::size_t in_a_room = 0;
-        for (const auto& [id, view] : views) {
-            ASSERT_EQ(h.hub.room_of(id), view.room) << id;
-            if (!view.room)
-                continue;
-            ++in_a_room;
-            std::vector<Peer> others;
-            for (const Peer& peer : h.hub.rooms().members(*view.room))
-                if (peer.client_id != id)
-                    others.push_back(peer);
-            ASSERT_TRUE(h.hub.rooms().contains(*view.room, id)) << id;
-            ASSERT_TRUE(same_peers(view.peers, others)) << id << " in " << *view.room;
-        }
+        for (const auto& [id, view] : views)
+            if (view.room()) {
+                ++in_a_room;
+                ASSERT_TRUE(h.hub.rooms().contains(*view.room(), id)) << id;
+            }
         std::map<ClientId, int> memberships;
         for (const auto& [room, members] : h.hub.rooms().all()) {
             ASSERT_FALSE(members.empty()) << room;
             ASSERT_LE(members.size(), max_room) << room;
-            for (const Peer& peer : members) {
-                ASSERT_EQ(++memberships[peer.client_id], 1) << peer.client_id;
-                ASSERT_EQ(h.hub.room_of(peer.client_id), room);
+            for (const Member& member : members) {
+                ASSERT_EQ(++memberships[member.client_id], 1) << member.client_id;
+                ASSERT_EQ(h.hub.room_of(member.client_id), room);
             }
         }
         ASSERT_EQ(h.hub.rooms().member_count(), in_a_room);

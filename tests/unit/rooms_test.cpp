@@ -8,9 +8,9 @@ namespace {
 TEST(RoomRegistry, MembersStayInJoinOrder)
 {
     RoomRegistry rooms;
-    rooms.add("r", Peer{"a", std::nullopt});
-    rooms.add("r", Peer{"b", "Bea"});
-    rooms.add("r", Peer{"c", std::nullopt});
+    rooms.add("r", Member{"a", std::nullopt});
+    rooms.add("r", Member{"b", "Bea"});
+    rooms.add("r", Member{"c", std::nullopt});
     rooms.remove("r", "b");
     const auto members = rooms.members("r");
     ASSERT_EQ(members.size(), 2u);
@@ -21,8 +21,8 @@ TEST(RoomRegistry, MembersStayInJoinOrder)
 TEST(RoomRegistry, RoomIsDeletedWhenItsLastMemberLeaves)
 {
     RoomRegistry rooms;
-    rooms.add("r", Peer{"a", std::nullopt});
-    rooms.add("s", Peer{"b", std::nullopt});
+    rooms.add("r", Member{"a", std::nullopt});
+    rooms.add("s", Member{"b", std::nullopt});
     rooms.remove("r", "a");
     EXPECT_EQ(rooms.room_count(), 1u);
     EXPECT_TRUE(rooms.members("r").empty());
@@ -32,7 +32,7 @@ TEST(RoomRegistry, RoomIsDeletedWhenItsLastMemberLeaves)
 TEST(RoomRegistry, RemovingSomeoneAbsentChangesNothing)
 {
     RoomRegistry rooms;
-    rooms.add("r", Peer{"a", std::nullopt});
+    rooms.add("r", Member{"a", std::nullopt});
     rooms.remove("r", "zzz");
     rooms.remove("nope", "a");
     EXPECT_TRUE(rooms.contains("r", "a"));

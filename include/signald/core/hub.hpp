@@ -1,8 +1,14 @@
 #pragma once
 // Hub: the protocol's state machine. It owns every client's state and the room registry, turns
-// each text message into replies, and is the only caller of Transport. Called by the network layer
-// (connect, on_text, disconnect) on its single thread; it never touches a socket.
+// each text message into replies, and is the only caller of Transport (messages through
+// LocalDelivery, closes directly). Called by the network layer (connect, on_text, disconnect) on
+// its single thread; it never touches a socket.
+//
+// Every message leaves through deliver(): room-wide ones through publish(), the one fan-out point,
+// and answers to a request through answer(). Members are reached through Delivery by Member, so
+// the rules never ask where a member is served (delivery.hpp says how a bus will plug in).
 
+#include "signald/core/delivery.hpp"
 #include "signald/core/hub_stats.hpp"
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/ids.hpp"
@@ -69,15 +75,24 @@ private:
 
     // Takes id out of its room and tells the members who remain. Does not tell id itself.
     void leave_room(const ClientId& id, ClientState& client, std::string_view why);
-    void send_to_others(const std::string& room_id, const ClientId& except, OutAction action,
-                        const Text& text);
+
+    // The one fan-out point: every room-wide message goes to each member of room_id but except,
+    // in join order, through here. text_for(member) gives the receiver's Text: the same shared
+    // Text for all (serialised once), or one built per receiver when its content differs.
+    template <class TextFor>
+    void publish(const std::string& room_id, const ClientId& except, OutAction action,
+                 TextFor&& text_for);
+    // An answer to the client whose request is being handled (joined, left, error). That client
+    // is a connection of this node: the network layer calls on_text for its own sessions only.
+    void answer(const ClientId& to, OutAction action, const Text& text);
     void send_error(const ClientId& to, ErrorCode code, std::string message,
                     std::string_view request);
     void send_error(const ClientId& to, const ProtocolError& error);
     // Every message Hub sends goes through here, so HubStats counts each delivery.
-    void deliver(const ClientId& to, OutAction action, const Text& text);
+    void deliver(const Member& to, OutAction action, const Text& text);
 
-    Transport& transport_;
+    Transport& transport_; // close() only: a flooding client is a connection of this node
+    LocalDelivery delivery_;
     IdSource& ids_;
     HubLimits limits_;
     Clock clock_;

@@ -1,6 +1,7 @@
 #pragma once
-// How Hub reaches connections without knowing what they are. The network layer implements it;
-// unit tests record what passes through it.
+// How Hub reaches this node's connections without knowing what they are. The network layer
+// implements it with its sessions; unit tests record what passes through it. Hub reaches room
+// members through Delivery (delivery.hpp), whose local implementation forwards here.
 //
 // Implementations must never call back into Hub from inside send(): Hub calls it while walking a
 // room's member list.
@@ -13,7 +14,11 @@
 
 namespace signald {
 
-// One serialised message, shared by every receiver's write queue instead of copied per receiver.
+// One serialised message. Hub builds each message once and hands the same Text to every receiver
+// of one fan-out call, so a broadcast is serialised once, not once per receiver. The bytes are
+// still copied: each receiver's session frames them into its own outbound queue (OutboundFrames)
+// inside send(), and the Text is released when the fan-out returns. Nothing keeps a reference to
+// it after send().
 using Text = std::shared_ptr<const std::string>;
 
 inline Text make_text(std::string text)

@@ -1,0 +1,338 @@
+// The chaos clients' connection lifecycle: connect, upgrade, read, write, and the ways to go
+// (clean close, RST or FIN drop, handshake abort), each ending in exactly one place. Part of
+// Driver (driver.hpp); what a client is told is checked in driver_checks.cpp.
+
+#include "driver.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+
+namespace signald::test::chaos {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+struct Client::Socket
+{
+    explicit Socket(net::io_context& ioc) : ws(ioc), close_timer(ioc) {}
+
+    websocket::stream<beast::tcp_stream> ws;
+    beast::flat_buffer buffer;
+    net::steady_timer close_timer;
+};
+
+Client::Client(net::io_context& ioc, std::size_t serial_number, bool is_probe)
+    : socket(std::make_unique<Socket>(ioc)), serial(serial_number), probe(is_probe)
+{}
+
+Client::~Client() = default;
+
+void Driver::start_client(bool probe, const std::string& probe_room)
+{
+    auto c = std::make_shared<Client>(ioc_, next_serial_++, probe);
+    c->probe_room = probe_room;
+    c->abort_handshake = !probe && replenish_ && pick(100) < 2;
+    live_.push_back(c);
+    ++connecting_;
+    ++stats_.connections_opened;
+    stats_.peak_live = std::max(stats_.peak_live, live_.size());
+    auto& stream = beast::get_lowest_layer(c->socket->ws);
+    stream.expires_after(10s);
+    stream.async_connect(endpoint_, [this, c](error_code ec) { on_connect(c, ec); });
+}
+
+void Driver::on_connect(const ClientPtr& c, error_code ec)
+{
+    if (c->state == Client::State::dead)
+        return;
+    if (ec) {
+        --connecting_;
+        c->state = Client::State::dead;
+        problem("connect", "TCP connect failed: " + ec.message());
+        return remove_live(c);
+    }
+    beast::get_lowest_layer(c->socket->ws).expires_never();
+    // As browsers do: small frames go out at once instead of waiting for an ACK.
+    beast::get_lowest_layer(c->socket->ws).socket().set_option(tcp::no_delay(true), ec);
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
+    timeouts.handshake_timeout = 15s;
+    c->socket->ws.set_option(timeouts);
+    c->socket->ws.text(true);
+    c->socket->ws.async_handshake("127.0.0.1:" + std::to_string(server_.port()), "/ws",
+                                  [this, c](error_code e) { on_handshake(c, e); });
+    if (c->abort_handshake) {
+        // Cut the connection while the upgrade is in flight: the server may have read none,
+        // part or all of it, and must clean up whichever.
+        ++stats_.handshake_aborts;
+        --connecting_;
+        kill_socket(*c, pick(2) == 0);
+        c->state = Client::State::dead;
+        remove_live(c);
+    }
+}
+
+void Driver::on_handshake(const ClientPtr& c, error_code ec)
+{
+    if (c->state == Client::State::dead)
+        return;
+    --connecting_;
+    if (ec) {
+        problem("handshake", "WebSocket upgrade failed: " + ec.message());
+        c->state = Client::State::dead;
+        return remove_live(c);
+    }
+    c->state = Client::State::open;
+    last_activity_ = Clock::now();
+    do_read(c);
+    if (c->probe)
+        send_join(c, c->probe_room);
+    else if (pick(10) != 0)
+        send_join(c, random_room());
+}
+
+void Driver::do_read(const ClientPtr& c)
+{
+    c->socket->ws.async_read(c->socket->buffer,
+                             [this, c](error_code ec, std::size_t) { on_read(c, ec); });
+}
+
+void Driver::on_read(const ClientPtr& c, error_code ec)
+{
+    if (ec) {
+        if (c->state == Client::State::open) {
+            const auto& reason = c->socket->ws.reason();
+            problem("server-closed", "connection ended unexpectedly: " + ec.message() +
+                                         " (close code " + std::to_string(reason.code) + ") " +
+                                         c->describe());
+            kill_socket(*c, true);
+            c->state = Client::State::dead;
+            forget(c, "cut by server");
+            remove_live(c);
+        } else if (c->state == Client::State::closing && c->expected_close_code != 0) {
+            check_server_close(c, ec);
+        }
+        return;
+    }
+    last_activity_ = Clock::now();
+    ++stats_.frames_received;
+    if (c->state == Client::State::open) {
+        const auto data = c->socket->buffer.cdata();
+        const std::string_view text(static_cast<const char*>(data.data()), data.size());
+        json message = json::parse(text, nullptr, false);
+        if (message.is_discarded() || !message.is_object())
+            problem("bad-json", "server sent non-JSON: " + std::string(text.substr(0, 200)));
+        else
+            on_message(*c, message, text);
+    }
+    c->socket->buffer.consume(c->socket->buffer.size());
+    do_read(c);
+}
+
+void Driver::send(const ClientPtr& c, std::string text)
+{
+    ++stats_.frames_sent;
+    c->outbox.push_back(std::move(text));
+    if (!c->writing)
+        do_write(c);
+}
+
+void Driver::do_write(const ClientPtr& c)
+{
+    c->writing = true;
+    c->socket->ws.async_write(net::buffer(c->outbox.front()),
+                              [this, c](error_code ec, std::size_t) { on_write(c, ec); });
+}
+
+void Driver::on_write(const ClientPtr& c, error_code ec)
+{
+    c->writing = false;
+    c->outbox.pop_front();
+    if (c->state == Client::State::dead)
+        return;
+    if (ec) {
+        if (c->expected_close_code != 0)
+            return; // the server may cut a misbehaving client mid-write; the read reports
+        problem("write", "write failed: " + ec.message() + " " + c->describe());
+        if (c->state == Client::State::closing)
+            finish_close(c);
+        return;
+    }
+    if (!c->outbox.empty())
+        return do_write(c);
+    if (c->after_flush == Client::Then::close)
+        start_close_handshake(c);
+    else if (c->after_flush == Client::Then::drop)
+        finish_drop(c);
+}
+
+void Driver::forget(const ClientPtr& c, const char* how)
+{
+    if (c->pending != Client::Pending::none) {
+        c->pending = Client::Pending::none;
+        --pending_count_;
+    }
+    if (!c->id.empty())
+        fates_[c->id] = std::string(how) + "; " + c->describe();
+}
+
+void Driver::close_clean(const ClientPtr& c)
+{
+    ++stats_.clean_closes;
+    c->note("close");
+    forget(c, "closed cleanly");
+    c->state = Client::State::closing;
+    closing_.emplace(c.get(), c);
+    remove_live(c);
+    arm_close_deadline(c);
+    if (c->writing || !c->outbox.empty())
+        c->after_flush = Client::Then::close;
+    else
+        start_close_handshake(c);
+}
+
+void Driver::arm_close_deadline(const ClientPtr& c)
+{
+    c->socket->close_timer.expires_after(close_deadline);
+    c->socket->close_timer.async_wait([this, c](error_code ec) {
+        if (ec || c->state == Client::State::dead)
+            return;
+        problem("close-timeout", "close handshake unfinished after " +
+                                     std::to_string(close_deadline.count()) + " s " +
+                                     c->describe());
+        kill_socket(*c, true);
+        finish_close(c);
+    });
+}
+
+void Driver::start_close_handshake(const ClientPtr& c)
+{
+    c->after_flush = Client::Then::nothing;
+    c->socket->ws.async_close(websocket::close_code::normal, [this, c](error_code ec) {
+        if (c->state == Client::State::dead)
+            return;
+        if (ec)
+            problem("close-handshake", "clean close failed: " + ec.message() + " " + c->describe());
+        finish_close(c);
+    });
+}
+
+void Driver::finish_close(const ClientPtr& c)
+{
+    c->state = Client::State::dead;
+    c->socket->close_timer.cancel();
+    kill_socket(*c, false);
+    last_activity_ = Clock::now();
+    closing_.erase(c.get());
+}
+
+void Driver::drop(const ClientPtr& c, bool rst)
+{
+    ++(rst ? stats_.drops_rst : stats_.drops_fin);
+    c->note(rst ? "drop rst" : "drop fin");
+    forget(c, rst ? "dropped (RST)" : "dropped (FIN)");
+    c->drop_with_rst = rst;
+    remove_live(c);
+    if (c->writing || !c->outbox.empty()) {
+        // Let what was queued reach the socket first: the server may or may not act on it.
+        c->state = Client::State::closing;
+        c->after_flush = Client::Then::drop;
+        closing_.emplace(c.get(), c);
+        return;
+    }
+    c->state = Client::State::dead;
+    kill_socket(*c, rst);
+    last_activity_ = Clock::now();
+}
+
+void Driver::finish_drop(const ClientPtr& c)
+{
+    c->after_flush = Client::Then::nothing;
+    c->state = Client::State::dead;
+    kill_socket(*c, c->drop_with_rst);
+    last_activity_ = Clock::now();
+    closing_.erase(c.get());
+}
+
+void Driver::kill_socket(Client& c, bool rst)
+{
+    error_code ignored;
+    auto& socket = beast::get_lowest_layer(c.socket->ws).socket();
+    if (rst && socket.is_open())
+        socket.set_option(net::socket_base::linger(true, 0), ignored);
+    beast::get_lowest_layer(c.socket->ws).close();
+    c.socket->close_timer.cancel();
+}
+
+void Driver::remove_live(const ClientPtr& c)
+{
+    const auto found = std::find(live_.begin(), live_.end(), c);
+    if (found != live_.end()) {
+        *found = live_.back();
+        live_.pop_back();
+    }
+    if (replenish_ && !c->probe)
+        start_client(false); // reconnects as a new client with a new clientId
+}
+
+void Driver::abort_everything()
+{
+    replenish_ = false;
+    for (const auto& c : live_) {
+        c->state = Client::State::dead;
+        kill_socket(*c, true);
+    }
+    for (const auto& [raw, c] : closing_) {
+        c->state = Client::State::dead;
+        kill_socket(*c, true);
+    }
+    live_.clear();
+    closing_.clear();
+    // Let every aborted handler run, so none outlives this object.
+    if (ioc_.stopped())
+        ioc_.restart();
+    ioc_.run_for(5s);
+}
+
+void Driver::misbehave(const ClientPtr& c)
+{
+    ++stats_.server_closes;
+    const std::size_t kind = pick(3);
+    c->expected_close_code = kind == 0 ? 1003 : kind == 1 ? 1007 : 1009;
+    c->note("misbehave, expect " + std::to_string(c->expected_close_code));
+    forget(c, "closed by the server after misbehaving");
+    c->state = Client::State::closing;
+    closing_.emplace(c.get(), c);
+    remove_live(c);
+    arm_close_deadline(c);
+    if (kind == 0) {
+        c->socket->ws.binary(true);
+        send(c, "\x01\x02binary");
+    } else if (kind == 1) {
+        send(c, "{\"action\":\"join\",\"roomId\":\"\xff\xfe\"}");
+    } else {
+        send(c, std::string(65537, ' '));
+    }
+}
+
+void Driver::check_server_close(const ClientPtr& c, error_code ec)
+{
+    const auto code = c->socket->ws.reason().code;
+    // The close frame must carry the expected code. No frame at all is allowed: a server
+    // that refuses an oversized message after its header closes with data of ours unread,
+    // so its kernel resets the connection, and one whose close goes unanswered for its 2 s
+    // close deadline (a slow driver, in the ASan build) cuts the socket.
+    if (code == c->expected_close_code)
+        ++stats_.server_close_codes_seen;
+    else if (code != 0 || ec == websocket::error::closed)
+        problem("server-close-code", "expected close " + std::to_string(c->expected_close_code) +
+                                         ", got " + ec.message() + " (close code " +
+                                         std::to_string(code) + ") " + c->describe());
+    finish_close(c);
+}
+
+} // namespace signald::test::chaos

@@ -1,0 +1,277 @@
+// What each chaos client is told, checked as it arrives: the driver's own rules (requests and
+// answers, the data it put in signals), then the protocol's through the shared oracle
+// (tests/support/client_view.hpp). Then phase 2: the server's member lists against every view,
+// the final exchange, and /metrics against what the clients believe.
+
+#include "driver.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace signald::test::chaos {
+namespace {
+
+// A top-level string field, or "" if absent or of another type.
+std::string text_field(const json& object, const char* key)
+{
+    const auto field = object.find(key);
+    return field != object.end() && field->is_string() ? field->get<std::string>() : std::string();
+}
+
+} // namespace
+
+// ---- incoming messages: every rule of chaos_test.cpp's header comment ----
+
+void Driver::wrong(const Client& c, const std::string& kind, const std::string& why,
+                   std::string_view text)
+{
+    problem(kind, why + ": " + std::string(text.substr(0, 300)) + " to " + c.describe());
+}
+
+void Driver::on_message(Client& c, const json& m, std::string_view text)
+{
+    const std::string action = text_field(m, "action");
+    const std::string room = text_field(m, "roomId");
+
+    // The driver's own rule first: left and joined only answer a request the client made, and a
+    // client has at most one join or leave outstanding, so its idea of its room is the server's.
+    if (action == "left") {
+        c.note("left " + room);
+        const bool asked = (c.pending == Client::Pending::leave && c.pending_room == room) ||
+                           (c.pending == Client::Pending::join && c.room());
+        if (!asked)
+            return wrong(c, "left-unexpected", "left without a leave or a switch pending", text);
+    } else if (action == "joined") {
+        c.note("joined " + room);
+        if (c.pending != Client::Pending::join || c.pending_room != room)
+            return wrong(c, "joined-unexpected", "joined without a join for that room pending",
+                         text);
+        clear_pending(c);
+    } else if (action == "signal") {
+        ++stats_.signals_delivered;
+    } else if (action == "peer-joined") {
+        ++stats_.peer_joined;
+    } else if (action == "peer-left") {
+        ++stats_.peer_left;
+    }
+
+    // Then the protocol's rules for one receiver's stream (docs/protocol.md section 9), kept by
+    // the oracle the hub unit tests and fuzz_hub use too.
+    const bool first_joined = c.id.empty();
+    if (const auto violation = c.view.apply(m))
+        return wrong(c, violation->rule, violation->detail, text);
+
+    if (action == "left" && c.pending == Client::Pending::leave)
+        clear_pending(c);
+    else if (action == "joined")
+        on_joined(c, first_joined, text);
+    else if (action == "signal")
+        on_signal(c, m, room, text);
+    else if (action == "error")
+        on_error(c, m, text);
+}
+
+void Driver::on_joined(Client& c, bool first_joined, std::string_view text)
+{
+    // The oracle has checked the id's shape and that it never changes within a connection.
+    if (first_joined) {
+        c.id = c.view.self();
+        if (!ids_seen_.insert(c.id).second)
+            return wrong(c, "id-reused", "clientId already given to another connection", text);
+    }
+    if (c.probe)
+        c.snapshot = c.view.others();
+}
+
+void Driver::on_signal(Client& c, const json& m, const std::string& room, std::string_view text)
+{
+    // The oracle has checked the room, that `from` is in the view, the type and `to`; the data
+    // this driver put in says the rest: who sent it, where, to whom, and in what order.
+    const std::string from = text_field(m, "from");
+    if (!m.contains("data") || !m["data"].is_object())
+        return wrong(c, "signal-bad-data", "data missing or altered", text);
+    const json& data = m["data"];
+    if (text_field(data, "f") != from)
+        return wrong(c, "signal-wrong-from", "from is not the sender's clientId", text);
+    if (text_field(data, "r") != room)
+        return wrong(c, "signal-cross-room", "signal sent in another room", text);
+    const bool directed = data.contains("t");
+    if (directed != m.contains("to"))
+        return wrong(c, "signal-to-mismatch", "to present on a broadcast or missing on a directed",
+                     text);
+    if (directed && text_field(data, "t") != c.id)
+        return wrong(c, "signal-misdirected", "directed signal for someone else", text);
+    const std::uint64_t seq = data.value("s", std::uint64_t{0});
+    auto& last = c.last_seq[from];
+    if (seq <= last)
+        return wrong(c, "signal-order",
+                     "sequence number " + std::to_string(seq) + " after " + std::to_string(last) +
+                         " from the same sender (duplicate or reordered)",
+                     text);
+    last = seq;
+    if (data.value("p", 0) == 2)
+        ++c.final_received;
+}
+
+void Driver::on_error(Client& c, const json& m, std::string_view text)
+{
+    // The only error expected: the target of a signal left while it was on its way.
+    if (text_field(m, "code") == "unknown-peer" && text_field(m, "request") == "signal") {
+        ++stats_.unknown_peer;
+        return;
+    }
+    wrong(c, "error", "unexpected error reply", text);
+    if (text_field(m, "request") != "signal")
+        clear_pending(c);
+}
+
+// ---- phase 2 checks ----
+
+std::size_t Driver::probes_joined() const
+{
+    return static_cast<std::size_t>(std::count_if(live_.begin(), live_.end(), [](const auto& c) {
+        return c->probe && c->room().has_value();
+    }));
+}
+
+void Driver::expect_metrics_match_beliefs(const char* when)
+{
+    Gauges expected{static_cast<long>(live_.size()), static_cast<long>(live_.size()), 0, 0};
+    std::set<std::string> rooms;
+    for (const auto& c : live_)
+        if (c->room()) {
+            ++expected.members;
+            rooms.insert(*c->room());
+        }
+    expected.rooms = static_cast<long>(rooms.size());
+    Gauges last;
+    // Departures finish on the server a moment after our side is done; give it a deadline.
+    if (!poll_metrics(
+            [&](const Gauges& g) {
+                last = g;
+                return g == expected;
+            },
+            Clock::now() + 5s))
+        problem("metrics-mismatch", std::string(when) + ": /metrics shows " + last.describe() +
+                                        ", clients believe " + expected.describe());
+}
+
+void Driver::expect_no_rejections()
+{
+    try {
+        const Exposition metrics = fetch_metrics(server_.port());
+        for (const auto& found : metrics.problems)
+            problem("metrics-format", "GET /metrics: " + found);
+        for (const auto& [series, value] : metrics.family("signald_rejections_total"))
+            if (value != 0)
+                problem("rejections", series + " is " + std::to_string(value));
+    } catch (const std::exception& e) {
+        problem("metrics", std::string("GET /metrics failed: ") + e.what());
+    }
+}
+
+void Driver::compare_views_with_server()
+{
+    std::map<std::string, std::vector<const Client*>> believers;
+    std::map<std::string, const Client*> probe_of;
+    std::unordered_map<std::string, const Client*> by_id;
+    for (const auto& c : live_) {
+        if (!c->id.empty())
+            by_id[c->id] = c.get();
+        if (c->probe)
+            probe_of[c->probe_room] = c.get();
+        else if (c->room())
+            believers[*c->room()].push_back(c.get());
+    }
+    auto who = [&](const std::string& id) {
+        if (const auto found = by_id.find(id); found != by_id.end())
+            return found->second->describe();
+        if (const auto fate = fates_.find(id); fate != fates_.end())
+            return "gone: " + fate->second;
+        return id + " (never seen by any client)";
+    };
+
+    for (const auto& room : rooms_) {
+        const Client& probe = *probe_of.at(room);
+        const std::set<std::string> server(probe.snapshot.begin(), probe.snapshot.end());
+        std::set<std::string> believed;
+        for (const Client* member : believers[room])
+            believed.insert(member->id);
+        for (const auto& id : server)
+            if (!believed.contains(id))
+                problem("ghost-member", room + " on the server holds " + who(id));
+        for (const auto& id : believed)
+            if (!server.contains(id))
+                problem("missing-member", room + " on the server lacks " + who(id));
+
+        // Each member's own view: the server's list, minus itself, plus the probe.
+        for (const Client* member : believers[room]) {
+            ++stats_.view_checks;
+            std::set<std::string> expected = server;
+            expected.erase(member->id);
+            expected.insert(probe.id);
+            const auto others = member->view.others();
+            const std::set<std::string> view(others.begin(), others.end());
+            if (view != expected) {
+                std::string diff;
+                for (const auto& id : view)
+                    if (!expected.contains(id))
+                        diff += "\n      sees departed " + who(id);
+                for (const auto& id : expected)
+                    if (!view.contains(id))
+                        diff += "\n      does not see " + who(id);
+                problem("view-mismatch", room + ": " + member->describe() + diff);
+            }
+            // Every peer it ever saw in this membership that has gone: exactly one peer-left.
+            for (const auto& [peer, counts] : member->view.episodes()) {
+                const int still_there = server.contains(peer) || peer == probe.id ? 1 : 0;
+                const int departures = counts.arrivals - still_there;
+                if (counts.departures != departures)
+                    problem("peer-left-count", room + ": " + std::to_string(counts.departures) +
+                                                   " peer-left for " + std::to_string(departures) +
+                                                   " departures of " + who(peer) + " seen by " +
+                                                   member->describe());
+                else
+                    stats_.peer_left_exact_checks += static_cast<std::size_t>(departures);
+            }
+        }
+    }
+}
+
+void Driver::final_exchange()
+{
+    for (const auto& c : live_) {
+        c->final_expected = 0;
+        c->final_received = 0;
+    }
+    std::unordered_map<std::string, Client*> by_id;
+    for (const auto& c : live_)
+        if (!c->id.empty())
+            by_id[c->id] = c.get();
+    for (const auto& c : live_) {
+        if (!c->room())
+            continue;
+        send_signal(c, nullptr, 2);
+        const auto others = c->view.others();
+        for (const auto& peer : others)
+            if (const auto found = by_id.find(peer); found != by_id.end())
+                ++found->second->final_expected;
+        if (!others.empty()) {
+            const std::string& to = others[pick(others.size())];
+            send_signal(c, &to, 2);
+            if (const auto found = by_id.find(to); found != by_id.end())
+                ++found->second->final_expected;
+        }
+    }
+    if (!wait_quiet(1s, Clock::now() + 30s))
+        problem("quiescence", "final exchange did not settle within 30 s: " + busy_report());
+    for (const auto& c : live_) {
+        stats_.final_signals += c->final_received;
+        if (c->final_received != c->final_expected)
+            problem("signal-lost", "final exchange: received " + std::to_string(c->final_received) +
+                                       " of " + std::to_string(c->final_expected) + " signals " +
+                                       c->describe());
+    }
+}
+
+} // namespace signald::test::chaos

@@ -1,0 +1,195 @@
+#include "client_view.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+namespace signald::test {
+namespace {
+
+using json = nlohmann::json;
+
+// Written out here, not taken from core: the oracle is a second, independent reading of
+// docs/protocol.md (sections 5.3 and 7.2), so a wire string changed by mistake is caught.
+constexpr std::array<std::string_view, 4> signal_types{"offer", "answer", "ice-candidate",
+                                                       "hangup"};
+constexpr std::array<std::string_view, 11> error_codes{
+    "bad-json",    "bad-message",    "unknown-action", "bad-room-id", "bad-name",    "bad-type",
+    "not-in-room", "already-joined", "unknown-peer",   "room-full",   "rate-limited"};
+
+// A top-level string field, or nullopt if absent or not a string.
+std::optional<std::string> string_field(const json& object, const char* key)
+{
+    const auto field = object.find(key);
+    if (field == object.end() || !field->is_string())
+        return std::nullopt;
+    return field->get<std::string>();
+}
+
+// Section 4: 10 characters of [0-9a-z].
+bool is_client_id(const std::string& id)
+{
+    return id.size() == 10 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+           });
+}
+
+// A peer object's name: absent means none; present must be a non-empty string ("" is sent as no
+// name). False if it is neither.
+bool read_name(const json& peer, std::optional<std::string>& name)
+{
+    const auto field = peer.find("name");
+    if (field == peer.end())
+        return true;
+    if (!field->is_string() || field->get_ref<const std::string&>().empty())
+        return false;
+    name = field->get<std::string>();
+    return true;
+}
+
+Violation wrong(std::string rule, std::string detail)
+{
+    return Violation{std::move(rule), std::move(detail)};
+}
+
+} // namespace
+
+bool is_protocol_signal_type(const std::string& type)
+{
+    return std::find(signal_types.begin(), signal_types.end(), type) != signal_types.end();
+}
+
+bool is_protocol_error_code(const std::string& code)
+{
+    return std::find(error_codes.begin(), error_codes.end(), code) != error_codes.end();
+}
+
+std::vector<std::string> ClientView::others() const
+{
+    std::vector<std::string> out;
+    for (const std::string& id : members_)
+        if (id != self_)
+            out.push_back(id);
+    return out;
+}
+
+std::optional<Violation> ClientView::apply(const json& message)
+{
+    if (!message.is_object())
+        return wrong("not-an-object", "a server message is a JSON object");
+    const auto action = string_field(message, "action");
+    if (!action)
+        return wrong("no-action", "action missing or not a string");
+
+    if (*action == "error") {
+        const auto code = string_field(message, "code");
+        if (!code || !is_protocol_error_code(*code) || !string_field(message, "message"))
+            return wrong("error-bad", "error without a known code or a message string");
+        if (message.contains("request") && !string_field(message, "request"))
+            return wrong("error-bad", "request present but not a string");
+        return std::nullopt;
+    }
+
+    const auto room = string_field(message, "roomId");
+    if (!room)
+        return wrong("no-room-id", *action + " without a string roomId");
+    if (*action == "joined")
+        return apply_joined(message, *room);
+
+    const bool known = *action == "peer-joined" || *action == "peer-left" || *action == "left" ||
+                       *action == "signal";
+    if (!known)
+        return wrong("unknown-action", "no server message is called " + *action);
+    // Section 9: nothing about a room after left, and nothing about one before joined.
+    if (room_ != *room)
+        return wrong(*action + "-wrong-room", *action + " for " + *room +
+                                                  ", but the client is in " +
+                                                  room_.value_or("no room"));
+
+    if (*action == "peer-joined") {
+        const auto peer = message.find("peer");
+        std::optional<std::string> id;
+        std::optional<std::string> name;
+        if (peer != message.end() && peer->is_object())
+            id = string_field(*peer, "clientId");
+        if (!id || *id == self_ || !read_name(*peer, name))
+            return wrong("peer-joined-bad",
+                         "peer-joined without a well-formed peer, or for itself");
+        if (names_.contains(*id))
+            return wrong("peer-joined-duplicate", "peer-joined for " + *id + ", already present");
+        members_.push_back(*id);
+        names_[*id] = std::move(name);
+        ++episodes_[*id].arrivals;
+    } else if (*action == "peer-left") {
+        const auto id = string_field(message, "clientId");
+        if (!id || !names_.contains(*id))
+            return wrong("peer-left-unknown", "peer-left for " + id.value_or("no clientId") +
+                                                  ", not present (a duplicate, or never joined)");
+        names_.erase(*id);
+        std::erase(members_, *id);
+        ++episodes_[*id].departures;
+    } else if (*action == "left") {
+        room_.reset();
+        members_.clear();
+        names_.clear();
+        episodes_.clear();
+    } else {
+        return apply_signal(message);
+    }
+    return std::nullopt;
+}
+
+std::optional<Violation> ClientView::apply_joined(const json& message, const std::string& room)
+{
+    // Section 9: a client that moves rooms hears left for the old room first.
+    if (room_)
+        return wrong("joined-before-left", "joined " + room + " while still in " + *room_);
+    const auto id = string_field(message, "clientId");
+    if (!id || !is_client_id(*id))
+        return wrong("joined-bad-id", "clientId is not 10 characters of [0-9a-z]");
+    if (!self_.empty() && *id != self_)
+        return wrong("id-changed", "joined says clientId " + *id + ", but this client is " + self_);
+    const auto peers = message.find("peers");
+    if (peers == message.end() || !peers->is_array())
+        return wrong("joined-no-peers", "joined without a peers array");
+
+    std::vector<std::string> members;
+    std::map<std::string, std::optional<std::string>> names;
+    for (const json& peer : *peers) {
+        std::optional<std::string> peer_id;
+        std::optional<std::string> name;
+        if (peer.is_object())
+            peer_id = string_field(peer, "clientId");
+        if (!peer_id || *peer_id == *id || names.contains(*peer_id) || !read_name(peer, name))
+            return wrong("joined-bad-peers",
+                         "peers lists itself, a duplicate, a bad name or a peer without clientId");
+        members.push_back(*peer_id);
+        names[*peer_id] = std::move(name);
+    }
+    self_ = *id;
+    room_ = room;
+    members_ = std::move(members);
+    members_.push_back(self_);
+    names_ = std::move(names);
+    episodes_.clear();
+    for (const auto& [peer_id, name] : names_)
+        ++episodes_[peer_id].arrivals;
+    return std::nullopt;
+}
+
+std::optional<Violation> ClientView::apply_signal(const json& message)
+{
+    const auto from = string_field(message, "from");
+    // Section 9: peer-joined comes before the newcomer's signals, and none follow its peer-left.
+    if (!from || !names_.contains(*from))
+        return wrong("signal-from-non-member",
+                     "signal from " + from.value_or("nobody") + ", not present in the view");
+    const auto type = string_field(message, "type");
+    if (!type || !is_protocol_signal_type(*type))
+        return wrong("signal-bad-type", "signal type " + type.value_or("(none)") + " is unknown");
+    if (message.contains("to") && string_field(message, "to") != self_)
+        return wrong("signal-misdirected", "a signal with `to` for someone else");
+    return std::nullopt;
+}
+
+} // namespace signald::test

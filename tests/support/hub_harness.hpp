@@ -1,0 +1,142 @@
+#pragma once
+// HubHarness: the hub unit tests' one set-up. A Hub wired to a FakeTransport, FixedIds and a
+// ManualClock, with logging off, and a ClientView per client connected through it: every message
+// Hub sends is applied to its receiver's view the moment it is sent, and a broken protocol rule
+// (client_view.hpp) fails the test, whatever the test itself looks at.
+
+#include "signald/core/hub.hpp"
+
+#include "client_view.hpp"
+#include "fake_transport.hpp"
+#include "fixed_ids.hpp"
+#include "json_reference.hpp" // from fuzz/: the JSON verdict the fuzzers use
+#include "manual_clock.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace signald::test {
+
+// Silences Hub's logging while it lives, restoring the level afterwards.
+class QuietLogs
+{
+public:
+    QuietLogs() { spdlog::set_level(spdlog::level::off); }
+    ~QuietLogs() { spdlog::set_level(saved_); }
+    QuietLogs(const QuietLogs&) = delete;
+    QuietLogs& operator=(const QuietLogs&) = delete;
+
+private:
+    spdlog::level::level_enum saved_ = spdlog::get_level();
+};
+
+class HubHarness
+{
+public:
+    explicit HubHarness(HubLimits limits = {}, std::vector<ClientId> scripted_ids = {},
+                        IceServersFor ice_servers = {})
+        : ids(std::move(scripted_ids)),
+          hub(transport, ids, limits, clock.clock(), std::move(ice_servers))
+    {
+        transport.on_send = [this](const SentMessage& message) { check(message); };
+    }
+    HubHarness(const HubHarness&) = delete;
+    HubHarness& operator=(const HubHarness&) = delete;
+
+    // Connects a client and gives it a fresh view.
+    ClientId connect()
+    {
+        ClientId id = hub.connect();
+        views_.insert_or_assign(id, ClientView(id));
+        return id;
+    }
+    void send(const ClientId& from, std::string_view text) { hub.on_text(from, text); }
+    void disconnect(const ClientId& id)
+    {
+        hub.disconnect(id);
+        views_.erase(id);
+    }
+    // Everything sent since the last take(), in order; the record is then cleared.
+    std::vector<SentMessage> take() { return transport.take(); }
+
+    // Connects n clients and puts them all in room, discarding what that sends.
+    std::vector<ClientId> fill(std::string_view room, std::size_t n)
+    {
+        std::vector<ClientId> out;
+        for (std::size_t i = 0; i < n; ++i) {
+            out.push_back(connect());
+            send(out.back(), R"({"action":"join","roomId":")" + std::string(room) + R"("})");
+        }
+        take();
+        return out;
+    }
+
+    // The registry's members of room, in join order.
+    std::vector<ClientId> members(const std::string& room) const
+    {
+        std::vector<ClientId> out;
+        for (const Member& member : hub.rooms().members(room))
+            out.push_back(member.client_id);
+        return out;
+    }
+
+    // What each connected client has been told.
+    const std::map<ClientId, ClientView>& views() const { return views_; }
+    const ClientView& view(const ClientId& id) const { return views_.at(id); }
+
+    // The registry and Hub agree with every client's view: its room, and that room's members in
+    // join order with their names.
+    void expect_views_match_registry() const
+    {
+        ASSERT_EQ(hub.client_count(), views_.size());
+        for (const auto& [id, view] : views_) {
+            ASSERT_EQ(hub.room_of(id), view.room()) << id;
+            if (!view.room())
+                continue;
+            const auto members = hub.rooms().members(*view.room());
+            ASSERT_EQ(members.size(), view.members().size()) << id << " in " << *view.room();
+            for (std::size_t i = 0; i < members.size(); ++i) {
+                ASSERT_EQ(members[i].client_id, view.members()[i]) << id << " in " << *view.room();
+                if (members[i].client_id != id) {
+                    ASSERT_EQ(members[i].name, view.name_of(members[i].client_id)) << id;
+                }
+            }
+        }
+    }
+
+    QuietLogs quiet;
+    ManualClock clock;
+    FakeTransport transport;
+    FixedIds ids;
+    Hub hub;
+
+private:
+    void check(const SentMessage& message)
+    {
+        const auto view = views_.find(message.to);
+        if (view == views_.end()) {
+            ADD_FAILURE() << "sent to a client that is not connected: " << message.to << " "
+                          << message.text;
+            return;
+        }
+        // `data` is relayed verbatim, so it may hold a number too large for nlohmann (1e400): read
+        // such a message as the fuzzers do, with that number as 0.
+        const nlohmann::json parsed =
+            message.json().is_discarded() ? fuzz::parse_json(message.text) : nlohmann::json();
+        const nlohmann::json& json = message.json().is_discarded() ? parsed : message.json();
+        if (const auto violation = view->second.apply(json))
+            ADD_FAILURE() << message.to << " was told something the protocol forbids ("
+                          << violation->rule << ": " << violation->detail << "): " << message.text;
+    }
+
+    std::map<ClientId, ClientView> views_; // the clients connected through connect()
+};
+
+} // namespace signald::test
