@@ -67,10 +67,10 @@ TEST_F(RequestLimits, ARequestTricklingInSlowerThanTheTimeoutIsCutAndCounted)
         try {
             slow.send_raw(request.substr(i, 1));
         } catch (const std::runtime_error&) {
-            closed = true; // the server was quicker than closed_within
+            closed = true; // the server was quicker than ended_within
             break;
         }
-        closed = slow.closed_within(100ms);
+        closed = slow.ended_within(100ms);
         if (i == 5) {
             // Others are served meanwhile.
             served_meanwhile = http_request(port(), "GET", "/healthz").body() == "ok\n";
@@ -95,7 +95,7 @@ TEST_F(RequestLimits, ARequestSentInPiecesWithinTheTimeoutIsServed)
     // Three pieces 300 ms apart: well within the 2 s for the whole request.
     for (std::size_t at = 0; at + 90 < request.size(); at += 90) {
         client.send_raw(request.substr(at, 90));
-        ASSERT_FALSE(client.closed_within(300ms));
+        ASSERT_FALSE(client.ended_within(300ms));
     }
     client.send_raw(request.substr(request.size() / 90 * 90));
     const auto response = client.read_response();
@@ -114,9 +114,9 @@ TEST_F(RequestLimits, IdleConnectionsAreClosedAtTheTimeoutWithoutCountingAsRejec
     const auto started = Clock::now();
     EXPECT_EQ(kept.request("GET", "/healthz").result_int(), 200);
 
-    EXPECT_TRUE(silent.closed_within(request_timeout + slack));
+    EXPECT_TRUE(silent.ended_within(request_timeout + slack));
     EXPECT_GE(Clock::now() - started, request_timeout - 100ms);
-    EXPECT_TRUE(kept.closed_within(request_timeout + slack));
+    EXPECT_TRUE(kept.ended_within(request_timeout + slack));
 
     EXPECT_EQ(rejections("request-timeout"), std::nullopt);
     EXPECT_EQ(occurrences(server_->stderr_text(), "rejected"), 0u);
@@ -137,7 +137,7 @@ TEST_F(RequestLimits, AHeaderOverTheLimitGets431AndOthersAreStillServed)
         const auto response = client.read_response();
         ASSERT_TRUE(response) << value_bytes << " bytes: " << client.last_error();
         EXPECT_EQ(response->result_int(), 431) << value_bytes << " bytes";
-        EXPECT_TRUE(client.wait_closed()) << "the connection should close after 431";
+        EXPECT_TRUE(client.ended_within(2s)) << "the connection should close after 431";
     }
     EXPECT_EQ(rejections("header-too-large"), 2);
     EXPECT_TRUE(server_->wait_for_stderr("rejected (header-too-large)", 2));

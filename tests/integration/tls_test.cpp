@@ -384,7 +384,7 @@ TEST_F(Tls, PlainHttpIsRedirectedToTheSameUrlOverHttps)
         const auto response = client.request(method, "/js/app.js?v=2");
         EXPECT_EQ(response.result_int(), 308u);
         EXPECT_EQ(response[beast::http::field::location], origin + "/js/app.js?v=2");
-        EXPECT_TRUE(client.wait_closed()) << "the plain connection stays open";
+        EXPECT_TRUE(client.ended_within(2s)) << "the plain connection stays open";
     }
     {
         // RFC 7230 5.3.2: an absolute-form target carries the host itself.
@@ -430,7 +430,7 @@ TEST_F(Tls, GarbageIsClosedAndTheServerKeepsServing)
         HttpClient client;
         client.connect(port());
         client.send_raw(bytes);
-        EXPECT_TRUE(client.wait_closed(2s)) << "still open";
+        EXPECT_TRUE(client.ended_within(2s)) << "still open";
         expect_still_serving();
     }
 }
@@ -446,8 +446,8 @@ TEST_F(Tls, StalledHandshakeIsCutAtTheRequestTimeout)
         const auto started = Clock::now();
         if (!sent.empty())
             client.send_raw(sent);
-        EXPECT_FALSE(client.closed_within(700ms)) << "cut before the timeout";
-        EXPECT_TRUE(client.closed_within(2500ms)) << "still open 3 s after a 1 s timeout";
+        EXPECT_FALSE(client.ended_within(700ms)) << "cut before the timeout";
+        EXPECT_TRUE(client.ended_within(2500ms)) << "still open 3 s after a 1 s timeout";
         const auto took = duration_cast<milliseconds>(Clock::now() - started);
         EXPECT_LE(took.count(), 2500);
     }
@@ -464,9 +464,9 @@ TEST_F(Tls, HandshakeDeadlineCountsFromTheConnectionNotFromTheClientHello)
     client.connect(port());
     const auto connected = Clock::now();
     client.send_raw(hello_start.substr(0, 1));
-    EXPECT_FALSE(client.closed_within(800ms)) << "cut before the timeout";
+    EXPECT_FALSE(client.ended_within(800ms)) << "cut before the timeout";
     client.send_raw(hello_start.substr(1)); // now it is surely TLS, 0.8 s into a 1 s timeout
-    EXPECT_TRUE(client.closed_within(2s));
+    EXPECT_TRUE(client.ended_within(2s));
     const auto took = duration_cast<milliseconds>(Clock::now() - connected);
     EXPECT_LE(took.count(), 1500) << "the handshake was given a new timeout";
 }
