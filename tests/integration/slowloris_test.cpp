@@ -4,6 +4,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -25,22 +26,13 @@ constexpr auto request_timeout = 2s;
 constexpr auto slack = 1500ms;
 constexpr std::size_t max_header_bytes = 1024;
 
-class RequestLimits : public ::testing::Test
+class RequestLimits : public SignaldFixture
 {
 protected:
     RequestLimits()
     {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(
-            web_root_.path(), {"--request-timeout", std::to_string(request_timeout.count()),
-                               "--max-header-bytes", std::to_string(max_header_bytes)}));
-    }
-
-    std::uint16_t port() const { return server_->port(); }
-
-    std::optional<double> rejections(std::string_view reason)
-    {
-        return metric(port(), "signald_rejections_total{reason=\"" + std::string(reason) + "\"}");
+        start_server({"--request-timeout", std::to_string(request_timeout.count()),
+                      "--max-header-bytes", std::to_string(max_header_bytes)});
     }
 
     // A GET / whose header holds one field of value_bytes.
@@ -49,9 +41,6 @@ protected:
         return "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) +
                "\r\nX-Padding: " + std::string(value_bytes, 'h') + "\r\n\r\n";
     }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(RequestLimits, ARequestTricklingInSlowerThanTheTimeoutIsCutAndCounted)

@@ -4,6 +4,7 @@
 // errors for bad certificate files, the self-signed fingerprint, and shutdown.
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "test_certs.hpp"
 #include "tls_client.hpp"
@@ -35,7 +36,7 @@ constexpr std::size_t max_message_bytes = 1024;
 const std::string index_html = "<!doctype html><title>over tls</title>\n";
 const std::string app_js = "console.log('tls');\n";
 
-class Tls : public ::testing::Test
+class Tls : public SignaldFixture
 {
 protected:
     Tls()
@@ -43,9 +44,8 @@ protected:
         web_root_.write("index.html", index_html);
         web_root_.write("js/app.js", app_js);
         // --request-timeout 1: the stalled-handshake test waits for it.
-        server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), tls_args({"--request-timeout", "1", "--max-message-bytes",
-                                                    std::to_string(max_message_bytes)})));
+        start_server(tls_args(
+            {"--request-timeout", "1", "--max-message-bytes", std::to_string(max_message_bytes)}));
     }
 
     std::vector<std::string> tls_args(std::vector<std::string> extra) const
@@ -56,7 +56,6 @@ protected:
         return args;
     }
 
-    std::uint16_t port() const { return server_->port(); }
     TlsTrust trust(std::string host = "localhost") const
     {
         return {certs_.ca_cert(), std::move(host)};
@@ -81,8 +80,6 @@ protected:
     }
 
     TestCerts certs_;
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 // The value of the sample named exactly name in a /metrics body.
