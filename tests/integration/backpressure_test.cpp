@@ -4,6 +4,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -99,14 +100,15 @@ private:
     int peer_left_ = 0;
 };
 
-TEST(Backpressure, AStalledReaderIsCutWhileTheOthersGetEveryMessageInOrder)
+class Backpressure : public SignaldFixture
+{};
+
+TEST_F(Backpressure, AStalledReaderIsCutWhileTheOthersGetEveryMessageInOrder)
 {
-    TempDir web_root;
-    web_root.write("index.html", "<!doctype html>\n");
-    SignaldProcess server(
-        server_args(web_root.path(), {"--max-queue-bytes", std::to_string(max_queue_bytes),
-                                      "--rate-msgs", "0", "--rate-bytes", "0"}),
-        {{"ASAN_OPTIONS", asan_options_reusing_memory()}});
+    start_server({"--max-queue-bytes", std::to_string(max_queue_bytes), "--rate-msgs", "0",
+                  "--rate-bytes", "0"},
+                 {{"ASAN_OPTIONS", asan_options_reusing_memory()}});
+    SignaldProcess& server = *server_;
     const std::uint16_t port = server.port();
 
     std::vector<std::unique_ptr<Reader>> readers;

@@ -2,6 +2,7 @@
 // messages, and that every kind of ending (close, error, TCP drop) removes the member from its
 // room.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -19,22 +20,10 @@ using nlohmann::json;
 // Small, so oversized messages are cheap to build.
 constexpr std::size_t max_message_bytes = 1024;
 
-class Closing : public ::testing::Test
+class Closing : public SignaldFixture
 {
 protected:
-    Closing()
-    {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(
-            web_root_.path(), {"--max-message-bytes", std::to_string(max_message_bytes)}));
-    }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
-    }
+    Closing() { start_server({"--max-message-bytes", std::to_string(max_message_bytes)}); }
 
     // Three members of room "r": the one about to go, and two who stay.
     void fill_room()
@@ -71,8 +60,6 @@ protected:
                   json::array({json{{"clientId", stay1_id_}}, json{{"clientId", stay2_id_}}}));
     }
 
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
     std::unique_ptr<WsClient> leaver_, stay1_, stay2_;
     std::string leaver_id_, stay1_id_, stay2_id_;
 };

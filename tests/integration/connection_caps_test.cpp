@@ -3,6 +3,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -16,36 +17,16 @@
 namespace signald::test {
 namespace {
 
-class ConnectionCaps : public ::testing::Test
+class ConnectionCaps : public SignaldFixture
 {
 protected:
-    void start(std::vector<std::string> caps)
-    {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), caps));
-    }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
-    }
+    void start(std::vector<std::string> caps) { start_server(std::move(caps)); }
 
     unsigned try_connect()
     {
         WsClient client;
         return client.try_connect(server_->port());
     }
-
-    std::optional<double> rejections(std::string_view reason)
-    {
-        return metric(server_->port(),
-                      "signald_rejections_total{reason=\"" + std::string(reason) + "\"}");
-    }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(ConnectionCaps, PastMaxConnectionsAnUpgradeGets503UntilOneCloses)

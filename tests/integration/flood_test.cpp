@@ -4,6 +4,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -29,13 +30,12 @@ std::string numbered_signal(int seq, std::size_t pad_bytes = 0)
            std::to_string(seq) + R"(,"pad":")" + std::string(pad_bytes, 'p') + "\"}}";
 }
 
-class Flood : public ::testing::Test
+class Flood : public SignaldFixture
 {
 protected:
     void start(std::vector<std::string> limits)
     {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), limits));
+        start_server(std::move(limits));
         flooder_.connect(server_->port());
         honest_.connect(server_->port());
         other_.connect(server_->port());
@@ -129,8 +129,6 @@ protected:
         EXPECT_TRUE(honest_.expect_silence(50ms));
     }
 
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
     WsClient flooder_, honest_, other_;
     std::string flooder_id_, honest_id_, other_id_;
 };

@@ -7,6 +7,7 @@
 // given as a test property (close_code).
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -318,18 +319,15 @@ bool contains_ignoring_case(std::string_view header, std::string_view token)
 
 // ---- Fixtures
 
-class FramingTest : public ::testing::Test
+class FramingTest : public SignaldFixture
 {
 protected:
     void start(std::vector<std::string> extra = {})
     {
-        web_root_.write("index.html", "<!doctype html>\n");
         // Keepalive pings stay out of the way: no test here lasts anywhere near a minute.
         extra.insert(extra.end(), {"--ping-interval", "60", "--idle-timeout", "120"});
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), extra));
+        start_server(std::move(extra));
     }
-
-    std::uint16_t port() const { return server_->port(); }
 
     std::unique_ptr<RawWsClient> raw_client()
     {
@@ -363,8 +361,6 @@ protected:
             RecordProperty("close_code", code_of(*ending.close));
     }
 
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
     std::unique_ptr<WsClient> watcher_;
     std::unique_ptr<RawWsClient> raw_;
     std::string raw_id_;

@@ -1,6 +1,7 @@
 // Hostile but well-sized input: extreme nesting, long strings, many keys and a storm of malformed
 // JSON. The server must relay what is valid intact, refuse the rest, and keep serving everyone.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -18,29 +19,19 @@ namespace {
 
 using nlohmann::json;
 
-class Hostile : public ::testing::Test
+class Hostile : public SignaldFixture
 {
 protected:
     Hostile()
     {
-        web_root_.write("index.html", "<!doctype html>\n");
         // 1 MiB: room for 100,000 levels of object nesting (6 bytes a level) in one message.
-        server_ = std::make_unique<SignaldProcess>(
-            // The storms here test parsing, not flood control (limits_test covers that).
-            server_args(web_root_.path(), {"--max-message-bytes", "1048576", "--rate-msgs", "0",
-                                           "--rate-bytes", "0"}));
+        // The storms here test parsing, not flood control (limits_test covers that).
+        start_server({"--max-message-bytes", "1048576", "--rate-msgs", "0", "--rate-bytes", "0"});
         sender_ = connect();
         receiver_ = connect();
         sender_id_ = sender_->join("h");
         receiver_->join("h");
         EXPECT_EQ(sender_->next_json().value("action", ""), "peer-joined");
-    }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
     }
 
     // Sends a signal whose data is the given raw text and checks the receiver gets it verbatim.
@@ -71,8 +62,6 @@ protected:
         EXPECT_TRUE(server_->running());
     }
 
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
     std::unique_ptr<WsClient> sender_, receiver_;
     std::string sender_id_;
 };

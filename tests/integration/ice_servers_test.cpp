@@ -4,6 +4,7 @@
 // client, no log and no command line (with --turn-secret-file).
 
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -48,15 +49,10 @@ std::int64_t unix_now()
         .count();
 }
 
-class IceServers : public ::testing::Test
+class IceServers : public SignaldFixture
 {
 protected:
-    IceServers() { web_root_.write("index.html", "<!doctype html>\n"); }
-
-    void start(std::vector<std::string> extra)
-    {
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), std::move(extra)));
-    }
+    void start(std::vector<std::string> extra) { start_server(std::move(extra)); }
 
     // Connects, joins room and returns the joined message.
     json join(WsClient& client, const std::string& room)
@@ -67,9 +63,6 @@ protected:
         EXPECT_EQ(joined["action"], "joined") << joined.dump();
         return joined;
     }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(IceServers, JoinedCarriesExactlyTheConfiguredServersWithVerifiableCredentials)

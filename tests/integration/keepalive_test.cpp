@@ -3,6 +3,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -58,27 +59,16 @@ std::chrono::milliseconds until(Clock::time_point deadline)
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
-class Keepalive : public ::testing::Test
+class Keepalive : public SignaldFixture
 {
 protected:
     void start(std::chrono::seconds idle = idle_timeout, std::vector<std::string> extra = {})
     {
-        web_root_.write("index.html", "<!doctype html>\n");
         std::vector<std::string> args{"--ping-interval", std::to_string(ping_interval.count()),
                                       "--idle-timeout", std::to_string(idle.count())};
         args.insert(args.end(), extra.begin(), extra.end());
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), args));
+        start_server(std::move(args));
     }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
-    }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(Keepalive, APeerThatStopsAnsweringIsCutWithinTheIdleTimeoutAndItsRoomHearsPeerLeft)

@@ -2,6 +2,7 @@
 // and the two HTTP endpoints operators watch them through: /metrics and /healthz.
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -16,11 +17,9 @@
 namespace signald::test {
 namespace {
 
-class Limits : public ::testing::Test
+class Limits : public SignaldFixture
 {
 protected:
-    Limits() { web_root_.write("index.html", "<!doctype html>\n"); }
-
     // A failed start: exit code 2 (a bad command line), no listening line, and one line on
     // stderr that mentions each word.
     void expect_rejected_command_line(const std::vector<std::string>& extra,
@@ -40,8 +39,6 @@ protected:
             EXPECT_NE(result.stderr_text.find(word), std::string::npos)
                 << args << ": stderr does not mention " << word << ": " << result.stderr_text;
     }
-
-    TempDir web_root_;
 };
 
 TEST_F(Limits, HelpListsEveryLimitOption)

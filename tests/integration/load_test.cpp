@@ -1,6 +1,7 @@
 // Many clients at once: 200 connections in 50 rooms, everyone signalling at the same time. Every
 // message must arrive exactly once at every other member of its room, in order, and nowhere else.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -119,13 +120,15 @@ private:
     std::vector<std::string> problems_;
 };
 
-TEST(Load, TwoHundredClientsInFiftyRoomsEachGetEveryMessageOfTheirRoomExactlyOnce)
+class Load : public SignaldFixture
+{};
+
+TEST_F(Load, TwoHundredClientsInFiftyRoomsEachGetEveryMessageOfTheirRoomExactlyOnce)
 {
     raise_descriptor_limit();
-    TempDir web_root;
-    web_root.write("index.html", "<!doctype html>\n");
     // All 200 clients come from 127.0.0.1, past the default per-address cap.
-    SignaldProcess server(server_args(web_root.path(), {"--max-connections-per-ip", "1000"}));
+    start_server({"--max-connections-per-ip", "1000"});
+    const SignaldProcess& server = *server_;
     const auto started = std::chrono::steady_clock::now();
 
     std::vector<std::unique_ptr<RoomDriver>> rooms;

@@ -2,6 +2,7 @@
 // msg, through a whole session and a failed start alike, whatever bytes a client puts in a logged
 // value.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "utc_timestamp.hpp"
 #include "ws_client.hpp"
@@ -45,12 +46,8 @@ std::vector<json> json_lines(const std::string& text)
     return out;
 }
 
-class LogFormat : public ::testing::Test
-{
-protected:
-    LogFormat() { web_root_.write("index.html", "<!doctype html>\n"); }
-    TempDir web_root_;
-};
+class LogFormat : public SignaldFixture
+{};
 
 TEST_F(LogFormat, JsonWritesOneObjectPerLineThroughASession)
 {

@@ -4,6 +4,7 @@
 
 #include "exposition.hpp"
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -115,11 +116,9 @@ double unix_now()
                                    .count());
 }
 
-class Metrics : public ::testing::Test
+class Metrics : public SignaldFixture
 {
 protected:
-    Metrics() { web_root_.write("index.html", "<!doctype html>\n"); }
-
     Exposition scrape(std::uint16_t port)
     {
         const auto response = http_request(port, "GET", "/metrics");
@@ -129,8 +128,6 @@ protected:
             ADD_FAILURE() << problem;
         return exposition;
     }
-
-    TempDir web_root_;
 };
 
 TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)

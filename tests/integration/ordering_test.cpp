@@ -1,6 +1,7 @@
 // Ordering guarantees: each sender's messages reach each receiver in the order sent, and a joiner
 // hears `joined` before anything the others send in reaction to its arrival.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -19,27 +20,12 @@ namespace {
 
 using nlohmann::json;
 
-class Ordering : public ::testing::Test
+class Ordering : public SignaldFixture
 {
 protected:
-    Ordering()
-    {
-        web_root_.write("index.html", "<!doctype html>\n");
-        // A thousand messages in a blink is exactly the default burst (5 s at 200 msg/s); the
-        // rate limit is not what these tests are about.
-        server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), {"--rate-msgs", "100000"}));
-    }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
-    }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
+    // A thousand messages in a blink is exactly the default burst (5 s at 200 msg/s); the rate
+    // limit is not what these tests are about.
+    Ordering() { start_server({"--rate-msgs", "100000"}); }
 };
 
 struct Received

@@ -4,6 +4,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -16,16 +17,10 @@
 namespace signald::test {
 namespace {
 
-class Origins : public ::testing::Test
+class Origins : public SignaldFixture
 {
 protected:
-    void start(std::vector<std::string> extra = {})
-    {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), extra));
-    }
-
-    std::uint16_t port() const { return server_->port(); }
+    void start(std::vector<std::string> extra = {}) { start_server(std::move(extra)); }
 
     // The upgrade response status for a request with these headers (101: let in).
     unsigned upgrade(const Headers& headers, std::string_view target = "/ws")
@@ -39,9 +34,6 @@ protected:
     {
         return metric(port(), R"(signald_rejections_total{reason="origin"})");
     }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(Origins, APageFromAnotherSiteGets403AndIsLoggedAndCounted)

@@ -2,6 +2,7 @@
 // exits 0 within 2 s, even with idle HTTP connections or a client that stopped reading.
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -18,23 +19,11 @@ namespace {
 // docs: the process must be gone this soon after the signal.
 constexpr auto exit_deadline = 2s;
 
-class Shutdown : public ::testing::TestWithParam<int>
+class Shutdown : public SignaldFixture, public ::testing::WithParamInterface<int>
 {
 protected:
-    Shutdown()
-    {
-        web_root_.write("index.html", "<!doctype html>\n");
-        // The flooding test sends megabytes in a blink; the byte rate limit is not its subject.
-        server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), {"--rate-bytes", "104857600"}));
-    }
-
-    std::unique_ptr<WsClient> connect()
-    {
-        auto client = std::make_unique<WsClient>();
-        client->connect(server_->port());
-        return client;
-    }
+    // The flooding test sends megabytes in a blink; the byte rate limit is not its subject.
+    Shutdown() { start_server({"--rate-bytes", "104857600"}); }
 
     // Signals the server and checks it exits 0 within the deadline; returns when it has.
     void expect_clean_exit(std::chrono::steady_clock::time_point signalled)
@@ -47,9 +36,6 @@ protected:
             std::chrono::duration_cast<std::chrono::milliseconds>(status->at - signalled);
         EXPECT_LE(took, exit_deadline) << "exit took " << took.count() << " ms";
     }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_P(Shutdown, EveryClientGets1001AndTheProcessExitsZero)
@@ -70,7 +56,7 @@ TEST_P(Shutdown, EveryClientGets1001AndTheProcessExitsZero)
         SCOPED_TRACE("client " + std::to_string(i));
         EXPECT_TRUE(clients[i]->expect_close(1001, exit_deadline));
     }
-    EXPECT_TRUE(idle_http.wait_closed(exit_deadline));
+    EXPECT_TRUE(idle_http.ended_within(exit_deadline));
     expect_clean_exit(signalled);
 }
 

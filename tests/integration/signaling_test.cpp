@@ -2,6 +2,7 @@
 // clients verify against): rooms, room switches, targeting, `from` overwriting, byte-for-byte
 // `data`, and every error code.
 
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "test_certs.hpp"
 #include "tls_client.hpp"
@@ -45,7 +46,7 @@ struct OverWss
 };
 
 template <class Transport>
-class Signaling : public ::testing::Test
+class Signaling : public SignaldFixture
 {
 protected:
     Signaling()
@@ -54,19 +55,18 @@ protected:
         // 3: small enough that room-full is cheap to reach.
         auto args = transport_.server_args();
         args.insert(args.end(), {"--max-room-size", "3"});
-        server_ = std::make_unique<SignaldProcess>(server_args(web_root_.path(), args));
+        start_server(std::move(args));
     }
 
+    // A client of this transport (WsClient or WssClient), connected and in no room yet.
     auto connect()
     {
         auto client = transport_.client();
-        client->connect(server_->port());
+        client->connect(port());
         return client;
     }
 
     Transport transport_;
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 struct TransportName

@@ -4,6 +4,7 @@
 
 #include "http_client.hpp"
 #include "occurrences.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -25,22 +26,13 @@ constexpr auto request_timeout = 2s;
 constexpr auto slack = 1500ms;
 constexpr std::size_t max_header_bytes = 1024;
 
-class RequestLimits : public ::testing::Test
+class RequestLimits : public SignaldFixture
 {
 protected:
     RequestLimits()
     {
-        web_root_.write("index.html", "<!doctype html>\n");
-        server_ = std::make_unique<SignaldProcess>(server_args(
-            web_root_.path(), {"--request-timeout", std::to_string(request_timeout.count()),
-                               "--max-header-bytes", std::to_string(max_header_bytes)}));
-    }
-
-    std::uint16_t port() const { return server_->port(); }
-
-    std::optional<double> rejections(std::string_view reason)
-    {
-        return metric(port(), "signald_rejections_total{reason=\"" + std::string(reason) + "\"}");
+        start_server({"--request-timeout", std::to_string(request_timeout.count()),
+                      "--max-header-bytes", std::to_string(max_header_bytes)});
     }
 
     // A GET / whose header holds one field of value_bytes.
@@ -49,9 +41,6 @@ protected:
         return "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) +
                "\r\nX-Padding: " + std::string(value_bytes, 'h') + "\r\n\r\n";
     }
-
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 TEST_F(RequestLimits, ARequestTricklingInSlowerThanTheTimeoutIsCutAndCounted)
@@ -67,10 +56,10 @@ TEST_F(RequestLimits, ARequestTricklingInSlowerThanTheTimeoutIsCutAndCounted)
         try {
             slow.send_raw(request.substr(i, 1));
         } catch (const std::runtime_error&) {
-            closed = true; // the server was quicker than closed_within
+            closed = true; // the server was quicker than ended_within
             break;
         }
-        closed = slow.closed_within(100ms);
+        closed = slow.ended_within(100ms);
         if (i == 5) {
             // Others are served meanwhile.
             served_meanwhile = http_request(port(), "GET", "/healthz").body() == "ok\n";
@@ -95,7 +84,7 @@ TEST_F(RequestLimits, ARequestSentInPiecesWithinTheTimeoutIsServed)
     // Three pieces 300 ms apart: well within the 2 s for the whole request.
     for (std::size_t at = 0; at + 90 < request.size(); at += 90) {
         client.send_raw(request.substr(at, 90));
-        ASSERT_FALSE(client.closed_within(300ms));
+        ASSERT_FALSE(client.ended_within(300ms));
     }
     client.send_raw(request.substr(request.size() / 90 * 90));
     const auto response = client.read_response();
@@ -114,9 +103,9 @@ TEST_F(RequestLimits, IdleConnectionsAreClosedAtTheTimeoutWithoutCountingAsRejec
     const auto started = Clock::now();
     EXPECT_EQ(kept.request("GET", "/healthz").result_int(), 200);
 
-    EXPECT_TRUE(silent.closed_within(request_timeout + slack));
+    EXPECT_TRUE(silent.ended_within(request_timeout + slack));
     EXPECT_GE(Clock::now() - started, request_timeout - 100ms);
-    EXPECT_TRUE(kept.closed_within(request_timeout + slack));
+    EXPECT_TRUE(kept.ended_within(request_timeout + slack));
 
     EXPECT_EQ(rejections("request-timeout"), std::nullopt);
     EXPECT_EQ(occurrences(server_->stderr_text(), "rejected"), 0u);
@@ -137,7 +126,7 @@ TEST_F(RequestLimits, AHeaderOverTheLimitGets431AndOthersAreStillServed)
         const auto response = client.read_response();
         ASSERT_TRUE(response) << value_bytes << " bytes: " << client.last_error();
         EXPECT_EQ(response->result_int(), 431) << value_bytes << " bytes";
-        EXPECT_TRUE(client.wait_closed()) << "the connection should close after 431";
+        EXPECT_TRUE(client.ended_within(2s)) << "the connection should close after 431";
     }
     EXPECT_EQ(rejections("header-too-large"), 2);
     EXPECT_TRUE(server_->wait_for_stderr("rejected (header-too-large)", 2));

@@ -2,6 +2,7 @@
 // fast with one clear line for a taken port, a missing web root or a bad option.
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "ws_client.hpp"
 
@@ -24,11 +25,9 @@ namespace net = boost::asio;
 // "Quickly": a failing start must not linger. Generous for a loaded CI machine.
 constexpr auto fail_fast_limit = 3s;
 
-class Startup : public ::testing::Test
+class Startup : public SignaldFixture
 {
 protected:
-    Startup() { web_root_.write("index.html", "<!doctype html>\n"); }
-
     // A failed start: non-zero exit, soon, no listening line, and exactly one line on stderr that
     // mentions each of the given words.
     void expect_failed_start(const RunResult& result, const std::vector<std::string>& mentions)
@@ -49,8 +48,6 @@ protected:
             EXPECT_NE(error.find(word), std::string::npos)
                 << "stderr does not mention " << word << ": " << error;
     }
-
-    TempDir web_root_;
 };
 
 // A port nobody was listening on a moment ago.

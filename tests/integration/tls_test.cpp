@@ -4,6 +4,7 @@
 // errors for bad certificate files, the self-signed fingerprint, and shutdown.
 
 #include "http_client.hpp"
+#include "signald_fixture.hpp"
 #include "signald_process.hpp"
 #include "test_certs.hpp"
 #include "tls_client.hpp"
@@ -35,7 +36,7 @@ constexpr std::size_t max_message_bytes = 1024;
 const std::string index_html = "<!doctype html><title>over tls</title>\n";
 const std::string app_js = "console.log('tls');\n";
 
-class Tls : public ::testing::Test
+class Tls : public SignaldFixture
 {
 protected:
     Tls()
@@ -43,9 +44,8 @@ protected:
         web_root_.write("index.html", index_html);
         web_root_.write("js/app.js", app_js);
         // --request-timeout 1: the stalled-handshake test waits for it.
-        server_ = std::make_unique<SignaldProcess>(
-            server_args(web_root_.path(), tls_args({"--request-timeout", "1", "--max-message-bytes",
-                                                    std::to_string(max_message_bytes)})));
+        start_server(tls_args(
+            {"--request-timeout", "1", "--max-message-bytes", std::to_string(max_message_bytes)}));
     }
 
     std::vector<std::string> tls_args(std::vector<std::string> extra) const
@@ -56,7 +56,6 @@ protected:
         return args;
     }
 
-    std::uint16_t port() const { return server_->port(); }
     TlsTrust trust(std::string host = "localhost") const
     {
         return {certs_.ca_cert(), std::move(host)};
@@ -81,8 +80,6 @@ protected:
     }
 
     TestCerts certs_;
-    TempDir web_root_;
-    std::unique_ptr<SignaldProcess> server_;
 };
 
 // The value of the sample named exactly name in a /metrics body.
@@ -384,7 +381,7 @@ TEST_F(Tls, PlainHttpIsRedirectedToTheSameUrlOverHttps)
         const auto response = client.request(method, "/js/app.js?v=2");
         EXPECT_EQ(response.result_int(), 308u);
         EXPECT_EQ(response[beast::http::field::location], origin + "/js/app.js?v=2");
-        EXPECT_TRUE(client.wait_closed()) << "the plain connection stays open";
+        EXPECT_TRUE(client.ended_within(2s)) << "the plain connection stays open";
     }
     {
         // RFC 7230 5.3.2: an absolute-form target carries the host itself.
@@ -430,7 +427,7 @@ TEST_F(Tls, GarbageIsClosedAndTheServerKeepsServing)
         HttpClient client;
         client.connect(port());
         client.send_raw(bytes);
-        EXPECT_TRUE(client.wait_closed(2s)) << "still open";
+        EXPECT_TRUE(client.ended_within(2s)) << "still open";
         expect_still_serving();
     }
 }
@@ -446,8 +443,8 @@ TEST_F(Tls, StalledHandshakeIsCutAtTheRequestTimeout)
         const auto started = Clock::now();
         if (!sent.empty())
             client.send_raw(sent);
-        EXPECT_FALSE(client.closed_within(700ms)) << "cut before the timeout";
-        EXPECT_TRUE(client.closed_within(2500ms)) << "still open 3 s after a 1 s timeout";
+        EXPECT_FALSE(client.ended_within(700ms)) << "cut before the timeout";
+        EXPECT_TRUE(client.ended_within(2500ms)) << "still open 3 s after a 1 s timeout";
         const auto took = duration_cast<milliseconds>(Clock::now() - started);
         EXPECT_LE(took.count(), 2500);
     }
@@ -464,9 +461,9 @@ TEST_F(Tls, HandshakeDeadlineCountsFromTheConnectionNotFromTheClientHello)
     client.connect(port());
     const auto connected = Clock::now();
     client.send_raw(hello_start.substr(0, 1));
-    EXPECT_FALSE(client.closed_within(800ms)) << "cut before the timeout";
+    EXPECT_FALSE(client.ended_within(800ms)) << "cut before the timeout";
     client.send_raw(hello_start.substr(1)); // now it is surely TLS, 0.8 s into a 1 s timeout
-    EXPECT_TRUE(client.closed_within(2s));
+    EXPECT_TRUE(client.ended_within(2s));
     const auto took = duration_cast<milliseconds>(Clock::now() - connected);
     EXPECT_LE(took.count(), 1500) << "the handshake was given a new timeout";
 }

@@ -118,27 +118,7 @@ HttpClient::Response HttpClient::request(std::string_view method, std::string_vi
     return std::move(*response);
 }
 
-bool HttpClient::wait_closed(Duration timeout)
-{
-    auto chunk = std::make_shared<std::array<char, 4096>>();
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        op_pending_ = true;
-        socket_.async_read_some(net::buffer(*chunk),
-                                [this, chunk](beast::error_code ec, std::size_t) {
-                                    op_pending_ = false;
-                                    op_error_ = ec;
-                                });
-        if (!run_until([&] { return !op_pending_; }, deadline)) {
-            abort();
-            return false;
-        }
-        if (op_error_)
-            return true;
-    }
-}
-
-bool HttpClient::closed_within(Duration timeout)
+bool HttpClient::ended_within(Duration timeout)
 {
     auto chunk = std::make_shared<std::array<char, 4096>>();
     const auto deadline = Clock::now() + timeout;

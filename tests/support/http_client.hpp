@@ -43,12 +43,11 @@ public:
     // method takes one, then reads the response; throws if none arrives.
     Response request(std::string_view method, std::string_view target, const HeaderList& extra = {},
                      Duration timeout = 5s);
-    // True if the server closes the connection within timeout (any unread response is dropped).
-    bool wait_closed(Duration timeout = 2s);
-    // Whether the server ends the connection within timeout. Unlike wait_closed, the connection
-    // stays usable when it does not (the read is cancelled, not the socket closed); anything that
-    // arrives meanwhile is discarded.
-    bool closed_within(Duration timeout);
+    // Reads until the server ends the connection (FIN or RST) or timeout passes; true if it ended.
+    // Bytes that arrive meanwhile, a response included, are read and thrown away. When it does
+    // not end, the read is cancelled but the socket stays open, so the test can send more and ask
+    // again.
+    bool ended_within(Duration timeout);
 
     const std::string& last_error() const { return last_error_; }
 

@@ -8,7 +8,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -22,14 +21,15 @@ namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using TlsTcp = beast::ssl_stream<beast::tcp_stream>;
 
-ssl::context make_context(const TlsTrust& trust)
+} // namespace
+
+ssl::context make_client_context(const TlsTrust& trust)
 {
     ssl::context ctx(ssl::context::tls_client);
     if (trust.ca_file.empty()) {
@@ -43,7 +43,7 @@ ssl::context make_context(const TlsTrust& trust)
 
 // SNI for a name (never for an address, RFC 6066 3), and the check a browser makes: the
 // certificate must be for that name or address.
-void prepare(TlsTcp& stream, const TlsTrust& trust)
+void prepare_client_stream(TlsTcp& stream, const TlsTrust& trust)
 {
     beast::error_code not_an_address;
     net::ip::make_address(trust.host, not_an_address);
@@ -53,6 +53,8 @@ void prepare(TlsTcp& stream, const TlsTrust& trust)
     if (!trust.ca_file.empty())
         stream.set_verify_callback(ssl::host_name_verification(trust.host));
 }
+
+namespace {
 
 // Runs one asynchronous operation, started by start(handler), until its handler has run or the
 // deadline passes. At the deadline the socket is closed, which ends the operation, and the call
@@ -87,9 +89,9 @@ beast::error_code run_op(net::io_context& ioc, beast::tcp_stream& lowest, std::s
 // ---- HttpsClient
 
 HttpsClient::HttpsClient(TlsTrust trust)
-    : trust_(std::move(trust)), ioc_(1), ctx_(make_context(trust_)), stream_(ioc_, ctx_)
+    : trust_(std::move(trust)), ioc_(1), ctx_(make_client_context(trust_)), stream_(ioc_, ctx_)
 {
-    prepare(stream_, trust_);
+    prepare_client_stream(stream_, trust_);
 }
 
 HttpsClient::~HttpsClient()
@@ -196,178 +198,6 @@ std::string HttpsClient::peer_certificate_pem()
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(size));
-}
-
-// ---- WssClient
-
-WssClient::WssClient(TlsTrust trust)
-    : trust_(std::move(trust)), ioc_(1), ctx_(make_context(trust_)), ws_(ioc_, ctx_)
-{
-    prepare(ws_.next_layer(), trust_);
-    ws_.text(true);
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
-        if (kind == websocket::frame_type::pong)
-            pongs_.emplace_back(payload);
-        else if (kind == websocket::frame_type::ping)
-            ++pings_received_;
-    });
-}
-
-WssClient::~WssClient()
-{
-    abort();
-}
-
-void WssClient::abort()
-{
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    test::run_until(
-        ioc_, [&] { return !reading_; }, Clock::now() + 2s);
-}
-
-template <class Start>
-void WssClient::write_op(std::string_view what, Clock::time_point deadline, Start start)
-{
-    if (auto ec = run_op(ioc_, beast::get_lowest_layer(ws_), what, deadline, start))
-        throw std::runtime_error(std::string(what) + " failed: " + ec.message());
-}
-
-void WssClient::connect(std::uint16_t port, std::string_view target, Duration timeout)
-{
-    const auto deadline = Clock::now() + timeout;
-    auto& lowest = beast::get_lowest_layer(ws_);
-    const net::ip::tcp::endpoint endpoint(net::ip::address_v4::loopback(), port);
-    write_op("connect", deadline, [&](auto handler) { lowest.async_connect(endpoint, handler); });
-    lowest.socket().set_option(net::ip::tcp::no_delay(true)); // as browsers do: no 40 ms stalls
-    write_op("TLS handshake", deadline, [&](auto handler) {
-        ws_.next_layer().async_handshake(ssl::stream_base::client, handler);
-    });
-    const std::string host = trust_.host + ":" + std::to_string(port);
-    write_op("WebSocket handshake", deadline,
-             [&](auto handler) { ws_.async_handshake(host, target, handler); });
-    do_read();
-}
-
-void WssClient::do_read()
-{
-    reading_ = true;
-    ws_.async_read(read_buffer_, [this](beast::error_code ec, std::size_t) {
-        reading_ = false;
-        if (ec) {
-            ended_ = true;
-            close_info_.error = ec.message();
-            if (ec == websocket::error::closed) {
-                close_info_.got_close_frame = true;
-                close_info_.code = static_cast<std::uint16_t>(ws_.reason().code);
-                close_info_.reason = std::string(ws_.reason().reason);
-            }
-            return;
-        }
-        inbox_.push_back(beast::buffers_to_string(read_buffer_.data()));
-        read_buffer_.consume(read_buffer_.size());
-        do_read();
-    });
-}
-
-void WssClient::send_text(std::string_view text, Duration timeout)
-{
-    if (ended_)
-        throw std::runtime_error("WssClient: write after the end: " + describe(close_info_));
-    write_buffer_.assign(text); // a member: an aborted write may still look at it
-    write_op("WebSocket write", Clock::now() + timeout,
-             [&](auto handler) { ws_.async_write(net::buffer(write_buffer_), handler); });
-}
-
-void WssClient::send_json(const nlohmann::json& message, Duration timeout)
-{
-    send_text(message.dump(), timeout);
-}
-
-void WssClient::send_raw(std::string_view frames, Duration timeout)
-{
-    write_buffer_.assign(frames);
-    write_op("raw write", Clock::now() + timeout, [&](auto handler) {
-        net::async_write(ws_.next_layer(), net::buffer(write_buffer_), handler);
-    });
-}
-
-void WssClient::ping(std::string_view payload, Duration timeout)
-{
-    write_op("ping", Clock::now() + timeout,
-             [&](auto handler) { ws_.async_ping(websocket::ping_data(payload), handler); });
-}
-
-const std::vector<std::string>& WssClient::wait_pongs(std::size_t count, Duration timeout)
-{
-    test::run_until(
-        ioc_, [&] { return pongs_.size() >= count || ended_; }, Clock::now() + timeout);
-    return pongs_;
-}
-
-std::optional<std::string> WssClient::next_text(Duration timeout)
-{
-    test::run_until(
-        ioc_, [&] { return !inbox_.empty() || ended_; }, Clock::now() + timeout);
-    if (inbox_.empty())
-        return std::nullopt;
-    std::string text = std::move(inbox_.front());
-    inbox_.pop_front();
-    return text;
-}
-
-nlohmann::json WssClient::next_json(Duration timeout)
-{
-    return parse_received(next_text(timeout), ended_, close_info_, timeout);
-}
-
-std::string WssClient::join(std::string_view room_id, std::optional<std::string_view> name,
-                            Duration timeout)
-{
-    send_json(join_request(room_id, name));
-    return joined_client_id(next_json(timeout), room_id);
-}
-
-::testing::AssertionResult WssClient::expect_silence(Duration duration)
-{
-    test::run_until(
-        ioc_, [&] { return !inbox_.empty() || ended_; }, Clock::now() + duration);
-    return silence_held(inbox_, ended_, close_info_);
-}
-
-std::optional<CloseInfo> WssClient::wait_close(Duration timeout)
-{
-    test::run_until(
-        ioc_, [&] { return ended_; }, Clock::now() + timeout);
-    if (!ended_)
-        return std::nullopt;
-    inbox_.clear();
-    return close_info_;
-}
-
-::testing::AssertionResult WssClient::expect_close(std::uint16_t code, Duration timeout)
-{
-    const auto info = wait_close(timeout);
-    if (!info)
-        return ::testing::AssertionFailure() << "expected close " << code << ", still open";
-    if (!info->got_close_frame || info->code != code)
-        return ::testing::AssertionFailure()
-               << "expected close " << code << ", got " << describe(*info);
-    return ::testing::AssertionSuccess();
-}
-
-std::optional<std::uint16_t> WssClient::close(std::uint16_t code, Duration timeout)
-{
-    // async_close reads the server's close frame itself (and then shuts TLS down); the
-    // outstanding read ends with operation_aborted.
-    const auto ec = run_op(ioc_, beast::get_lowest_layer(ws_), "close", Clock::now() + timeout,
-                           [&](auto handler) { ws_.async_close(code, handler); });
-    test::run_until(
-        ioc_, [&] { return !reading_; }, Clock::now() + timeout);
-    ended_ = true;
-    if (ec && !close_info_.got_close_frame)
-        return std::nullopt;
-    return static_cast<std::uint16_t>(ws_.reason().code);
 }
 
 } // namespace signald::test

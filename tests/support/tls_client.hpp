@@ -4,8 +4,10 @@
 // By default they verify the server as a browser would: the chain must lead to the given CA and
 // the certificate must be for the given host name (also sent as SNI) or address. Without a CA
 // they accept any certificate, which is only for looking at the one the server presents.
+// WssClient is BasicWsClient (basic_ws_client.hpp) over TLS: the same client WsClient is.
 
-#include "ws_client.hpp"
+#include "basic_ws_client.hpp"
+#include "tls_trust.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -27,11 +29,12 @@
 
 namespace signald::test {
 
-struct TlsTrust
-{
-    std::filesystem::path ca_file;  // empty: no verification at all
-    std::string host = "localhost"; // a name or an IP address the certificate must cover
-};
+// An ssl::context that trusts trust.ca_file and nothing else (or anything, without one).
+boost::asio::ssl::context make_client_context(const TlsTrust& trust);
+// Before the handshake: SNI for a host name, and the browser's check that the certificate is for
+// trust.host.
+void prepare_client_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>& stream,
+                           const TlsTrust& trust);
 
 class HttpsClient
 {
@@ -69,67 +72,6 @@ private:
     std::uint16_t port_ = 0;
 };
 
-// A WebSocket client over TLS, as WsClient is over TCP: a read is always outstanding, so
-// messages, pings and the close frame are taken in as they arrive.
-class WssClient
-{
-public:
-    using Duration = std::chrono::milliseconds;
-
-    explicit WssClient(TlsTrust trust);
-    ~WssClient();
-    WssClient(const WssClient&) = delete;
-    WssClient& operator=(const WssClient&) = delete;
-
-    void connect(std::uint16_t port, std::string_view target = "/ws", Duration timeout = 5s);
-    void send_text(std::string_view text, Duration timeout = 5s);
-    void send_json(const nlohmann::json& message, Duration timeout = 5s);
-    // Bytes written as they are into the TLS stream, past Beast's framing: frames made with
-    // encode_frame (fragments, a ping between them). Not while the server may be pinging us:
-    // Beast's pong could interleave with these bytes.
-    void send_raw(std::string_view frames, Duration timeout = 5s);
-    void ping(std::string_view payload, Duration timeout = 5s);
-
-    std::optional<std::string> next_text(Duration timeout = 2s);
-    nlohmann::json next_json(Duration timeout = 2s);
-    // As WsClient's: join, and the clientId from `joined`, which must be the next message.
-    std::string join(std::string_view room_id, std::optional<std::string_view> name = std::nullopt,
-                     Duration timeout = 2s);
-    // Succeeds when nothing arrives (and the connection stays open) for the whole duration.
-    ::testing::AssertionResult expect_silence(Duration duration = 200ms);
-    // Pong payloads received, oldest first; waits until at least count have arrived.
-    const std::vector<std::string>& wait_pongs(std::size_t count, Duration timeout = 2s);
-    // Pings from the server so far (Beast answers each while a read runs, i.e. while this
-    // client's calls run its io_context).
-    std::size_t pings_received() const { return pings_received_; }
-
-    std::optional<CloseInfo> wait_close(Duration timeout = 2s);
-    ::testing::AssertionResult expect_close(std::uint16_t code, Duration timeout = 2s);
-    // Starts the closing handshake; returns the code the server answered with.
-    std::optional<std::uint16_t> close(std::uint16_t code = 1000, Duration timeout = 2s);
-
-private:
-    using Clock = std::chrono::steady_clock;
-    using Stream =
-        boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
-
-    void do_read();
-    template <class Start>
-    void write_op(std::string_view what, Clock::time_point deadline, Start start);
-    void abort();
-
-    TlsTrust trust_;
-    boost::asio::io_context ioc_;
-    boost::asio::ssl::context ctx_;
-    Stream ws_;
-    boost::beast::flat_buffer read_buffer_;
-    std::string write_buffer_;
-    std::deque<std::string> inbox_;
-    std::vector<std::string> pongs_;
-    std::size_t pings_received_ = 0;
-    bool reading_ = false;
-    bool ended_ = false;
-    CloseInfo close_info_;
-};
+using WssClient = BasicWsClient<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 } // namespace signald::test

@@ -1,141 +1,21 @@
 #pragma once
-// WsClient: a synchronous WebSocket client for integration tests. It owns its own io_context and
-// one connection; every blocking call runs the io_context against a deadline, so nothing waits
-// forever and nothing sleeps. A read is always outstanding, so messages, pings and the close
-// frame are taken in as they arrive and a timed-out wait never disturbs the stream.
-// Use it from one thread at a time.
+// WsClient: the WebSocket test client over plain TCP (BasicWsClient, basic_ws_client.hpp), and
+// RawWsClient: a peer that writes frames by hand and reads only when told, for the tests that
+// must break the protocol or stall. encode_frame and raw_member serve both.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include "basic_ws_client.hpp"
 
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace signald::test {
 
-using namespace std::chrono_literals;
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// How the connection ended, as seen by the outstanding read.
-struct CloseInfo
-{
-    bool got_close_frame = false; // a close frame arrived (code is then meaningful)
-    std::uint16_t code = 0;
-    std::string reason;
-    std::string error; // the read's error text, e.g. "end of stream" for a drop without a frame
-};
-
-// What WsClient and WssClient (tls_client.hpp) share: the same checks and messages over a plain
-// or a TLS stream.
-// A close for failure messages: "close frame 1008 (reason)" or "no close frame (error)".
-std::string describe(const CloseInfo& info);
-// text, cut to limit bytes with its full size noted, for failure messages.
-std::string excerpt(std::string_view text, std::size_t limit = 200);
-// A received text taken as JSON; throws when there is none (saying why) or it is not JSON.
-nlohmann::json parse_received(const std::optional<std::string>& text, bool ended,
-                              const CloseInfo& info, std::chrono::milliseconds waited);
-nlohmann::json join_request(std::string_view room_id, std::optional<std::string_view> name);
-// The clientId in reply, which must be `joined` for room_id; throws otherwise.
-std::string joined_client_id(const nlohmann::json& reply, std::string_view room_id);
-// Silence held when nothing was received and the connection is still open.
-::testing::AssertionResult silence_held(const std::deque<std::string>& inbox, bool ended,
-                                        const CloseInfo& info);
-
-class WsClient
-{
-public:
-    using Duration = std::chrono::milliseconds;
-
-    WsClient();
-    ~WsClient();
-    WsClient(const WsClient&) = delete;
-    WsClient& operator=(const WsClient&) = delete;
-
-    // Opens a connection to 127.0.0.1:port and performs the upgrade; throws on failure.
-    void connect(std::uint16_t port, std::string_view target = "/ws", const Headers& extra = {},
-                 Duration timeout = 5s);
-    // Before connect: connect from this local address (e.g. "127.0.0.2") instead of the default.
-    void bind_local(std::string_view address);
-    // As connect, but reports the upgrade response status instead of throwing when the server
-    // declines (101 on success). Throws only on transport failure or timeout.
-    unsigned try_connect(std::uint16_t port, std::string_view target = "/ws",
-                         const Headers& extra = {}, Duration timeout = 5s);
-
-    void send_text(std::string_view text, Duration timeout = 5s);
-    void send_json(const nlohmann::json& message, Duration timeout = 5s);
-    void send_binary(std::string_view bytes, Duration timeout = 5s);
-
-    // The next text message, or nullopt if none arrives in time or the connection has ended.
-    std::optional<std::string> next_text(Duration timeout = 2s);
-    // The next message parsed as JSON; throws if none arrives in time or it is not JSON.
-    nlohmann::json next_json(Duration timeout = 2s);
-
-    // Waits for the connection to end; nullopt if it is still open at the deadline. Messages that
-    // arrive first are discarded (counted in discarded_before_close()).
-    std::optional<CloseInfo> wait_close(Duration timeout = 2s);
-    // Succeeds when a close frame with code arrives within timeout.
-    ::testing::AssertionResult expect_close(std::uint16_t code, Duration timeout = 2s);
-    // Succeeds when nothing arrives (and the connection stays open) for the whole duration.
-    ::testing::AssertionResult expect_silence(Duration duration = 200ms);
-
-    // Starts the closing handshake with code and waits for the server's close frame; returns the
-    // code the server answered with (nullopt if none came).
-    std::optional<std::uint16_t> close(std::uint16_t code = 1000, Duration timeout = 2s);
-    // Ends the TCP connection without a close frame. With reset, SO_LINGER 0 makes it an RST.
-    void drop(bool reset = false);
-
-    // Sends join and returns the clientId from `joined`, which must be the next message.
-    std::string join(std::string_view room_id, std::optional<std::string_view> name = std::nullopt,
-                     Duration timeout = 2s);
-
-    bool is_open() const { return connected_ && !ended_; }
-    std::size_t discarded_before_close() const { return discarded_before_close_; }
-    // Text messages received but not yet taken.
-    std::size_t pending() const { return inbox_.size(); }
-    // Pings received from the server so far (Beast answers each with a pong while reading).
-    std::size_t pings_received() const { return pings_received_; }
-
-private:
-    using Clock = std::chrono::steady_clock;
-
-    void do_read();
-    void on_read(boost::beast::error_code ec);
-    void write(std::string_view bytes, bool binary, Duration timeout);
-    // Runs the io_context until done() or the deadline; returns done().
-    template <class Done>
-    bool run_until(Done done, Clock::time_point deadline);
-    void shut_down_socket(bool reset);
-    // One connect, handshake, write or close at a time; its handler records the result here.
-    void start_op();
-    void finish_op(boost::beast::error_code ec);
-    void finish_or_throw(std::string_view what, Clock::time_point deadline);
-
-    boost::asio::io_context ioc_;
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-    boost::beast::flat_buffer read_buffer_;
-    std::string write_buffer_;
-    std::deque<std::string> inbox_;
-    bool connected_ = false;
-    bool reading_ = false;
-    bool op_pending_ = false;
-    boost::beast::error_code op_error_;
-    bool ended_ = false;
-    CloseInfo close_info_;
-    std::size_t discarded_before_close_ = 0;
-    std::size_t pings_received_ = 0;
-};
+using WsClient = BasicWsClient<boost::beast::tcp_stream>;
 
 // Frame opcodes (RFC 6455 5.2), for RawWsClient::send_frame and Frame::opcode.
 namespace opcode {
