@@ -16,12 +16,12 @@ std::string_view path_of(std::string_view target)
     return target.substr(0, target.find_first_of("?#"));
 }
 
-StaticResponse text_answer(unsigned status, std::string_view content_type, std::string body)
+HttpAnswer text_answer(unsigned status, std::string_view content_type, std::string body)
 {
-    return StaticResponse{status, std::string(content_type), std::move(body), {}, {}};
+    return HttpAnswer{status, std::string(content_type), std::move(body), {}, {}};
 }
 
-StaticResponse plain_answer(unsigned status, std::string body)
+HttpAnswer plain_answer(unsigned status, std::string body)
 {
     return text_answer(status, "text/plain; charset=utf-8", std::move(body) + "\n");
 }
@@ -131,7 +131,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
             location = "https://" + std::string(request[http::field::host]) + std::string(target);
         if (location.empty())
             return respond(request, plain_answer(400, "400 Bad Request: use https"), false);
-        StaticResponse answer = plain_answer(308, "308 Permanent Redirect: use https");
+        HttpAnswer answer = plain_answer(308, "308 Permanent Redirect: use https");
         answer.location = std::move(location);
         return respond(request, std::move(answer), false);
     }
@@ -141,7 +141,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     if (websocket::is_upgrade(request) && (path == "/" || path == "/ws"))
         return upgrade(std::move(request));
 
-    StaticResponse answer;
+    HttpAnswer answer;
     if (!get_or_head)
         answer = plain_answer(405, "405 Method Not Allowed");
     else if (path == "/ws")
@@ -238,7 +238,7 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
 
 template <class Stream>
 void HttpSession<Stream>::respond(const http::request<http::string_body>& request,
-                                  StaticResponse answer, bool keep_alive)
+                                  HttpAnswer answer, bool keep_alive)
 {
     const bool head = request.method() == http::verb::head;
     response_ = {};

@@ -35,9 +35,9 @@ private:
     void upgrade(http::request<http::string_body>&& request);
     // The 101 is out: the socket now belongs to a WsSession.
     void on_upgraded(error_code ec, std::size_t bytes);
-    // Answers request with a StaticSite-style answer; the connection closes after it unless
+    // Turns answer into the response to request; the connection closes after it unless
     // keep_alive.
-    void respond(const http::request<http::string_body>& request, StaticResponse answer,
+    void respond(const http::request<http::string_body>& request, HttpAnswer answer,
                  bool keep_alive);
     void on_write(bool keep_alive, error_code ec, std::size_t bytes);
     void do_close();
