@@ -1,5 +1,7 @@
 #include "signald/config.hpp"
 
+#include "signald/net/client_address.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>

@@ -2,9 +2,10 @@
 // Config: everything the command line and config file can set, parsed with CLI11 and checked
 // before anything starts. main() is its only user; tests call parse_config directly.
 
-#include "signald/net/server.hpp"
+#include "signald/net/server_options.hpp"
 #include "signald/turn_credentials.hpp"
 
+#include <filesystem>
 #include <string>
 #include <variant>
 

@@ -1,6 +1,6 @@
 #include "signald/net/http_session.hpp"
 
-#include "signald/net/server.hpp"
+#include "signald/net/ws_host.hpp"
 #include "signald/net/ws_session.hpp"
 
 #include <spdlog/spdlog.h>
@@ -16,12 +16,12 @@ std::string_view path_of(std::string_view target)
     return target.substr(0, target.find_first_of("?#"));
 }
 
-StaticResponse text_answer(unsigned status, std::string_view content_type, std::string body)
+HttpAnswer text_answer(unsigned status, std::string_view content_type, std::string body)
 {
-    return StaticResponse{status, std::string(content_type), std::move(body), {}, {}};
+    return HttpAnswer{status, std::string(content_type), std::move(body), {}, {}};
 }
 
-StaticResponse plain_answer(unsigned status, std::string body)
+HttpAnswer plain_answer(unsigned status, std::string body)
 {
     return text_answer(status, "text/plain; charset=utf-8", std::move(body) + "\n");
 }
@@ -50,9 +50,9 @@ std::string forwarded_for(const http::request<http::string_body>& request)
 } // namespace
 
 template <class Stream>
-HttpSession<Stream>::HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer,
+HttpSession<Stream>::HttpSession(Stream&& stream, HttpHost& host, const tcp::endpoint& peer,
                                  beast::flat_buffer buffer, bool redirect_to_https)
-    : stream_(std::move(stream)), buffer_(std::move(buffer)), server_(server), peer_(peer),
+    : stream_(std::move(stream)), buffer_(std::move(buffer)), host_(host), peer_(peer),
       peer_address_(endpoint_text(peer)), redirect_to_https_(redirect_to_https)
 {}
 
@@ -74,7 +74,7 @@ template <class Stream>
 void HttpSession<Stream>::on_handshake(error_code ec, std::size_t bytes_used)
 {
     if (ec) {
-        server_.reject("tls-handshake", peer_address_, ec.message());
+        host_.count_refusal("tls-handshake", peer_address_, ec.message());
         return;
     }
     buffer_.consume(bytes_used);
@@ -86,10 +86,10 @@ void HttpSession<Stream>::do_read()
 {
     // A fresh parser per request: Beast parsers are single-use.
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
+    parser_->header_limit(static_cast<std::uint32_t>(host_.http_limits().max_header_bytes));
     parser_->body_limit(max_body_bytes);
     // The whole request must arrive within the timeout, however slowly it trickles (slowloris).
-    beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+    beast::get_lowest_layer(stream_).expires_after(host_.http_limits().request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
 }
@@ -103,11 +103,12 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
         // An idle keep-alive connection timing out between requests is normal; one that is
         // half-way through a request is a slowloris.
         if (bytes > 0 || buffer_.size() > 0)
-            server_.reject("request-timeout", peer_address_, "request incomplete after timeout");
+            host_.count_refusal("request-timeout", peer_address_,
+                                "request incomplete after timeout");
         return do_close();
     }
     if (ec == http::error::header_limit) {
-        server_.reject("header-too-large", peer_address_, "request header over the limit");
+        host_.count_refusal("header-too-large", peer_address_, "request header over the limit");
         return respond({}, plain_answer(431, "431 Request Header Fields Too Large"), false);
     }
     if (ec) {
@@ -130,7 +131,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
             location = "https://" + std::string(request[http::field::host]) + std::string(target);
         if (location.empty())
             return respond(request, plain_answer(400, "400 Bad Request: use https"), false);
-        StaticResponse answer = plain_answer(308, "308 Permanent Redirect: use https");
+        HttpAnswer answer = plain_answer(308, "308 Permanent Redirect: use https");
         answer.location = std::move(location);
         return respond(request, std::move(answer), false);
     }
@@ -140,7 +141,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     if (websocket::is_upgrade(request) && (path == "/" || path == "/ws"))
         return upgrade(std::move(request));
 
-    StaticResponse answer;
+    HttpAnswer answer;
     if (!get_or_head)
         answer = plain_answer(405, "405 Method Not Allowed");
     else if (path == "/ws")
@@ -150,27 +151,28 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     else if (path == "/healthz")
         answer = plain_answer(200, "ok");
     else if (path == "/metrics")
-        answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", server_.metrics());
+        answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", host_.metrics_text());
     else
-        answer = server_.site().get(request.target(), request[http::field::if_none_match]);
+        answer = host_.site().get(request.target(), request[http::field::if_none_match]);
     respond(request, std::move(answer), request.keep_alive());
 }
 
 template <class Stream>
 void HttpSession<Stream>::upgrade(http::request<http::string_body>&& request)
 {
-    const auto& proxies = server_.trusted_proxies();
+    const auto& proxies = host_.trusted_proxies();
     const IpAddress client = client_address(peer_.address(), forwarded_for(request), proxies);
     if (proxies.contains(peer_.address()))
         peer_address_ = address_text(client) + " via " + endpoint_text(peer_);
-    auto admitted = server_.admit(request[http::field::origin], request[http::field::host],
-                                  address_key(client));
-    if (auto* refused = std::get_if<Rejection>(&admitted)) {
-        server_.reject(refused->reason, peer_address_,
-                       "WebSocket upgrade refused with " + std::to_string(refused->status) +
-                           (refused->reason == "origin"
-                                ? " for Origin " + std::string(request[http::field::origin])
-                                : ""));
+    const std::string address = address_key(client);
+    auto admitted = host_.admit(
+        UpgradeRequest{request[http::field::origin], request[http::field::host], address});
+    if (auto* refused = std::get_if<Refusal>(&admitted)) {
+        host_.count_refusal(refused->reason, peer_address_,
+                            "WebSocket upgrade refused with " + std::to_string(refused->status) +
+                                (refused->reason == "origin"
+                                     ? " for Origin " + std::string(request[http::field::origin])
+                                     : ""));
         const unsigned status = refused->status;
         return respond(request,
                        plain_answer(status, std::to_string(status) + " " +
@@ -223,12 +225,12 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
     if constexpr (tls) {
         // The WebSocket's keepalive watches the connection from now on.
         beast::get_lowest_layer(stream_).expires_never();
-        std::make_shared<WsSession<TlsStream>>(std::move(stream_), server_,
+        std::make_shared<WsSession<TlsStream>>(std::move(stream_), host_.ws_host(),
                                                std::move(peer_address_), std::move(*admission_))
             ->start(std::move(early));
     } else {
         std::make_shared<WsSession<tcp::socket>>(beast::get_lowest_layer(stream_).release_socket(),
-                                                 server_, std::move(peer_address_),
+                                                 host_.ws_host(), std::move(peer_address_),
                                                  std::move(*admission_))
             ->start(std::move(early));
     }
@@ -236,7 +238,7 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
 
 template <class Stream>
 void HttpSession<Stream>::respond(const http::request<http::string_body>& request,
-                                  StaticResponse answer, bool keep_alive)
+                                  HttpAnswer answer, bool keep_alive)
 {
     const bool head = request.method() == http::verb::head;
     response_ = {};
@@ -290,7 +292,7 @@ template <class Stream>
 void HttpSession<Stream>::do_close()
 {
     if constexpr (tls) {
-        beast::get_lowest_layer(stream_).expires_after(server_.options().request_timeout);
+        beast::get_lowest_layer(stream_).expires_after(host_.http_limits().request_timeout);
         stream_.async_shutdown([self = this->shared_from_this()](error_code) {
             error_code ignored;
             beast::get_lowest_layer(self->stream_).socket().close(ignored);

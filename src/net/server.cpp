@@ -1,21 +1,18 @@
 #include "signald/net/server.hpp"
 
 #include "signald/net/http_session.hpp"
+#include "signald/net/metrics_exposition.hpp"
 #include "signald/net/tls_detector.hpp"
 #include "signald/net/ws_frames.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace signald {
 namespace {
-
-std::uint64_t unix_seconds(std::chrono::sys_seconds time)
-{
-    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, time.time_since_epoch().count()));
-}
 
 tcp::endpoint endpoint_for(const ServerOptions& options)
 {
@@ -44,12 +41,30 @@ HubLimits hub_limits(const ServerOptions& options)
     return HubLimits{options.max_room_size, options.rate, options.max_message_bytes};
 }
 
+WsLimits ws_limits_of(const ServerOptions& options)
+{
+    return WsLimits{options.max_message_bytes, options.max_queue_bytes, options.ping_interval,
+                    options.idle_timeout};
+}
+
+HttpLimits http_limits_of(const ServerOptions& options)
+{
+    return HttpLimits{options.max_header_bytes, options.request_timeout};
+}
+
+AdmissionLimits admission_limits_of(const ServerOptions& options)
+{
+    return AdmissionLimits{options.max_connections, options.max_connections_per_ip};
+}
+
 } // namespace
 
 Server::Server(net::io_context& ioc, ServerOptions options)
-    : ioc_(ioc), options_(std::move(options)),
+    : ioc_(ioc), options_(std::move(options)), ws_limits_(ws_limits_of(options_)),
+      http_limits_(http_limits_of(options_)),
       tls_(options_.tls.enabled() ? make_tls_context(options_.tls) : TlsContext{}),
-      site_(options_.web_root), origins_(options_.allowed_origins),
+      site_(options_.web_root),
+      admission_(OriginPolicy(options_.allowed_origins), admission_limits_of(options_)),
       proxies_(options_.trusted_proxies),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers),
       listener_(ioc, endpoint_for(options_),
@@ -99,20 +114,11 @@ void Server::on_connection(tcp::socket socket)
         ->run();
 }
 
-std::variant<Admission, Rejection> Server::admit(std::string_view origin, std::string_view host,
-                                                 const std::string& address)
+std::variant<Admission, Refusal> Server::admit(const UpgradeRequest& request)
 {
-    if (shutting_down_)
-        return Rejection{503, "shutting-down"};
-    if (!origin.empty() && !origins_.allows(origin, host))
-        return Rejection{403, "origin"};
-    if (counts_->total >= options_.max_connections)
-        return Rejection{503, "max-connections"};
-    const auto from_address = counts_->per_address.find(address);
-    if (from_address != counts_->per_address.end() &&
-        from_address->second >= options_.max_connections_per_ip)
-        return Rejection{429, "max-connections-per-ip"};
-    return Admission(counts_, address);
+    if (auto refusal = admission_.decide(request, *counts_, shutting_down_))
+        return std::move(*refusal);
+    return Admission(counts_, std::string(request.address));
 }
 
 ClientId Server::attach(std::weak_ptr<Connection> connection)
@@ -140,13 +146,9 @@ void Server::detach(const ClientId& id)
         ioc_.stop();
 }
 
-void Server::reject(std::string_view reason, std::string_view who, std::string_view detail)
+void Server::count_refusal(std::string_view reason, std::string_view who, std::string_view detail)
 {
-    auto counter = rejections_.find(reason);
-    if (counter == rejections_.end())
-        counter = rejections_.emplace(std::string(reason), 0).first;
-    ++counter->second;
-    spdlog::warn("{} rejected ({}): {}", who, reason, detail);
+    refusals_.count(reason, who, detail);
 }
 
 void Server::send(const ClientId& to, const Text& text)
@@ -167,72 +169,19 @@ void Server::close(const ClientId& id, std::uint16_t code)
         connection->close(code);
 }
 
-std::string Server::metrics() const
+std::string Server::metrics_text() const
 {
-    PrometheusText out;
-    out.family("signald_connections", "gauge", "WebSocket clients attached to the hub.");
-    out.sample(connections_.size());
-    out.family("signald_sessions", "gauge",
-               "WebSocket session objects alive, closing ones included.");
-    out.sample(counts_->total);
-    out.family("signald_rooms", "gauge", "Rooms with at least one member.");
-    out.sample(hub_.rooms().room_count());
-    out.family("signald_members", "gauge", "Clients in a room.");
-    out.sample(hub_.rooms().member_count());
-
-    const HubStats& hub = hub_.stats();
-    out.family("signald_messages_received_total", "counter",
-               "Text messages from clients, by what they were: join, leave, signal, invalid "
-               "(refused while parsing) or dropped (over the rate limit, unread).");
-    for (std::size_t i = 0; i < in_action_count; ++i)
-        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].messages);
-    out.family("signald_received_bytes_total", "counter",
-               "Bytes of text messages from clients (without framing), by what they were.");
-    for (std::size_t i = 0; i < in_action_count; ++i)
-        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].bytes);
-    out.family("signald_messages_sent_total", "counter",
-               "Messages handed to client connections, one per receiver, by action.");
-    for (std::size_t i = 0; i < out_action_count; ++i)
-        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].messages);
-    out.family("signald_sent_bytes_total", "counter",
-               "Bytes of messages handed to client connections (without framing), by action.");
-    for (std::size_t i = 0; i < out_action_count; ++i)
-        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].bytes);
-    out.family("signald_protocol_errors_total", "counter",
-               "Error replies sent to clients, by code (docs/protocol.md section 7).");
-    for (std::size_t i = 0; i < error_code_count; ++i)
-        out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i]);
-
-    out.family("signald_closes_total", "counter",
-               "WebSocket connections ended, by the side that ended them and the close code; "
-               "1006 is a connection cut without a close frame.");
-    for (const auto& [key, count] : net_stats_.closes())
-        out.sample({{"by", to_string(key.first)}, {"code", close_code_label(key.second)}}, count);
-
-    // Merged first, so a reason counted in both places is still one series.
-    std::map<std::string, std::uint64_t, std::less<>> rejections(rejections_);
-    rejections["rate-limited"] += hub.rate_limited;
-    rejections["flood"] += hub.abuse_closes;
-    out.family("signald_rejections_total", "counter",
-               "Requests refused and connections cut off, by reason.");
-    for (const auto& [reason, count] : rejections)
-        out.sample({{"reason", reason}}, count);
-
-    out.family("signald_write_queue_high_water_bytes", "gauge",
-               "The most bytes any one connection's write queue has held since start-up.");
-    out.sample(net_stats_.queue_high_water());
-
-    out.family("signald_build_info", "gauge", "Always 1; the version is in the label.");
-    out.sample({{"version", SIGNALD_VERSION}}, 1);
-    out.family("signald_start_time_seconds", "gauge", "When signald started, in Unix time.");
-    out.sample(unix_seconds(start_time_));
-    if (uses_tls()) {
-        out.family("signald_tls_certificate_expiry_seconds", "gauge",
-                   "When the served certificate expires, in Unix time. It is read at start-up: "
-                   "a renewed certificate shows here after a restart.");
-        out.sample(unix_seconds(tls_.not_after));
-    }
-    return out.take();
+    return metrics_exposition(MetricsInputs{
+        .connections = connections_.size(),
+        .sessions = counts_->total,
+        .rooms = hub_.rooms().room_count(),
+        .members = hub_.rooms().member_count(),
+        .hub = hub_.stats(),
+        .net = net_stats_,
+        .refusals = refusals_.by_reason(),
+        .start_time = start_time_,
+        .tls_not_after = uses_tls() ? std::optional(tls_.not_after) : std::nullopt,
+    });
 }
 
 void Server::shutdown()

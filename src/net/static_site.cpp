@@ -54,9 +54,9 @@ bool is_within(const fs::path& root, const fs::path& path)
     return true;
 }
 
-StaticResponse plain(unsigned status, std::string_view text)
+HttpAnswer plain(unsigned status, std::string_view text)
 {
-    return StaticResponse{status, "text/plain; charset=utf-8", std::string(text) + "\n", {}, {}};
+    return HttpAnswer{status, "text/plain; charset=utf-8", std::string(text) + "\n", {}, {}};
 }
 
 // A weak validator from size and modification time, as nginx does: cheap, and it changes
@@ -188,7 +188,7 @@ StaticSite::StaticSite(const fs::path& root)
         throw std::runtime_error("web root " + root_.string() + " has no index.html");
 }
 
-StaticResponse StaticSite::get(std::string_view target, std::string_view if_none_match) const
+HttpAnswer StaticSite::get(std::string_view target, std::string_view if_none_match) const
 {
     const auto relative = resolve_target(target);
     if (!relative)
@@ -201,7 +201,7 @@ StaticResponse StaticSite::get(std::string_view target, std::string_view if_none
     if (fs::is_directory(real, ec)) {
         // "/sub" names a directory: send the browser to "/sub/" so relative links resolve.
         const std::size_t query = target.find_first_of("?#");
-        StaticResponse moved = plain(301, "301 Moved Permanently");
+        HttpAnswer moved = plain(301, "301 Moved Permanently");
         moved.location = std::string(target.substr(0, query)) + "/";
         if (query != std::string_view::npos)
             moved.location += target.substr(query);
@@ -215,7 +215,7 @@ StaticResponse StaticSite::get(std::string_view target, std::string_view if_none
     if (ec)
         return plain(404, "404 Not Found");
 
-    StaticResponse response;
+    HttpAnswer response;
     response.content_type =
         std::string(content_type_for(relative->substr(relative->rfind('/') + 1)));
     response.etag = make_etag(size, modified);

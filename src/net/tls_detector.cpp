@@ -1,20 +1,19 @@
 #include "signald/net/tls_detector.hpp"
 
 #include "signald/net/http_session.hpp"
-#include "signald/net/server.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace signald {
 
-TlsDetector::TlsDetector(tcp::socket socket, Server& server, tcp::endpoint peer)
-    : stream_(std::move(socket)), server_(server), peer_(std::move(peer))
+TlsDetector::TlsDetector(tcp::socket socket, HttpHost& host, tcp::endpoint peer)
+    : stream_(std::move(socket)), host_(host), peer_(std::move(peer))
 {}
 
 void TlsDetector::run()
 {
     // Detection and, for TLS, the handshake must finish within this one timeout.
-    stream_.expires_after(server_.options().request_timeout);
+    stream_.expires_after(host_.http_limits().request_timeout);
     beast::async_detect_ssl(stream_, buffer_,
                             beast::bind_front_handler(&TlsDetector::on_detect, shared_from_this()));
 }
@@ -27,11 +26,11 @@ void TlsDetector::on_detect(error_code ec, bool is_tls)
         return;
     }
     if (is_tls) {
-        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(stream_), server_.tls()),
-                                                 server_, peer_, std::move(buffer_))
+        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(stream_), host_.tls_context()),
+                                                 host_, peer_, std::move(buffer_))
             ->run();
     } else {
-        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(stream_), server_, peer_,
+        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(stream_), host_, peer_,
                                                          std::move(buffer_), true)
             ->run();
     }

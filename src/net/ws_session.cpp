@@ -1,7 +1,5 @@
 #include "signald/net/ws_session.hpp"
 
-#include "signald/net/server.hpp"
-
 #include <spdlog/spdlog.h>
 
 namespace signald {
@@ -38,10 +36,10 @@ std::string describe_failure(std::uint16_t code)
 } // namespace
 
 template <class Stream>
-WsSession<Stream>::WsSession(Stream stream, Server& server, std::string peer_address,
+WsSession<Stream>::WsSession(Stream stream, WsHost& host, std::string peer_address,
                              Admission admission)
-    : stream_(std::move(stream)), server_(server), peer_address_(std::move(peer_address)),
-      admission_(std::move(admission)), receiver_(server.options().max_message_bytes)
+    : stream_(std::move(stream)), host_(host), peer_address_(std::move(peer_address)),
+      admission_(std::move(admission)), receiver_(host.ws_limits().max_message_bytes)
 {}
 
 template <class Stream>
@@ -56,7 +54,7 @@ tcp::socket& WsSession<Stream>::socket()
 template <class Stream>
 void WsSession<Stream>::start(std::string early)
 {
-    id_ = server_.attach(this->weak_from_this());
+    id_ = host_.attach(this->weak_from_this());
     attached_ = true;
     spdlog::info("{} connected from {}{}", id_, peer_address_, tls ? " over TLS" : "");
     last_heard_ = last_ping_ = Clock::now();
@@ -99,7 +97,7 @@ void WsSession<Stream>::on_readable(error_code ec)
 {
     if (ec)
         return end_of_input(ec);
-    const std::span<char> buffer = server_.read_buffer();
+    const std::span<char> buffer = host_.read_buffer();
     const std::size_t bytes = socket().read_some(net::buffer(buffer.data(), buffer.size()), ec);
     if (ec == net::error::would_block || ec == net::error::try_again)
         return wait_readable();
@@ -147,7 +145,7 @@ template <class Stream>
 void WsSession<Stream>::on_text(std::string_view text)
 {
     if (!closing_)
-        server_.on_text(id_, text);
+        host_.on_text(id_, text);
 }
 
 template <class Stream>
@@ -210,13 +208,13 @@ void WsSession<Stream>::send(const Text& text)
     else
         schedule_flush();
 
-    const std::size_t limit = server_.options().max_queue_bytes;
+    const std::size_t limit = host_.ws_limits().max_queue_bytes;
     if (!closing_ && out_.size() + tls_writing_.size() > limit) {
         // A reader this far behind would make the server hold its backlog forever. Leave the
         // room now (posted: we are inside a fan-out), then close with 1008 if the socket ever
         // drains, or cut it when the close deadline passes.
-        server_.reject("slow-consumer", id_,
-                       "more than " + std::to_string(limit) + " bytes waiting to be written");
+        host_.count_refusal("slow-consumer", id_,
+                            "more than " + std::to_string(limit) + " bytes waiting to be written");
         out_.drop_unstarted(); // the close frame must not wait behind the backlog
         close(close_code::policy_violation);
         net::post(socket().get_executor(),
@@ -249,10 +247,11 @@ void WsSession<Stream>::keepalive(Clock::time_point now)
 {
     if (!attached_)
         return;
-    const auto& options = server_.options();
+    const auto& options = host_.ws_limits();
     if (now - last_heard_ >= options.idle_timeout) {
-        server_.reject("idle-timeout", id_,
-                       "nothing heard for " + std::to_string(options.idle_timeout.count()) + " s");
+        host_.count_refusal("idle-timeout", id_,
+                            "nothing heard for " + std::to_string(options.idle_timeout.count()) +
+                                " s");
         count_close(ClosedBy::server, no_close_frame);
         return drop(); // a silent peer will not answer a close frame either
     }
@@ -380,7 +379,7 @@ void WsSession<Stream>::detach(std::string_view why)
         return;
     attached_ = false;
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
-    server_.detach(id_);
+    host_.detach(id_);
 }
 
 template <class Stream>
@@ -389,13 +388,13 @@ void WsSession<Stream>::count_close(ClosedBy by, std::uint16_t code)
     if (close_counted_)
         return;
     close_counted_ = true;
-    server_.net_stats().count_close(by, code);
+    host_.net_stats().count_close(by, code);
 }
 
 template <class Stream>
 void WsSession<Stream>::queued()
 {
-    server_.net_stats().note_queue_bytes(out_.size() + tls_writing_.size());
+    host_.net_stats().note_queue_bytes(out_.size() + tls_writing_.size());
 }
 
 template class WsSession<tcp::socket>;

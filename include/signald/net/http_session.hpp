@@ -1,11 +1,12 @@
 #pragma once
 // HttpSession: one HTTP/1.1 connection until it either closes or upgrades. Serves GET/HEAD from
-// StaticSite (and /metrics, /healthz from Server) one request at a time (read, write, read: no
+// StaticSite (and /metrics, /healthz from its host) one request at a time (read, write, read: no
 // pipelining), and hands an admitted upgrade at "/" or "/ws" to a WsSession together with the
 // stream. Nothing here outlives the hand-off.
 
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
+#include "signald/net/http_host.hpp"
 #include "signald/net/static_site.hpp"
 
 #include <memory>
@@ -15,15 +16,13 @@
 
 namespace signald {
 
-class Server;
-
 template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>>
 {
 public:
     // buffer: bytes already read from the connection (by the TLS detector). redirect_to_https:
     // plain HTTP that reached a TLS port; every request is sent to the https:// URL.
-    HttpSession(Stream&& stream, Server& server, const tcp::endpoint& peer,
+    HttpSession(Stream&& stream, HttpHost& host, const tcp::endpoint& peer,
                 beast::flat_buffer buffer = {}, bool redirect_to_https = false);
     void run();
 
@@ -36,16 +35,16 @@ private:
     void upgrade(http::request<http::string_body>&& request);
     // The 101 is out: the socket now belongs to a WsSession.
     void on_upgraded(error_code ec, std::size_t bytes);
-    // Answers request with a StaticSite-style answer; the connection closes after it unless
+    // Turns answer into the response to request; the connection closes after it unless
     // keep_alive.
-    void respond(const http::request<http::string_body>& request, StaticResponse answer,
+    void respond(const http::request<http::string_body>& request, HttpAnswer answer,
                  bool keep_alive);
     void on_write(bool keep_alive, error_code ec, std::size_t bytes);
     void do_close();
 
     Stream stream_;
     beast::flat_buffer buffer_;
-    Server& server_;
+    HttpHost& host_;
     tcp::endpoint peer_;
     std::string peer_address_; // ip:port, for logs; the client's address too behind a proxy
     std::optional<http::request_parser<http::string_body>> parser_;

@@ -1,10 +1,13 @@
 #pragma once
 // StaticSite: answers GET/HEAD for files under the web root. Knows nothing of Beast or sockets:
-// HttpSession turns a StaticResponse into an HTTP message. Files are read per request (they are
-// small), so an edit to web/ shows on the next reload; ETags make that reload cheap.
+// it returns an HttpAnswer, which HttpSession turns into an HTTP message. Files are read per
+// request (they are small), so an edit to web/ shows on the next reload; ETags make that reload
+// cheap.
 //
 // It must never serve a byte from outside the web root: targets are resolved by resolve_target
 // (pure, fuzzable), then the real path is checked against the root after symlinks are followed.
+
+#include "signald/net/http_answer.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -12,15 +15,6 @@
 #include <string_view>
 
 namespace signald {
-
-struct StaticResponse
-{
-    unsigned status = 200;
-    std::string content_type;
-    std::string body;
-    std::string etag;     // set for 200 and 304
-    std::string location; // set for 301
-};
 
 // Maps a request target ("/a/b.js?x=1") to a path relative to the web root ("a/b.js"); a
 // directory ("/", "/sub/") maps to its index.html. nullopt when the target can never name a
@@ -39,7 +33,7 @@ public:
 
     // The answer to a GET (a HEAD is the same minus the body). if_none_match is the request's
     // If-None-Match header value, possibly empty.
-    StaticResponse get(std::string_view target, std::string_view if_none_match) const;
+    HttpAnswer get(std::string_view target, std::string_view if_none_match) const;
 
     const std::filesystem::path& root() const { return root_; }
 

@@ -4,27 +4,15 @@
 // port is bound, and reported as one line.
 
 #include "signald/net/beast.hpp"
+#include "signald/net/tls_options.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace signald {
-
-struct TlsOptions
-{
-    std::filesystem::path cert_file; // PEM: the certificate, then any intermediates
-    std::filesystem::path key_file;  // PEM: its private key
-    bool self_signed = false;
-    // Names the self-signed certificate is made for (besides localhost and 127.0.0.1/::1).
-    std::vector<std::string> self_signed_names;
-
-    bool enabled() const { return self_signed || !cert_file.empty(); }
-};
 
 struct TlsContext
 {

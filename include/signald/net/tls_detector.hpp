@@ -4,24 +4,23 @@
 // gets a redirect to the https:// URL instead of a confusing handshake failure.
 
 #include "signald/net/beast.hpp"
+#include "signald/net/http_host.hpp"
 
 #include <memory>
 
 namespace signald {
 
-class Server;
-
 class TlsDetector final : public std::enable_shared_from_this<TlsDetector>
 {
 public:
-    TlsDetector(tcp::socket socket, Server& server, tcp::endpoint peer);
+    TlsDetector(tcp::socket socket, HttpHost& host, tcp::endpoint peer);
     void run();
 
 private:
     void on_detect(error_code ec, bool is_tls);
 
     beast::tcp_stream stream_;
-    Server& server_;
+    HttpHost& host_;
     tcp::endpoint peer_;
     beast::flat_buffer buffer_;
 };

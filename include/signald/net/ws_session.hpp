@@ -1,5 +1,5 @@
 #pragma once
-// WsSession: one WebSocket connection after the upgrade. Hands each text message to Server and
+// WsSession: one WebSocket connection after the upgrade. Hands each text message to its WsHost and
 // writes what it is given; it knows nothing of rooms.
 //
 // Reading (plain TCP): no buffer of its own. It waits for the socket to become readable, then
@@ -21,6 +21,7 @@
 #include "signald/net/connection.hpp"
 #include "signald/net/metrics.hpp"
 #include "signald/net/ws_frames.hpp"
+#include "signald/net/ws_host.hpp"
 
 #include <chrono>
 #include <memory>
@@ -29,8 +30,6 @@
 
 namespace signald {
 
-class Server;
-
 // Stream: tcp::socket, or TlsStream for WSS.
 template <class Stream>
 class WsSession final : public Connection,
@@ -38,7 +37,7 @@ class WsSession final : public Connection,
                         public std::enable_shared_from_this<WsSession<Stream>>
 {
 public:
-    WsSession(Stream stream, Server& server, std::string peer_address, Admission admission);
+    WsSession(Stream stream, WsHost& host, std::string peer_address, Admission admission);
 
     // Attaches to the hub and starts reading. early: bytes that arrived behind the upgrade
     // request, in the same read.
@@ -87,7 +86,7 @@ private:
     void queued();
 
     Stream stream_;
-    Server& server_;
+    WsHost& host_;
     std::string peer_address_;
     Admission admission_;
     ClientId id_;

@@ -1,0 +1,35 @@
+#pragma once
+// The /metrics page: every family signald exports, written from plain inputs (the hub's and the
+// sessions' counters, the refusals, a few gauges). Server gathers the inputs on each scrape; this
+// unit only formats, so the exact text is unit tested and no name or label changes by accident.
+
+#include "signald/core/hub_stats.hpp"
+#include "signald/net/metrics.hpp"
+#include "signald/net/refusals.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace signald {
+
+// Everything one scrape shows. The references only live for the call.
+struct MetricsInputs
+{
+    std::size_t connections; // WebSocket clients attached to the hub
+    std::size_t sessions;    // WebSocket session objects alive, closing ones included
+    std::size_t rooms;
+    std::size_t members;
+    const HubStats& hub;
+    const NetStats& net;
+    const Refusals::Counts& refusals;
+    std::chrono::sys_seconds start_time;
+    // When the served certificate expires; nullopt without TLS (the family is then left out).
+    std::optional<std::chrono::sys_seconds> tls_not_after;
+};
+
+// Prometheus text exposition (format 0.0.4) of inputs.
+std::string metrics_exposition(const MetricsInputs& inputs);
+
+} // namespace signald

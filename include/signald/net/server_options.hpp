@@ -1,0 +1,59 @@
+#pragma once
+// ServerOptions: every setting of a running server, each default with its reason. The config
+// fills it and Server reads it; it is plain data with no Beast or Asio in it, so the config and
+// its tests compile without the network layer.
+
+#include "signald/core/hub.hpp"
+#include "signald/core/ice_servers.hpp"
+#include "signald/core/rate_limiter.hpp"
+#include "signald/net/tls_options.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace signald {
+
+// Every default has its reason; README "Limits and safety" lists them for users.
+struct ServerOptions
+{
+    // Loopback by default: exposing a server to the network should be a decision.
+    std::string bind = "127.0.0.1";
+    std::uint16_t port = 8787;
+    std::filesystem::path web_root = "web";
+    // 256 KiB: a large SDP offer with many candidates is ~10 KiB; bounds memory per read.
+    std::size_t max_message_bytes = 256 * 1024;
+    std::size_t max_room_size = Hub::default_max_room_size;
+
+    // 15 s pings keep NAT and proxy mappings alive (many drop idle TCP after 30-60 s); 40 s of
+    // silence is two missed pongs plus slack for a busy phone.
+    std::chrono::seconds ping_interval{15};
+    std::chrono::seconds idle_timeout{40};
+    // A request (or upgrade) must arrive whole within this; slowloris clients are cut off.
+    std::chrono::seconds request_timeout{10};
+    // 8 KiB: what nginx allows per header line by default, far above what browsers send.
+    std::size_t max_header_bytes = 8 * 1024;
+    // 4 MiB: hundreds of offers; a reader that falls this far behind is not coming back.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    // 200 msg/s and 1 MiB/s sustained, 5 s bursts: see RateLimit.
+    RateLimit rate{200, 1024 * 1024, 5};
+    // 10,000 sockets fit comfortably in memory; beyond that an operator should decide.
+    std::size_t max_connections = 10000;
+    // 128: an office NAT full of tabs, but not one script holding the whole server.
+    std::size_t max_connections_per_ip = 128;
+    std::vector<std::string> allowed_origins;
+    // Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client, for
+    // the per-address cap and the logs. Empty: the header is ignored, since anyone can send it.
+    std::vector<std::string> trusted_proxies;
+    // HTTPS and WSS on the same port when set; plain HTTP there is redirected to https.
+    TlsOptions tls;
+    // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
+    IceServersFor ice_servers;
+    // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
+    std::chrono::milliseconds shutdown_grace{1500};
+};
+
+} // namespace signald

@@ -1,0 +1,86 @@
+#include "signald/net/metrics_exposition.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+
+namespace signald {
+namespace {
+
+std::uint64_t unix_seconds(std::chrono::sys_seconds time)
+{
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, time.time_since_epoch().count()));
+}
+
+} // namespace
+
+std::string metrics_exposition(const MetricsInputs& inputs)
+{
+    PrometheusText out;
+    out.family("signald_connections", "gauge", "WebSocket clients attached to the hub.");
+    out.sample(inputs.connections);
+    out.family("signald_sessions", "gauge",
+               "WebSocket session objects alive, closing ones included.");
+    out.sample(inputs.sessions);
+    out.family("signald_rooms", "gauge", "Rooms with at least one member.");
+    out.sample(inputs.rooms);
+    out.family("signald_members", "gauge", "Clients in a room.");
+    out.sample(inputs.members);
+
+    const HubStats& hub = inputs.hub;
+    out.family("signald_messages_received_total", "counter",
+               "Text messages from clients, by what they were: join, leave, signal, invalid "
+               "(refused while parsing) or dropped (over the rate limit, unread).");
+    for (std::size_t i = 0; i < in_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].messages);
+    out.family("signald_received_bytes_total", "counter",
+               "Bytes of text messages from clients (without framing), by what they were.");
+    for (std::size_t i = 0; i < in_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].bytes);
+    out.family("signald_messages_sent_total", "counter",
+               "Messages handed to client connections, one per receiver, by action.");
+    for (std::size_t i = 0; i < out_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].messages);
+    out.family("signald_sent_bytes_total", "counter",
+               "Bytes of messages handed to client connections (without framing), by action.");
+    for (std::size_t i = 0; i < out_action_count; ++i)
+        out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].bytes);
+    out.family("signald_protocol_errors_total", "counter",
+               "Error replies sent to clients, by code (docs/protocol.md section 7).");
+    for (std::size_t i = 0; i < error_code_count; ++i)
+        out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i]);
+
+    out.family("signald_closes_total", "counter",
+               "WebSocket connections ended, by the side that ended them and the close code; "
+               "1006 is a connection cut without a close frame.");
+    for (const auto& [key, count] : inputs.net.closes())
+        out.sample({{"by", to_string(key.first)}, {"code", close_code_label(key.second)}}, count);
+
+    // The hub's own cuts join the network layer's refusals first, so a reason counted in both
+    // places is still one series.
+    Refusals::Counts rejections(inputs.refusals);
+    rejections["rate-limited"] += hub.rate_limited;
+    rejections["flood"] += hub.abuse_closes;
+    out.family("signald_rejections_total", "counter",
+               "Requests refused and connections cut off, by reason.");
+    for (const auto& [reason, count] : rejections)
+        out.sample({{"reason", reason}}, count);
+
+    out.family("signald_write_queue_high_water_bytes", "gauge",
+               "The most bytes any one connection's write queue has held since start-up.");
+    out.sample(inputs.net.queue_high_water());
+
+    out.family("signald_build_info", "gauge", "Always 1; the version is in the label.");
+    out.sample({{"version", SIGNALD_VERSION}}, 1);
+    out.family("signald_start_time_seconds", "gauge", "When signald started, in Unix time.");
+    out.sample(unix_seconds(inputs.start_time));
+    if (inputs.tls_not_after) {
+        out.family("signald_tls_certificate_expiry_seconds", "gauge",
+                   "When the served certificate expires, in Unix time. It is read at start-up: "
+                   "a renewed certificate shows here after a restart.");
+        out.sample(unix_seconds(*inputs.tls_not_after));
+    }
+    return out.take();
+}
+
+} // namespace signald
