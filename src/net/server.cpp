@@ -47,7 +47,9 @@ HubLimits hub_limits(const ServerOptions& options)
 } // namespace
 
 Server::Server(net::io_context& ioc, ServerOptions options)
-    : ioc_(ioc), options_(std::move(options)),
+    : ioc_(ioc),
+      options_(std::move(options)), ws_limits_{options_.max_message_bytes, options_.max_queue_bytes,
+                                               options_.ping_interval, options_.idle_timeout},
       tls_(options_.tls.enabled() ? make_tls_context(options_.tls) : TlsContext{}),
       site_(options_.web_root), origins_(options_.allowed_origins),
       proxies_(options_.trusted_proxies),

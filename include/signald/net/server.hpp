@@ -18,6 +18,7 @@
 #include "signald/net/origin_policy.hpp"
 #include "signald/net/static_site.hpp"
 #include "signald/net/tls.hpp"
+#include "signald/net/ws_host.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -78,7 +79,7 @@ struct Rejection
     std::string reason;
 };
 
-class Server final : public Transport
+class Server final : public Transport, public WsHost
 {
 public:
     // Loads the web root, then binds. Throws std::runtime_error with a one-line reason.
@@ -94,14 +95,20 @@ public:
     std::variant<Admission, Rejection> admit(std::string_view origin, std::string_view host,
                                              const std::string& address);
     // For sessions.
-    ClientId attach(std::weak_ptr<Connection> connection);
-    void on_text(const ClientId& id, std::string_view text);
-    void detach(const ClientId& id);
+    ClientId attach(std::weak_ptr<Connection> connection) override;
+    void on_text(const ClientId& id, std::string_view text) override;
+    void detach(const ClientId& id) override;
+    const WsLimits& ws_limits() const override { return ws_limits_; }
+    void count_refusal(std::string_view reason, std::string_view who,
+                       std::string_view detail) override
+    {
+        reject(reason, who, detail);
+    }
     // Logs a refused request or a connection cut off for a limit once, at warn, and counts it.
     void reject(std::string_view reason, std::string_view who, std::string_view detail);
 
     // Where every WebSocket session reads: one buffer, used by one session at a time.
-    std::span<char> read_buffer() { return read_buffer_; }
+    std::span<char> read_buffer() override { return read_buffer_; }
 
     const StaticSite& site() const { return site_; }
     const TrustedProxies& trusted_proxies() const { return proxies_; }
@@ -113,7 +120,7 @@ public:
     // Prometheus text exposition of the server's state and counters.
     std::string metrics() const;
     // Where sessions count how they ended and how deep their write queues got.
-    NetStats& net_stats() { return net_stats_; }
+    NetStats& net_stats() override { return net_stats_; }
 
     void send(const ClientId& to, const Text& text) override;
     void close(const ClientId& id, std::uint16_t code) override;
@@ -124,6 +131,7 @@ private:
 
     net::io_context& ioc_;
     ServerOptions options_;
+    WsLimits ws_limits_;
     TlsContext tls_; // before the listener: bad certificate files fail before the port is bound
     StaticSite site_;
     OriginPolicy origins_;
