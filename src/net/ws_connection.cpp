@@ -28,23 +28,6 @@ constexpr std::uint16_t no_status = 1005;
 
 } // namespace
 
-std::string_view to_string(WsPhase phase)
-{
-    switch (phase) {
-    case WsPhase::open:
-        return "open";
-    case WsPhase::closing:
-        return "closing";
-    case WsPhase::finishing:
-        return "finishing";
-    case WsPhase::lingering:
-        return "lingering";
-    case WsPhase::done:
-        return "done";
-    }
-    return "?";
-}
-
 WsConnection::WsConnection(WsHost& host, Io& io, std::string peer_address, bool over_tls)
     : host_(host), io_(io), limits_(host.ws_limits()), peer_address_(std::move(peer_address)),
       over_tls_(over_tls), receiver_(limits_.max_message_bytes)

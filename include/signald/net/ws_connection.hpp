@@ -40,7 +40,6 @@ enum class WsPhase : std::uint8_t
     lingering,
     done,
 };
-std::string_view to_string(WsPhase phase);
 
 class WsConnection final : private WsEvents
 {
