@@ -64,14 +64,13 @@ struct ServerFrame
     }
 };
 
-// Decodes unmasked server frames; nullopt if wire is not a sequence of whole frames.
-inline std::optional<std::vector<ServerFrame>> decode_server_frames(std::string_view wire)
+// Decodes the whole unmasked server frames at the front of wire into out; returns the bytes they
+// take, or nullopt if a frame is malformed. What follows them is an unfinished frame.
+inline std::optional<std::size_t> decode_whole_frames(std::string_view wire,
+                                                      std::vector<ServerFrame>& out)
 {
-    std::vector<ServerFrame> frames;
     std::size_t at = 0;
-    while (at < wire.size()) {
-        if (wire.size() - at < 2)
-            return std::nullopt;
+    while (wire.size() - at >= 2) {
         const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(wire[at + i]); };
         if ((byte(0) & 0xF0) != 0x80 || (byte(1) & 0x80) != 0)
             return std::nullopt; // always FIN, no RSV, never masked
@@ -79,23 +78,33 @@ inline std::optional<std::vector<ServerFrame>> decode_server_frames(std::string_
         std::size_t header = 2;
         if (size == 126) {
             if (wire.size() - at < 4)
-                return std::nullopt;
+                break;
             size = (std::size_t{byte(2)} << 8) | byte(3);
             header = 4;
         } else if (size == 127) {
             if (wire.size() - at < 10)
-                return std::nullopt;
+                break;
             size = 0;
             for (std::size_t i = 0; i < 8; ++i)
                 size = (size << 8) | byte(2 + i);
             header = 10;
         }
         if (wire.size() - at - header < size)
-            return std::nullopt;
-        frames.push_back(
+            break;
+        out.push_back(
             {static_cast<WsOpcode>(byte(0) & 0x0F), std::string(wire.substr(at + header, size))});
         at += header + size;
     }
+    return at;
+}
+
+// All of wire as whole frames; nullopt if it is not exactly that.
+inline std::optional<std::vector<ServerFrame>> decode_server_frames(std::string_view wire)
+{
+    std::vector<ServerFrame> frames;
+    const auto used = decode_whole_frames(wire, frames);
+    if (!used || *used != wire.size())
+        return std::nullopt;
     return frames;
 }
 
