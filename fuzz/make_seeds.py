@@ -403,6 +403,108 @@ def ws_frames_seeds():
     }
 
 
+class ConnectionScript(ProviderInput):
+    """One fuzz_ws_connection input, written as the steps fuzz_ws_connection.cpp will take."""
+
+    OPCODES = [1, 8, 9, 10, 2, 0]  # text, close, ping, pong, binary, continuation
+
+    def __init__(self, tls=False, small_queue=True, reaction=0):
+        super().__init__()
+        self.peer = 0  # bytes the peer sent that were not read yet
+        self.boolean(tls)
+        self.boolean(small_queue)
+        self.integer(0, 2, reaction)  # the hub's answer to text: none, echo, close 1008
+        self.integer(0, 15, 1)        # not closed at attach
+
+    def step(self, n):
+        self.integer(0, 13, n)
+
+    def frame(self, opcode, payload=b"", fin=True, code=None):
+        self.step(0)
+        self.integer(0, 5, self.OPCODES.index(opcode))
+        self.integer(0, 7, 1 if fin else 0)
+        if opcode == 8:
+            self.boolean(code is not None)
+        if code is not None:
+            self.integer(0, 0xFFFF, code)
+            payload = code.to_bytes(2, "big")
+        else:
+            self.string(payload)
+        payload = payload.encode() if isinstance(payload, str) else payload
+        self.peer += len(client_frame(payload, opcode, fin))
+        return self
+
+    def read(self, count=None):
+        count = self.peer if count is None else count
+        self.step(3)
+        self.integer(0, self.peer, count)
+        self.peer -= count
+        return self
+
+    def send(self, text):
+        self.step(4)
+        self.string(text)
+        return self
+
+    def big_send(self, size):
+        self.step(5)
+        self.integer(0, 70 * 1024, size)
+        return self
+
+    def close(self, going_away=True):
+        self.step(6)
+        self.boolean(going_away)
+        return self
+
+    def tick(self, ms):
+        self.step(7)
+        self.integer(0, 45000, ms)
+        return self
+
+    def run(self):
+        self.step(8)
+        return self
+
+    def room(self, count):
+        self.step(9)
+        self.integer(0, 100000, count)
+        return self
+
+    def end_of_input(self, clean=True):
+        self.step(10)
+        self.integer(0, 3, 0)
+        self.boolean(clean)
+        return self
+
+    def deadline(self):
+        self.step(11)
+        return self
+
+    def tls_shutdown(self):
+        self.step(12)
+        return self
+
+
+def ws_connection_seeds():
+    S = ConnectionScript
+    return {
+        "peer-close": S().frame(1, "hi").frame(8, code=1001).read().run().end_of_input(),
+        "peer-close-split": S().frame(1, "hi").frame(8, code=1000).read(3).read(5).read()
+        .run().end_of_input(),
+        "server-close": S(reaction=1).send("x").run().close(False).run().frame(1, "late")
+        .frame(8, code=1008).read().end_of_input(),
+        "slow-consumer": S().room(0).send("a" * 600).run().send("b" * 600).run().room(100000)
+        .frame(8, code=1008).read().deadline(),
+        "idle": S().tick(15000).run().tick(40000).end_of_input(False),
+        "ping-pong": S().tick(15000).run().frame(10).frame(9, "p").read().run().tick(15000).run(),
+        "tls-close": S(tls=True).send("a").run().frame(8).read().run().room(10).room(10)
+        .tls_shutdown(),
+        "binary": S(reaction=2).frame(1, "t").frame(2, "b").read().run().deadline(),
+        "big-send": S(small_queue=False).big_send(70000).room(0).big_send(70000).run()
+        .room(100000).close().run().deadline(),
+    }
+
+
 def write(target, seeds):
     out = pathlib.Path(__file__).resolve().parent / "corpus" / target
     out.mkdir(parents=True, exist_ok=True)
@@ -418,6 +520,7 @@ def main():
     write("fuzz_protocol", {**PROTOCOL_SEEDS, **PROTOCOL_BINARY_SEEDS})
     write("fuzz_resolve_target", RESOLVE_SEEDS)
     write("fuzz_ws_frames", ws_frames_seeds())
+    write("fuzz_ws_connection", {name: script.data() for name, script in ws_connection_seeds().items()})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #include "signald/net/http_session.hpp"
 
 #include "signald/net/ws_host.hpp"
-#include "signald/net/ws_session.hpp"
+#include "signald/net/ws_plain_session.hpp"
+#include "signald/net/ws_tls_session.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -225,13 +226,13 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
     if constexpr (tls) {
         // The WebSocket's keepalive watches the connection from now on.
         beast::get_lowest_layer(stream_).expires_never();
-        std::make_shared<WsSession<TlsStream>>(std::move(stream_), host_.ws_host(),
-                                               std::move(peer_address_), std::move(*admission_))
+        std::make_shared<WsTlsSession>(std::move(stream_), host_.ws_host(),
+                                       std::move(peer_address_), std::move(*admission_))
             ->start(std::move(early));
     } else {
-        std::make_shared<WsSession<tcp::socket>>(beast::get_lowest_layer(stream_).release_socket(),
-                                                 host_.ws_host(), std::move(peer_address_),
-                                                 std::move(*admission_))
+        std::make_shared<WsPlainSession>(beast::get_lowest_layer(stream_).release_socket(),
+                                         host_.ws_host(), std::move(peer_address_),
+                                         std::move(*admission_))
             ->start(std::move(early));
     }
 }

@@ -1,8 +1,8 @@
 #pragma once
 // HttpSession: one HTTP/1.1 connection until it either closes or upgrades. Serves GET/HEAD from
 // StaticSite (and /metrics, /healthz from its host) one request at a time (read, write, read: no
-// pipelining), and hands an admitted upgrade at "/" or "/ws" to a WsSession together with the
-// stream. Nothing here outlives the hand-off.
+// pipelining), and hands an admitted upgrade at "/" or "/ws" to a WebSocket session (WsPlainSession
+// or WsTlsSession) together with the stream. Nothing here outlives the hand-off.
 
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
@@ -33,7 +33,7 @@ private:
     void do_read();
     void on_read(error_code ec, std::size_t bytes);
     void upgrade(http::request<http::string_body>&& request);
-    // The 101 is out: the socket now belongs to a WsSession.
+    // The 101 is out: the socket now belongs to a WebSocket session.
     void on_upgraded(error_code ec, std::size_t bytes);
     // Turns answer into the response to request; the connection closes after it unless
     // keep_alive.

@@ -1,0 +1,154 @@
+#pragma once
+// WsConnection: the life of one WebSocket connection after the upgrade (close handshake, linger,
+// slow consumer, idle timeout, pings, detach), free of sockets so it can be unit-tested and
+// fuzzed like ws_frames. A WsPlainSession or WsTlsSession owns one, reports what its socket did
+// (the inputs below) and carries out what it is asked through WsConnection::Io. It never touches
+// a socket or a timer itself; inside send and close (called from the hub's fan-out) it only
+// counts, and a detach it decides there is posted.
+//
+// Phases only move forward:
+//   open      --close(code), slow consumer-->                          closing
+//   open      --peer's close frame (echoed), broken rule (failed)-->   finishing
+//   closing   --peer's close frame (our close answered), broken rule-> finishing
+//   finishing --queue written out (drained)-->                         lingering
+//   any       --idle timeout, write failure, end of input, close deadline, TLS shutdown-->  done
+// open: text flows both ways. closing: our close frame is queued, nothing more goes out after it,
+// and we still read for the peer's answer. finishing: nothing more is read; what is queued goes
+// out, then our side shuts down (FIN or close_notify). lingering: our side is shut down; reads
+// only wait for the peer's FIN and throw the bytes away. done: the socket is cut.
+// Beside the phase, two latches: the hub hears detach() once, and the end is counted once.
+
+#include "signald/core/ids.hpp"
+#include "signald/net/metrics.hpp"
+#include "signald/net/ws_frames.hpp"
+#include "signald/net/ws_host.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace signald {
+
+enum class WsPhase : std::uint8_t
+{
+    open,
+    closing,
+    finishing,
+    lingering,
+    done,
+};
+
+class WsConnection final : private WsEvents
+{
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // A close frame stuck behind a write the peer never reads would wait forever; after this the
+    // socket is simply cut.
+    static constexpr std::chrono::seconds close_deadline{2};
+    // Past this much queued in one batch, writing starts at once instead of after the batch.
+    static constexpr std::size_t eager_write_bytes = std::size_t{64} * 1024;
+
+    // What the connection asks of the I/O driver under it. Each call only starts something; how
+    // it ends comes back as an input (written, write_done, write_failed, end_of_input, ...).
+    class Io
+    {
+    public:
+        virtual ~Io() = default;
+        // Write unsent() once the handlers already waiting have queued theirs: one system call
+        // for a whole batch. Nothing to do while writing().
+        virtual void write_soon() = 0;
+        // Hand the kernel what it takes now (a big backlog), then wait for room for the rest.
+        virtual void write_now() = 0;
+        // Our side is finished: FIN (plain) or close_notify (TLS), then wait for the peer's.
+        virtual void shut_down() = 0;
+        // Cut the TCP connection: every pending operation fails; cancels the close deadline.
+        virtual void cut() = 0;
+        // Call close_deadline_passed() after close_deadline. Asked again later: no effect.
+        virtual void arm_close_deadline() = 0;
+        // Call slow_consumer_detach() soon, outside the fan-out that is running now.
+        virtual void post_detach() = 0;
+    };
+
+    // over_tls: only for the "connected" log line.
+    WsConnection(WsHost& host, Io& io, std::string peer_address, bool over_tls);
+
+    // --- Inputs from the session ---
+    // Attached to the hub as id: from now on the hub hears of it (detach once).
+    void start(ClientId id, Clock::time_point now);
+    // Bytes read from the peer (unmasked in place). Ignored unless reading().
+    void receive(std::span<char> bytes, Clock::time_point now);
+    // Connection::send / close / keepalive.
+    void send(std::string_view text);
+    void close(std::uint16_t code);
+    void tick(Clock::time_point now);
+    // The driver took count bytes from the front of unsent(): the kernel took them, or a TLS
+    // write copied them.
+    void written(std::size_t count);
+    // A write is outstanding (waiting for the socket to drain, or a TLS write of in_flight
+    // bytes); write_done() or write_failed() ends it.
+    void write_pending(std::size_t in_flight);
+    void write_done();
+    void write_failed();
+    // Nothing is queued and no write is outstanding.
+    void drained();
+    // The peer's stream ended: EOF, an error, our own cut, or (TLS) the end of the shutdown.
+    // error: what to log when it was not a clean end of stream.
+    void end_of_input(bool clean_eof, std::string_view error);
+    void close_deadline_passed();
+    // TLS: the close_notify exchange after shut_down() is over, or failed.
+    void shut_down_done();
+    void slow_consumer_detach();
+
+    // --- Outputs ---
+    WsPhase phase() const { return phase_; }
+    // Whether bytes read are to be handed to receive(); while lingering they are thrown away.
+    bool reading() const { return phase_ == WsPhase::open || phase_ == WsPhase::closing; }
+    bool lingering() const { return phase_ == WsPhase::lingering; }
+    std::string_view unsent() const { return out_.unsent(); }
+    bool writing() const { return writing_; }
+    bool attached() const { return attached_; }
+    const ClientId& id() const { return id_; }
+
+private:
+    void on_text(std::string_view text) override;
+    void on_ping(std::string_view payload) override;
+    void on_pong() override {}
+    void on_close(std::uint16_t code, std::string_view reason) override;
+
+    // Fails the connection: close frame with code, then our side is shut.
+    void fail(std::uint16_t code);
+    // Queues a close frame behind whatever is queued; nothing is sent after it.
+    void queue_close(std::uint16_t code);
+    // Ends the connection after the close frames: our side shut, then wait for the peer's.
+    void finish();
+    void cut();
+    void advance(WsPhase to);
+    void detach(std::string_view why);
+    // Counts how the connection ended, the first time only: the side that ended it first.
+    void count_close(ClosedBy by, std::uint16_t code);
+    // Reports the queue's depth after an append, for the high-water mark.
+    void queued();
+
+    WsHost& host_;
+    Io& io_;
+    const WsLimits& limits_;
+    std::string peer_address_;
+    bool over_tls_;
+    ClientId id_;
+    WsReceiver receiver_;
+    OutboundFrames out_;
+    WsPhase phase_ = WsPhase::open;
+    Clock::time_point last_heard_;
+    Clock::time_point last_ping_;
+    std::size_t in_flight_ = 0;    // bytes a TLS write copied out of the queue
+    std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
+    bool writing_ = false;
+    bool attached_ = false;
+    bool close_counted_ = false;
+};
+
+} // namespace signald
