@@ -5,12 +5,10 @@
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/protocol.hpp"
 
-#include "fake_transport.hpp"
-#include "fixed_ids.hpp"
+#include "hub_harness.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <string>
 #include <vector>
@@ -126,43 +124,28 @@ TEST(JoinedReply, CarriesIceServersAfterPeersOnlyWhenGiven)
         R"("peers":[{"clientId":"4f9kq2m7xa","name":"Ann"}],"iceServers":[{"urls":["stun:s"]}]})");
 }
 
-class HubIceServers : public ::testing::Test
+std::string join(std::string_view room)
 {
-protected:
-    HubIceServers()
-    {
-        saved_level_ = spdlog::get_level();
-        spdlog::set_level(spdlog::level::off);
-    }
-    ~HubIceServers() override { spdlog::set_level(saved_level_); }
+    return R"({"action":"join","roomId":")" + std::string(room) + R"("})";
+}
 
-    std::string join(std::string_view room)
-    {
-        return R"({"action":"join","roomId":")" + std::string(room) + R"("})";
-    }
-
-    spdlog::level::level_enum saved_level_;
-    test::FakeTransport transport_;
-    test::FixedIds ids_;
-    std::vector<ClientId> asked_for_;
-};
-
-TEST_F(HubIceServers, JoinedAndPeerJoinedCarryWhatTheFunctionBuildsForTheirReceiver)
+TEST(HubIceServers, JoinedAndPeerJoinedCarryWhatTheFunctionBuildsForTheirReceiver)
 {
-    Hub hub(transport_, ids_, {}, {}, [&](const ClientId& id) {
-        asked_for_.push_back(id);
+    std::vector<ClientId> asked_for;
+    test::HubHarness hub({}, {}, [&](const ClientId& id) {
+        asked_for.push_back(id);
         return R"([{"urls":["turn:t"],"username":")" + id + R"(","credential":"c"}])";
     });
     const ClientId a = hub.connect();
     const ClientId b = hub.connect();
     const ClientId c = hub.connect();
-    hub.on_text(a, join("r"));
-    hub.on_text(b, join("r"));
-    hub.on_text(c, join("r"));
-    hub.on_text(b, join("other")); // a switch is a new join: fresh credentials
+    hub.send(a, join("r"));
+    hub.send(b, join("r"));
+    hub.send(c, join("r"));
+    hub.send(b, join("other")); // a switch is a new join: fresh credentials
 
     std::vector<std::pair<std::string, ClientId>> carrying;
-    for (const auto& message : transport_.take()) {
+    for (const auto& message : hub.take()) {
         if (message.action() == "joined" || message.action() == "peer-joined") {
             EXPECT_EQ(message.json()["iceServers"][0]["username"], message.to) << message.text;
             carrying.emplace_back(message.action(), message.to);
@@ -175,18 +158,18 @@ TEST_F(HubIceServers, JoinedAndPeerJoinedCarryWhatTheFunctionBuildsForTheirRecei
         {"peer-joined", a}, {"peer-joined", b}, {"joined", b}};
     EXPECT_EQ(carrying, expected);
     // Once per message, each for its receiver at the moment it is sent.
-    EXPECT_EQ(asked_for_, (std::vector<ClientId>{a, b, a, c, a, b, b}));
+    EXPECT_EQ(asked_for, (std::vector<ClientId>{a, b, a, c, a, b, b}));
 }
 
-TEST_F(HubIceServers, PeerJoinedIsStillOnePerMemberAfterTheJoined)
+TEST(HubIceServers, PeerJoinedIsStillOnePerMemberAfterTheJoined)
 {
-    Hub hub(transport_, ids_, {}, {}, [](const ClientId&) { return std::string(R"([])"); });
+    test::HubHarness hub({}, {}, [](const ClientId&) { return std::string(R"([])"); });
     const ClientId a = hub.connect();
     const ClientId b = hub.connect();
-    hub.on_text(a, join("r"));
-    transport_.take();
-    hub.on_text(b, join("r"));
-    const auto sent = transport_.take();
+    hub.send(a, join("r"));
+    hub.take();
+    hub.send(b, join("r"));
+    const auto sent = hub.take();
     ASSERT_EQ(sent.size(), 2u);
     EXPECT_EQ(sent[0].to, b);
     EXPECT_EQ(sent[0].action(), "joined");
@@ -196,39 +179,40 @@ TEST_F(HubIceServers, PeerJoinedIsStillOnePerMemberAfterTheJoined)
                                 R"("iceServers":[]})");
 }
 
-TEST_F(HubIceServers, WithoutAFunctionJoinedHasNoIceServers)
+TEST(HubIceServers, WithoutAFunctionJoinedHasNoIceServers)
 {
-    Hub hub(transport_, ids_);
+    test::HubHarness hub;
     const ClientId a = hub.connect();
-    hub.on_text(a, join("r"));
-    const auto sent = transport_.take();
+    hub.send(a, join("r"));
+    const auto sent = hub.take();
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(sent[0].action(), "joined");
     EXPECT_FALSE(sent[0].json().contains("iceServers"));
 }
 
-TEST_F(HubIceServers, AnEmptyStringLeavesTheFieldOut)
+TEST(HubIceServers, AnEmptyStringLeavesTheFieldOut)
 {
-    Hub hub(transport_, ids_, {}, {}, [](const ClientId&) { return std::string{}; });
+    test::HubHarness hub({}, {}, [](const ClientId&) { return std::string{}; });
     const ClientId a = hub.connect();
-    hub.on_text(a, join("r"));
-    const auto sent = transport_.take();
+    hub.send(a, join("r"));
+    const auto sent = hub.take();
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_FALSE(sent[0].json().contains("iceServers"));
 }
 
-TEST_F(HubIceServers, RefusedJoinsDoNotAskForCredentials)
+TEST(HubIceServers, RefusedJoinsDoNotAskForCredentials)
 {
-    Hub hub(transport_, ids_, HubLimits{1, {}, 0}, {}, [&](const ClientId& id) {
-        asked_for_.push_back(id);
+    std::vector<ClientId> asked_for;
+    test::HubHarness hub(HubLimits{1, {}, 0}, {}, [&](const ClientId& id) {
+        asked_for.push_back(id);
         return std::string("[]");
     });
     const ClientId a = hub.connect();
     const ClientId b = hub.connect();
-    hub.on_text(a, join("r"));
-    hub.on_text(b, join("r")); // room-full
-    hub.on_text(a, join("r")); // already-joined
-    EXPECT_EQ(asked_for_, std::vector<ClientId>{a});
+    hub.send(a, join("r"));
+    hub.send(b, join("r")); // room-full
+    hub.send(a, join("r")); // already-joined
+    EXPECT_EQ(asked_for, std::vector<ClientId>{a});
 }
 
 } // namespace
