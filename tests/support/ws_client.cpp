@@ -174,6 +174,22 @@ void RawWsClient::close_socket()
     fd_ = -1;
 }
 
+void RawWsClient::reset_socket()
+{
+    if (fd_ < 0)
+        return;
+    const linger abort_on_close{1, 0};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) != 0)
+        fail_errno("setsockopt SO_LINGER");
+    close_socket();
+}
+
+void RawWsClient::shut_down_sending()
+{
+    if (::shutdown(fd_, SHUT_WR) != 0)
+        fail_errno("shutdown");
+}
+
 void RawWsClient::set_no_delay()
 {
     const int on = 1;

@@ -117,6 +117,11 @@ public:
     // Closes the socket: the end of the connection from this side (a FIN, or an RST if unread
     // data is left). Nothing can be sent or read afterwards.
     void close_socket();
+    // Closes the socket with SO_LINGER 0: an RST whatever is left unread, as when a machine
+    // vanishes from the network. Nothing can be sent or read afterwards.
+    void reset_socket();
+    // shutdown(SHUT_WR): a FIN, and no more sending; what the server still sends can be read.
+    void shut_down_sending();
 
 private:
     unsigned upgrade(std::uint16_t port, const Headers& extra, std::string_view pipelined,
