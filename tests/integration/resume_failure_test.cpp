@@ -76,6 +76,7 @@ TEST_F(ResumeFailure, ACountBeyondWhatTheOldConnectionWasHandedFailsAndRemovesTh
     a_->reset();
     ASSERT_EQ(b_->next_json(), peer_suspended("f", a_id_));
     offers_to_a(3, 5); // queued while suspended: never handed to the old connection
+    b_round_trip();
 
     auto client = counting();
     EXPECT_TRUE(is_resume_failed(client->resume(a_->token(), 4)))
