@@ -5,6 +5,7 @@
 // member; the connection stays open as a fresh client.
 
 #include "counting_client.hpp"
+#include "http_client.hpp"
 #include "resume_fixture.hpp"
 #include "ws_client.hpp"
 
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 namespace signald::test::resume {
@@ -126,6 +128,24 @@ TEST_F(ResumeFailure, AResumeAfterTheGraceFailsAndTheOthersHeardPeerLeftOnceInTi
     EXPECT_TRUE(is_resume_failed(late->resume(a_->token(), 1)));
     EXPECT_TRUE(b_->expect_silence());
     expect_joins_afresh(*late);
+}
+
+TEST_F(ResumeFailure, FailedResumesCountAgainstTheFloodLimits)
+{
+    start({"--rate-msgs", "20", "--rate-bytes", "0"});
+    auto guesser = counting();
+    // Guessing tokens as fast as the socket takes the guesses, until the server has had enough.
+    const std::string guess =
+        nlohmann::json{{"action", "resume"}, {"token", unknown_token}, {"received", 0}}.dump();
+    try {
+        for (int i = 0; i < 5000 && !guesser->raw().ended(); ++i)
+            guesser->send_text(guess);
+    } catch (const std::runtime_error&) {
+        // the server closed while we were writing
+    }
+    EXPECT_EQ(wait_for_metric(port(), R"(signald_rejections_total{reason="flood"})", 1), 1)
+        << "a flood of failed resumes was not closed as a flood";
+    EXPECT_TRUE(is_resume_failed(guesser->next_json())) << "the first guess is answered";
 }
 
 // ---- Malformed resumes ---------------------------------------------------------------------

@@ -130,6 +130,37 @@ TEST_F(ResumeReplay, MembersWhoJoinedDuringTheSuspensionHearPeerResumedAndTheRep
     EXPECT_TRUE(d->expect_silence()) << "d left before a came back";
 }
 
+TEST_F(ResumeReplay, WhatHappensToOthersWhileSuspendedIsInTheReplay)
+{
+    start();
+    meet("p");
+    auto c = counting();
+    c->join("p");
+    ASSERT_EQ(b_->next_json().value("action", ""), "peer-joined");
+    a_->reset();
+    ASSERT_EQ(b_->next_json(), peer_suspended("p", a_id_));
+    ASSERT_EQ(c->next_json(), peer_suspended("p", a_id_));
+    // c blips too while a is away, and comes back first.
+    c->reset();
+    ASSERT_EQ(b_->next_json(), peer_suspended("p", c->client_id()));
+    auto c_back = counting();
+    ASSERT_TRUE(
+        is_resumed(c_back->resume(c->token(), c->received()), "p", c->client_id(), c->token()));
+    EXPECT_TRUE(c_back->expect_silence());
+    ASSERT_EQ(b_->next_json(), peer_resumed("p", c->client_id()));
+
+    auto back = counting();
+    ASSERT_TRUE(is_resumed(back->resume(a_->token(), 1), "p", a_id_, a_->token()));
+    EXPECT_EQ(back->next_json(), (json{{"action", "peer-joined"},
+                                       {"roomId", "p"},
+                                       {"peer", {{"clientId", c->client_id()}}}}));
+    EXPECT_EQ(back->next_json(), peer_suspended("p", c->client_id()));
+    EXPECT_EQ(back->next_json(), peer_resumed("p", c->client_id()));
+    EXPECT_TRUE(back->expect_silence());
+    EXPECT_EQ(b_->next_json(), peer_resumed("p", a_id_));
+    EXPECT_EQ(c_back->next_json(), peer_resumed("p", a_id_));
+}
+
 TEST_F(ResumeReplay, ASecondResumeCountsTheReplayedMessagesOnTheConnectionThatGotThem)
 {
     start();
