@@ -161,6 +161,31 @@ TEST_F(ResumeReplay, WhatHappensToOthersWhileSuspendedIsInTheReplay)
     EXPECT_EQ(c_back->next_json(), peer_resumed("p", a_id_));
 }
 
+TEST_F(ResumeReplay, ARoomWhoseOnlyMemberIsSuspendedLivesOn)
+{
+    start();
+    meet("p");
+    a_->reset();
+    ASSERT_EQ(b_->next_json(), peer_suspended("p", a_id_));
+    b_->send_json({{"action", "leave"}, {"roomId", "p"}});
+    ASSERT_EQ(b_->next_json().value("action", ""), "left");
+
+    auto d = connect();
+    d->send_json({{"action", "join"}, {"roomId", "p"}});
+    const json joined = d->next_json();
+    const std::string d_id = joined.value("clientId", "");
+    EXPECT_EQ(joined["peers"],
+              json::parse(R"([{"clientId":")" + a_id_ + R"(","suspended":true}])"));
+
+    auto back = counting();
+    ASSERT_TRUE(is_resumed(back->resume(a_->token(), 1), "p", a_id_, a_->token()));
+    EXPECT_EQ(back->next_json(), peer_left("p", b_id_));
+    EXPECT_EQ(back->next_json(),
+              (json{{"action", "peer-joined"}, {"roomId", "p"}, {"peer", {{"clientId", d_id}}}}));
+    EXPECT_TRUE(back->expect_silence());
+    EXPECT_EQ(d->next_json(), peer_resumed("p", a_id_));
+}
+
 TEST_F(ResumeReplay, ASecondResumeCountsTheReplayedMessagesOnTheConnectionThatGotThem)
 {
     start();
@@ -313,6 +338,25 @@ TEST_F(ResumeReplay, AResumeTakesOverAHalfOpenConnectionWhichGetsClose4001)
     reads_offers(*back, 4, 4);
 }
 
+TEST_F(ResumeReplay, AFailedTakeoverRemovesTheMember)
+{
+    start();
+    meet("p");
+    offers_to_a(1, 2);
+    b_round_trip();
+    // a's connection is still open; the resume claims more than it was ever handed (3).
+    auto back = counting();
+    EXPECT_TRUE(is_resume_failed(back->resume(a_->token(), 4)));
+    // The others may first hear the old connection end; then a leaves, once.
+    json heard = b_->next_json();
+    if (heard == peer_suspended("p", a_id_))
+        heard = b_->next_json();
+    EXPECT_EQ(heard, peer_left("p", a_id_));
+    EXPECT_TRUE(b_->expect_silence());
+    auto again = counting();
+    EXPECT_TRUE(is_resume_failed(again->resume(a_->token(), 3)));
+}
+
 // ---- Acknowledgement by pong -----------------------------------------------------------------
 
 class ResumeAcks : public ResumeFixture
@@ -336,7 +380,7 @@ protected:
         offers_to_a(1, 3);
         reads_offers(*a_, 1, 3);
         a_->discard_pings();
-        const auto ping = a_->wait_ping(3s);
+        const auto ping = a_->wait_latest_ping(3s);
         ASSERT_TRUE(ping) << "no ping within 3 s at --ping-interval 1";
         a_->pong(*ping);
         a_round_trip();
@@ -383,7 +427,7 @@ TEST_F(ResumeAcks, AnUnsolicitedPongOrOneWithTheWrongPayloadAcknowledgesNothing)
     offers_to_a(1, 3);
     reads_offers(*a_, 1, 3);
     a_->discard_pings();
-    const auto ping = a_->wait_ping(3s);
+    const auto ping = a_->wait_latest_ping(3s);
     ASSERT_TRUE(ping) << "no ping within 3 s at --ping-interval 1";
     std::string wrong = *ping;
     wrong.push_back('x'); // not what the server sent

@@ -141,15 +141,18 @@ json CountingClient::next_json(Duration timeout)
     return ::testing::AssertionSuccess();
 }
 
-std::optional<std::string> CountingClient::wait_ping(Duration timeout)
+std::optional<std::string> CountingClient::wait_latest_ping(Duration timeout)
 {
     const auto deadline = SteadyClock::now() + timeout;
     while (pings_.empty() && !raw_.ended() && take_one(deadline)) {
     }
     if (pings_.empty())
         return std::nullopt;
-    std::string payload = std::move(pings_.front());
-    pings_.pop_front();
+    // Frames already here, without waiting: a newer ping may be among them.
+    while (!raw_.ended() && take_one(SteadyClock::now())) {
+    }
+    std::string payload = std::move(pings_.back());
+    pings_.clear();
     return payload;
 }
 

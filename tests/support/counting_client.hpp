@@ -42,11 +42,12 @@ public:
     nlohmann::json next_json(Duration timeout = 2s);
     // Succeeds when no text message arrives and the connection stays open for the duration.
     ::testing::AssertionResult expect_silence(Duration duration = 200ms);
-    // The payload of the next ping; text arriving first waits for next_json. nullopt if none
-    // arrives in time.
-    std::optional<std::string> wait_ping(Duration timeout);
-    // Forgets the pings taken so far: the next wait_ping returns one sent after every text
-    // message taken until now.
+    // Waits for a ping, then takes whatever else has already arrived, and returns the payload
+    // of the newest ping (forgetting older ones): the one a pong must echo to acknowledge
+    // anything. Text arriving meanwhile waits for next_json. nullopt if no ping arrives in time.
+    std::optional<std::string> wait_latest_ping(Duration timeout);
+    // Forgets the pings taken so far: the next wait_latest_ping returns one sent after every
+    // text message taken until now.
     void discard_pings() { pings_.clear(); }
     // A pong with this payload, whether or not a ping asked for it.
     void pong(std::string_view payload);
