@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace signald::test::resume {
@@ -418,6 +419,54 @@ TEST_F(ResumeAcks, AfterAPongWhatWasSentAfterItsPingIsStillReplayed)
     EXPECT_EQ(error.value("code", ""), "not-in-room") << error.dump();
     reads_offers(*back, 4, 4);
     EXPECT_TRUE(back->expect_silence(300ms));
+}
+
+// On a resumed connection the replayed messages are numbered like live ones, so a pong there
+// acknowledges them too: resumed -> offers 1..3 replayed (1..3) -> ping -> pong -> error (4).
+class ResumedAcks : public ResumeAcks
+{
+protected:
+    std::unique_ptr<CountingClient> resume_and_acknowledge_the_replay()
+    {
+        start_pinging();
+        meet("k");
+        offers_to_a(1, 3);
+        b_round_trip();
+        a_->reset();
+        EXPECT_EQ(b_->next_json(), peer_suspended("k", a_id_));
+        auto back = counting();
+        EXPECT_TRUE(is_resumed(back->resume(a_->token(), 1), "k", a_id_, a_->token()));
+        reads_offers(*back, 1, 3);
+        back->discard_pings();
+        const auto ping = back->wait_latest_ping(3s);
+        EXPECT_TRUE(ping) << "no ping within 3 s at --ping-interval 1";
+        back->pong(ping.value_or(""));
+        back->send_json({{"action", "leave"}, {"roomId", "no-such-room"}});
+        EXPECT_EQ(back->next_json().value("code", ""), "not-in-room");
+        EXPECT_EQ(back->received(), 4u);
+        back->reset();
+        EXPECT_EQ(b_->next_json(), peer_resumed("k", a_id_));
+        EXPECT_EQ(b_->next_json(), peer_suspended("k", a_id_));
+        return back;
+    }
+};
+
+TEST_F(ResumedAcks, APongOnAResumedConnectionTrimsTheReplayedMessages)
+{
+    const auto second = resume_and_acknowledge_the_replay();
+    auto third = counting();
+    EXPECT_TRUE(is_resume_failed(third->resume(second->token(), 1)))
+        << "replayed offer 2 was acknowledged on the second connection";
+    EXPECT_EQ(b_->next_json(), peer_left("k", a_id_));
+}
+
+TEST_F(ResumedAcks, APongOnAResumedConnectionKeepsWhatWasSentAfterItsPing)
+{
+    const auto second = resume_and_acknowledge_the_replay();
+    auto third = counting();
+    ASSERT_TRUE(is_resumed(third->resume(second->token(), 3), "k", a_id_, second->token()));
+    EXPECT_EQ(third->next_json().value("code", ""), "not-in-room");
+    EXPECT_TRUE(third->expect_silence(300ms));
 }
 
 TEST_F(ResumeAcks, AnUnsolicitedPongOrOneWithTheWrongPayloadAcknowledgesNothing)
