@@ -443,10 +443,11 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
         if (member == nullptr)
             return refuse("the member held more than --resume-buffer-bytes when it was taken over");
     }
-    Resumable& held = *member->resume;
+    const Resumable& held = *member->resume;
     if (request.received > held.handed) {
+        const std::uint64_t handed = held.handed; // remove_holder frees held
         remove_holder(holder, "resumed with more received than it was sent");
-        return refuse("received is more than the " + std::to_string(held.handed) +
+        return refuse("received is more than the " + std::to_string(handed) +
                       " messages the previous connection was sent");
     }
     auto replay = held.outbox.after(request.received);

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace signald::test {
 namespace {
@@ -23,7 +24,12 @@ constexpr std::size_t max_message_bytes = 1024;
 class Closing : public SignaldFixture
 {
 protected:
-    Closing() { start_server({"--max-message-bytes", std::to_string(max_message_bytes)}); }
+    explicit Closing(std::vector<std::string> extra_args = {})
+    {
+        std::vector<std::string> args{"--max-message-bytes", std::to_string(max_message_bytes)};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        start_server(args);
+    }
 
     // Three members of room "r": the one about to go, and two who stay.
     void fill_room()
@@ -113,14 +119,22 @@ TEST_F(Closing, InvalidUtf8TextClosesWith1007)
     expect_leaver_gone_and_room_working();
 }
 
-TEST_F(Closing, TcpDropWithoutCloseFrameRemovesTheMember)
+// With resume off, a connection that merely breaks removes its member at once, as before resume
+// existed; with resume on it suspends it (resume_test).
+class ClosingWithoutResume : public Closing
+{
+protected:
+    ClosingWithoutResume() : Closing({"--resume-grace", "0"}) {}
+};
+
+TEST_F(ClosingWithoutResume, TcpDropWithoutCloseFrameRemovesTheMember)
 {
     fill_room();
     leaver_->drop();
     expect_leaver_gone_and_room_working();
 }
 
-TEST_F(Closing, TcpResetRemovesTheMember)
+TEST_F(ClosingWithoutResume, TcpResetRemovesTheMember)
 {
     fill_room();
     leaver_->drop(/*reset=*/true);

@@ -71,9 +71,11 @@ protected:
     }
 };
 
+// With resume off the room hears peer-left at the cut; with resume on, peer-suspended
+// (resume_test).
 TEST_F(Keepalive, APeerThatStopsAnsweringIsCutWithinTheIdleTimeoutAndItsRoomHearsPeerLeft)
 {
-    start();
+    start(idle_timeout, {"--resume-grace", "0"});
     auto watcher = connect();
     watcher->join("k");
 
@@ -146,7 +148,8 @@ TEST_F(Keepalive, APeerWithAStalledWriteCostsNoCpuAndIsStillCutAtTheIdleTimeout)
 {
     constexpr auto long_idle = 6s;
     // A queue cap far above the flood, so only the idle timeout can end the stalled peer.
-    start(long_idle, {"--max-queue-bytes", "134217728", "--rate-msgs", "0", "--rate-bytes", "0"});
+    start(long_idle, {"--max-queue-bytes", "134217728", "--rate-msgs", "0", "--rate-bytes", "0",
+                      "--resume-grace", "0"});
     auto flooder = connect();
     flooder->join("s");
 

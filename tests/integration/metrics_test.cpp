@@ -141,11 +141,14 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
         {"signald_sessions", "gauge"},
         {"signald_rooms", "gauge"},
         {"signald_members", "gauge"},
+        {"signald_suspended_members", "gauge"},
         {"signald_messages_received_total", "counter"},
         {"signald_received_bytes_total", "counter"},
         {"signald_messages_sent_total", "counter"},
         {"signald_sent_bytes_total", "counter"},
         {"signald_protocol_errors_total", "counter"},
+        {"signald_resume_events_total", "counter"},
+        {"signald_resume_replayed_messages_total", "counter"},
         {"signald_closes_total", "counter"},
         {"signald_rejections_total", "counter"},
         {"signald_write_queue_high_water_bytes", "gauge"},
@@ -167,9 +170,10 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     EXPECT_LE(started, after);
 
     // Every action and every error code is there from the start, at zero.
-    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 5u);
-    EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 6u);
-    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 11u);
+    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 6u);
+    EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 9u);
+    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 12u);
+    EXPECT_EQ(metrics.family("signald_resume_events_total").size(), 4u);
     for (const auto& [series, value] : metrics.samples)
         if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
             EXPECT_EQ(value, 0) << series;
@@ -217,6 +221,8 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
         {"invalid", R"({"action":"signal","roomId":"x","type":"Offer"})", "bad-type"},
         {"leave", R"({"action":"leave","roomId":"r"})", "not-in-room"},
         {"join", R"({"action":"join","roomId":"r"})", "room-full"},
+        {"resume", R"({"action":"resume","token":"nobody-has-this-token","received":0})",
+         "resume-failed"},
     };
     for (const auto& [label, text, code] : refused) {
         d.send(label, text);
@@ -241,7 +247,8 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     e.expect("error", "rate-limited");
 
     // Endings: a client's 1000 (the room hears peer-left twice), a binary frame closed by the
-    // server with 1003 (once more), a TCP drop with nobody left to tell, a refused upgrade.
+    // server with 1003 (once more), a TCP drop with nobody left to tell (its member is suspended,
+    // keeping r alive for a resume), a refused upgrade.
     EXPECT_EQ(b.ws().close(1000), 1000);
     a.expect("peer-left");
     c.expect("peer-left");
@@ -258,11 +265,19 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     const Exposition metrics = scrape(port);
 
     EXPECT_EQ(metrics.at("signald_connections"), 2);
-    EXPECT_EQ(metrics.at("signald_rooms"), 1); // e-room
-    EXPECT_EQ(metrics.at("signald_members"), 1);
+    EXPECT_EQ(metrics.at("signald_rooms"), 2); // e-room, and r held by the suspended a
+    EXPECT_EQ(metrics.at("signald_members"), 2);
+    EXPECT_EQ(metrics.at("signald_suspended_members"), 1);
+    EXPECT_EQ(metrics.family("signald_resume_events_total"),
+              (std::map<std::string, double>{
+                  {R"(signald_resume_events_total{event="suspended"})", 1},
+                  {R"(signald_resume_events_total{event="resumed"})", 0},
+                  {R"(signald_resume_events_total{event="failed"})", 1},
+                  {R"(signald_resume_events_total{event="expired"})", 0},
+              }));
 
     const std::map<std::string, double> in_messages = {
-        {"join", 7}, {"leave", 2}, {"signal", 3}, {"invalid", 6}, {"dropped", 1}};
+        {"join", 7}, {"leave", 2}, {"signal", 3}, {"resume", 1}, {"invalid", 6}, {"dropped", 1}};
     for (const auto& [action, count] : in_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
         EXPECT_EQ(metrics.at("signald_messages_received_total" + labels), count) << action;
@@ -270,9 +285,9 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
         EXPECT_EQ(metrics.at("signald_received_bytes_total" + labels), ledger.in[action].second)
             << action;
     }
-    const std::map<std::string, double> out_messages = {{"joined", 5}, {"peer-joined", 3},
-                                                        {"signal", 3}, {"peer-left", 3},
-                                                        {"left", 1},   {"error", 11}};
+    const std::map<std::string, double> out_messages = {
+        {"joined", 5}, {"peer-joined", 3}, {"signal", 3},         {"peer-left", 3},   {"left", 1},
+        {"error", 12}, {"resumed", 0},     {"peer-suspended", 0}, {"peer-resumed", 0}};
     for (const auto& [action, count] : out_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
         EXPECT_EQ(metrics.at("signald_messages_sent_total" + labels), count) << action;
@@ -284,7 +299,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), out_messages.size());
 
     const auto errors = metrics.family("signald_protocol_errors_total");
-    EXPECT_EQ(errors.size(), 11u);
+    EXPECT_EQ(errors.size(), 12u);
     for (const auto& [series, value] : errors)
         EXPECT_EQ(value, 1) << series;
 

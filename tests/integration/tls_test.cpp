@@ -351,8 +351,9 @@ TEST_F(Tls, AStalledWssReaderIsCutWhileTheRoomGoesOn)
 
 TEST_F(Tls, PingsKeepALiveWssClientAndASilentOneIsCut)
 {
-    SignaldProcess server(
-        server_args(web_root_.path(), tls_args({"--ping-interval", "1", "--idle-timeout", "2"})));
+    SignaldProcess server(server_args(
+        web_root_.path(),
+        tls_args({"--ping-interval", "1", "--idle-timeout", "2", "--resume-grace", "0"})));
     WssClient lively(trust());
     WssClient silent(trust());
     lively.connect(server.port());
