@@ -7,6 +7,7 @@
 #include "counting_client.hpp"
 #include "resume_fixture.hpp"
 #include "signald_fixture.hpp"
+#include "tls_client.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -245,6 +246,83 @@ INSTANTIATE_TEST_SUITE_P(EachCause, Suspension,
                          ::testing::Values(Cut::reset, Cut::fin, Cut::fin_mid_frame,
                                            Cut::idle_timeout),
                          cut_name);
+
+// ---- The same over wss:// ---------------------------------------------------------------------
+
+enum class TlsEnd
+{
+    reset,    // RST under TLS
+    fin,      // FIN without TLS close_notify or a WebSocket close frame
+    takeover, // still open when the resume comes
+};
+
+std::string tls_end_name(const ::testing::TestParamInfo<TlsEnd>& info)
+{
+    switch (info.param) {
+    case TlsEnd::reset:
+        return "Reset";
+    case TlsEnd::fin:
+        return "Fin";
+    case TlsEnd::takeover:
+        return "Takeover";
+    }
+    return "Unknown";
+}
+
+class ResumeOverTls : public ResumeFixture, public ::testing::WithParamInterface<TlsEnd>
+{
+protected:
+    // A wss:// client that does not check the self-signed certificate (not the subject here).
+    std::unique_ptr<WssClient> wss()
+    {
+        auto client = std::make_unique<WssClient>(TlsTrust{});
+        client->connect(port());
+        return client;
+    }
+};
+
+TEST_P(ResumeOverTls, ALostWssConnectionSuspendsAndResumesOverWss)
+{
+    start({"--tls-self-signed"});
+    auto a = wss();
+    a->send_json({{"action", "join"}, {"roomId", "w"}});
+    const json joined = a->next_json();
+    const std::string a_id = joined.value("clientId", "");
+    const std::string token = joined.value("resumeToken", "");
+    ASSERT_FALSE(token.empty()) << joined.dump();
+    auto b = wss();
+    const std::string b_id = b->join("w");
+    ASSERT_EQ(a->next_json().value("action", ""), "peer-joined"); // 1
+    b->send_json(offer("w", a_id, 1));
+    ASSERT_EQ(a->next_json(), relayed("w", b_id, a_id, 1)); // 2
+    b->send_json(offer("w", a_id, 2));                      // never read on this connection
+    b->send_json({{"action", "leave"}, {"roomId", "no-such-room"}});
+    ASSERT_EQ(b->next_json().value("code", ""), "not-in-room");
+
+    if (GetParam() != TlsEnd::takeover) {
+        a->drop(GetParam() == TlsEnd::reset);
+        EXPECT_EQ(b->next_json(), peer_suspended("w", a_id));
+        EXPECT_TRUE(b->expect_silence());
+    }
+    auto back = wss();
+    back->send_json({{"action", "resume"}, {"token", token}, {"received", 2}});
+    EXPECT_TRUE(is_resumed(back->next_json(), "w", a_id, token));
+    EXPECT_EQ(back->next_json(), relayed("w", b_id, a_id, 2));
+    EXPECT_TRUE(back->expect_silence());
+    if (GetParam() == TlsEnd::takeover) {
+        const auto ending = a->wait_close(2s);
+        ASSERT_TRUE(ending.has_value()) << "the old connection is still open";
+        EXPECT_TRUE(ending->got_close_frame) << describe(*ending);
+        EXPECT_EQ(ending->code, 4001);
+        EXPECT_EQ(ending->reason, "resumed elsewhere");
+        EXPECT_EQ(b->next_json(), peer_suspended("w", a_id));
+    }
+    EXPECT_EQ(b->next_json(), peer_resumed("w", a_id));
+}
+
+INSTANTIATE_TEST_SUITE_P(EachEnd, ResumeOverTls,
+                         ::testing::Values(TlsEnd::reset, TlsEnd::fin, TlsEnd::takeover),
+                         tls_end_name);
 
 // ---- Removal: what the client or the server decides -------------------------------------------
 

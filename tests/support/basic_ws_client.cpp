@@ -242,7 +242,10 @@ void BasicWsClient<NextLayer>::on_read(beast::error_code ec)
     if (ec) {
         ended_ = true;
         close_info_.error = ec.message();
-        if (ec == websocket::error::closed) {
+        // A close frame that arrived but could not be answered (the server cut TCP right after
+        // it, as in a takeover) ends the read with the answer's write error: the frame's code is
+        // still recorded.
+        if (ec == websocket::error::closed || ws_.reason().code != websocket::close_code::none) {
             close_info_.got_close_frame = true;
             close_info_.code = static_cast<std::uint16_t>(ws_.reason().code);
             close_info_.reason =
