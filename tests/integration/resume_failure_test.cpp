@@ -92,6 +92,28 @@ TEST_F(ResumeFailure, ACountBeyondWhatTheOldConnectionWasHandedFailsAndRemovesTh
     expect_joins_afresh(*client);
 }
 
+class HugeCount : public ResumeFailure, public ::testing::WithParamInterface<const char*>
+{};
+
+// Counts no 64-bit integer (or double) holds exactly are still non-negative integers: far more
+// than was handed over, so resume-failed, never a wrap-around to a small count.
+TEST_P(HugeCount, IsBeyondWhatWasHandedAndFails)
+{
+    start();
+    meet("f");
+    a_->reset();
+    ASSERT_EQ(b_->next_json(), peer_suspended("f", a_id_));
+    auto client = counting();
+    client->send_text(R"({"action":"resume","token":")" + a_->token() + R"(","received":)" +
+                      GetParam() + "}");
+    EXPECT_TRUE(is_resume_failed(client->next_json()));
+    EXPECT_EQ(b_->next_json(), peer_left("f", a_id_));
+}
+
+INSTANTIATE_TEST_SUITE_P(Counts, HugeCount,
+                         ::testing::Values("9007199254740993", "18446744073709551615",
+                                           "18446744073709551617"));
+
 TEST_F(ResumeFailure, AResumeThatIsNotTheFirstMessageFailsAndRemovesTheMember)
 {
     start();
