@@ -122,6 +122,16 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     app.add_option("--request-timeout", request_seconds,
                    "Seconds an HTTP request or upgrade may take to arrive in full")
         ->check(seconds);
+    // Session resume (docs/protocol.md 8.1): a dropped connection suspends its member.
+    auto grace_seconds = server.resume_grace.count();
+    app.add_option("--resume-grace", grace_seconds,
+                   "Seconds a member whose connection dropped keeps its place and may resume; "
+                   "0 = off (a dropped connection leaves at once)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400}));
+    app.add_option("--resume-buffer-bytes", server.resume_buffer_bytes,
+                   "Bytes of messages held per member for a resume (unacknowledged, or queued "
+                   "while suspended)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 32));
     app.add_option("--max-header-bytes", server.max_header_bytes,
                    "Largest HTTP request header; larger gets 431")
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1024} * 1024));
@@ -205,6 +215,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     server.ping_interval = std::chrono::seconds(ping_seconds);
     server.idle_timeout = std::chrono::seconds(idle_seconds);
     server.request_timeout = std::chrono::seconds(request_seconds);
+    server.resume_grace = std::chrono::seconds(grace_seconds);
     server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
     ice.turn_ttl = std::chrono::seconds(ttl_seconds);
     if (!turn_secret_file.empty()) {

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -18,6 +19,36 @@ struct Overloaded : Ts...
 // Spelled out because clang 14 lacks C++20's aggregate deduction (the fuzzers build with clang).
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
+
+constexpr std::string_view base64url =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// A token is the member's clientId, then its secret in base64url: 4 characters per 3 bytes.
+constexpr std::size_t secret_chars = std::tuple_size_v<ResumeSecret> / 3 * 4;
+
+std::string encode_secret(const ResumeSecret& secret)
+{
+    std::string out;
+    out.reserve(secret_chars);
+    for (std::size_t i = 0; i < secret.size(); i += 3) {
+        const unsigned bits =
+            unsigned{secret[i]} << 16 | unsigned{secret[i + 1]} << 8 | unsigned{secret[i + 2]};
+        for (int shift = 18; shift >= 0; shift -= 6)
+            out.push_back(base64url[(bits >> shift) & 0x3F]);
+    }
+    return out;
+}
+
+// Compares in time that does not depend on where the texts differ, so a client cannot find a
+// secret character by character.
+bool same_secret(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char differ = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        differ |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return differ == 0;
+}
 
 } // namespace
 
@@ -48,7 +79,34 @@ void Hub::answer(const ClientId& to, OutAction action, const Text& text)
 void Hub::deliver(const Member& to, OutAction action, const Text& text)
 {
     stats_.sent(action, text->size());
+    if (resume_on() && to.where == this_node) {
+        const auto client = clients_.find(to.client_id);
+        if (client != clients_.end() && !keep(client->first, client->second, text))
+            return;
+    }
     delivery_.send(to, text);
+}
+
+bool Hub::keep(const ClientId& id, ClientState& client, const Text& text)
+{
+    if (client.suspended) {
+        if (!client.resume)
+            return false; // doomed already
+        if (client.resume->outbox.bytes() + text->size() > limits_.resume_buffer_bytes) {
+            // Removing it here would change the member list under the fan-out that is running.
+            spdlog::info("{} held more than {} bytes while suspended", id,
+                         limits_.resume_buffer_bytes);
+            client.resume.reset();
+            doomed_.push_back(id);
+            return false;
+        }
+        client.resume->outbox.push(text, limits_.resume_buffer_bytes);
+        return false;
+    }
+    ++client.texts;
+    if (client.resume)
+        client.resume->outbox.push(text, limits_.resume_buffer_bytes);
+    return true;
 }
 
 // --- the protocol rules ---------------------------------------------------------------------
@@ -61,10 +119,10 @@ ClientId Hub::connect()
         ClientId id = ids_.next();
         if (clients_.contains(id))
             continue;
-        clients_.emplace(id,
-                         ClientState{std::nullopt,
-                                     RateLimiter(limits_.rate, limits_.max_message_bytes, clock_()),
-                                     false, false});
+        clients_.emplace(id, ClientState{.room = std::nullopt,
+                                         .limiter = RateLimiter(
+                                             limits_.rate, limits_.max_message_bytes, clock_()),
+                                         .resume = std::nullopt});
         return id;
     }
     throw std::runtime_error("id source keeps returning ids in use");
@@ -79,12 +137,14 @@ std::optional<std::string> Hub::room_of(const ClientId& id) const
 void Hub::on_text(const ClientId& from, std::string_view text)
 {
     const auto client = clients_.find(from);
-    if (client == clients_.end())
+    if (client == clients_.end() || client->second.suspended)
         return;
+    const bool first = !client->second.spoke;
+    client->second.spoke = true;
     if (!admit(from, client->second, text.size()))
         return stats_.received(InAction::dropped, text.size());
 
-    auto parsed = parse_request(text);
+    auto parsed = parse_request(text, ProtocolFeatures{.resume = resume_on()});
     if (auto* error = std::get_if<ProtocolError>(&parsed)) {
         stats_.received(InAction::invalid, text.size());
         spdlog::debug("{} refused: {}", from, to_string(error->code));
@@ -104,18 +164,68 @@ void Hub::on_text(const ClientId& from, std::string_view text)
                        stats_.received(InAction::signal, text.size());
                        handle_signal(from, client->second, signal);
                    },
+                   [&](ResumeRequest& resume) {
+                       stats_.received(InAction::resume, text.size());
+                       handle_resume(from, first, resume);
+                   },
                },
                std::get<Request>(parsed));
+    settle();
 }
 
-void Hub::disconnect(const ClientId& id)
+void Hub::disconnect(const ClientId& id, ConnectionEnd end)
 {
     const auto client = clients_.find(id);
-    if (client == clients_.end())
+    if (client == clients_.end() || client->second.suspended)
         return;
-    if (client->second.room)
-        leave_room(id, client->second, "disconnected");
-    clients_.erase(client);
+    // What merely happened to the connection suspends; what the server decided (a flood close
+    // is under way) or the client said with a close frame removes.
+    if (end == ConnectionEnd::lost && client->second.resume && !client->second.closing) {
+        suspend(id, client->second);
+    } else {
+        if (client->second.room)
+            leave_room(id, client->second, "disconnected");
+        clients_.erase(client);
+    }
+    settle();
+}
+
+void Hub::acknowledge(const ClientId& id, std::uint64_t texts)
+{
+    const auto client = clients_.find(id);
+    if (client == clients_.end() || client->second.suspended || !client->second.resume)
+        return;
+    Resumable& resume = *client->second.resume;
+    if (texts > resume.numbered_from)
+        resume.outbox.acknowledge(texts - resume.numbered_from);
+}
+
+void Hub::tick()
+{
+    if (suspended_.empty())
+        return;
+    const TimePoint now = clock_();
+    std::vector<ClientId> expired;
+    for (const ClientId& id : suspended_) {
+        const ClientState& client = clients_.at(id);
+        if (client.resume && client.resume->expires <= now)
+            expired.push_back(id);
+    }
+    for (const ClientId& id : expired) {
+        ++stats_.expiries;
+        remove_suspended(id, "resume grace period over");
+    }
+    settle();
+}
+
+void Hub::settle()
+{
+    // Each removal tells a room peer-left, which may doom another suspended member.
+    while (!doomed_.empty()) {
+        const ClientId id = std::move(doomed_.back());
+        doomed_.pop_back();
+        remove_suspended(id, "resume buffer full");
+    }
 }
 
 bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
@@ -169,8 +279,13 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     const Peer peer = newcomer.peer();
 
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
-    // reaction can reach it first.
-    answer(id, OutAction::joined, make_text(reply::joined(join.room_id, id, peers, ice_servers)));
+    // reaction can reach it first. Numbering starts after the joined that carries the token.
+    const ResumeSecret secret = resume_on() ? ids_.secret() : ResumeSecret{};
+    answer(id, OutAction::joined,
+           make_text(reply::joined(join.room_id, id, peers, ice_servers,
+                                   resume_on() ? token_for(id, secret) : std::string{})));
+    if (resume_on())
+        start_numbering(client, secret);
     if (ice_servers_) {
         // Each member is about to call the newcomer, perhaps long after its own joined: it gets
         // credentials of its own that are fresh now, so one text per member instead of one shared.
@@ -227,11 +342,151 @@ void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view w
 {
     const std::string room_id = std::move(*client.room);
     client.room.reset();
+    client.resume.reset();
+    if (client.suspended) {
+        client.suspended = false;
+        std::erase(suspended_, id);
+    }
     rooms_.remove(room_id, id);
     const Text text = make_text(reply::peer_left(room_id, id));
     publish(room_id, id, OutAction::peer_left, [&](const Member&) -> const Text& { return text; });
     spdlog::info("{} left {} ({}; {} members remain)", id, room_id, why,
                  rooms_.members(room_id).size());
+}
+
+// --- resume ------------------------------------------------------------------------------
+
+std::string Hub::token_for(const ClientId& id, const ResumeSecret& secret)
+{
+    return id + encode_secret(secret);
+}
+
+void Hub::start_numbering(ClientState& client, const ResumeSecret& secret)
+{
+    client.resume.emplace(Resumable{.secret = secret, .outbox = {}, .numbered_from = client.texts});
+}
+
+Hub::ClientState* Hub::holder_of(std::string_view token, ClientId& id)
+{
+    if (token.size() != client_id_chars + secret_chars)
+        return nullptr;
+    const auto client = clients_.find(ClientId(token.substr(0, client_id_chars)));
+    if (client == clients_.end() || !client->second.resume)
+        return nullptr;
+    if (!same_secret(encode_secret(client->second.resume->secret), token.substr(client_id_chars)))
+        return nullptr;
+    id = client->first;
+    return &client->second;
+}
+
+void Hub::suspend(const ClientId& id, ClientState& client)
+{
+    if (client.resume->outbox.bytes() > limits_.resume_buffer_bytes) {
+        leave_room(id, client, "lost its connection holding more than --resume-buffer-bytes");
+        clients_.erase(id);
+        return;
+    }
+    Resumable& resume = *client.resume;
+    client.suspended = true;
+    resume.handed = resume.outbox.last();
+    resume.expires = clock_() + limits_.resume_grace;
+    suspended_.push_back(id);
+    ++stats_.suspensions;
+    rooms_.set_suspended(*client.room, id, true);
+    const Text text = make_text(reply::peer_suspended(*client.room, id));
+    publish(*client.room, id, OutAction::peer_suspended,
+            [&](const Member&) -> const Text& { return text; });
+    spdlog::info("{} suspended in {}: its connection was lost; it may resume within {} s", id,
+                 *client.room, limits_.resume_grace.count());
+}
+
+void Hub::remove_suspended(const ClientId& id, std::string_view why)
+{
+    const auto client = clients_.find(id);
+    if (client == clients_.end() || !client->second.suspended)
+        return;
+    leave_room(id, client->second, why);
+    clients_.erase(client);
+}
+
+void Hub::remove_holder(const ClientId& id, std::string_view why)
+{
+    ClientState& client = clients_.at(id);
+    if (client.suspended)
+        return remove_suspended(id, why);
+    // Its connection is still open (a resume on another connection that was not the first
+    // message): it is told, so its picture of its room stays true.
+    const std::string room_id = *client.room;
+    leave_room(id, client, why);
+    answer(id, OutAction::left, make_text(reply::left(room_id)));
+}
+
+void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& request)
+{
+    const auto refuse = [&](std::string message) {
+        ++stats_.resume_failures;
+        send_error(id, ErrorCode::resume_failed, std::move(message), "resume");
+    };
+    ClientId holder;
+    ClientState* member = holder_of(request.token, holder);
+    if (member == nullptr)
+        return refuse("the token is unknown, already used or expired, or its member left");
+    if (!first) {
+        remove_holder(holder, "a resume that was not its connection's first message");
+        return refuse("resume must be the first message on a connection");
+    }
+    if (!member->suspended) {
+        // Its old connection is still open, half-open most likely: end it, then take over.
+        transport_.abort(holder, close_code::resumed_elsewhere, "resumed elsewhere");
+        suspend(holder, *member);
+        member = holder_of(request.token, holder);
+        if (member == nullptr)
+            return refuse("the member held more than --resume-buffer-bytes when it was taken over");
+    }
+    Resumable& held = *member->resume;
+    if (request.received > held.handed) {
+        remove_holder(holder, "resumed with more received than it was sent");
+        return refuse("received is more than the " + std::to_string(held.handed) +
+                      " messages the previous connection was sent");
+    }
+    auto replay = held.outbox.after(request.received);
+    if (!replay) {
+        remove_holder(holder, "resume needed messages no longer held");
+        return refuse("message " + std::to_string(request.received + 1) +
+                      " is no longer held (over --resume-buffer-bytes)");
+    }
+
+    // The new connection becomes the member's: it keeps its own count of texts and its own
+    // flood budget, and the member its place, name and room.
+    const auto connection = clients_.find(id);
+    member->texts = connection->second.texts;
+    member->limiter = std::move(connection->second.limiter);
+    member->limited = connection->second.limited;
+    member->spoke = true;
+    member->suspended = false;
+    clients_.erase(connection); // `id` is now an id nothing uses
+    transport_.rebind(id, holder);
+    std::erase(suspended_, holder);
+    const std::string room_id = *member->room;
+    rooms_.set_suspended(room_id, holder, false);
+
+    const std::string ice_servers = ice_servers_ ? ice_servers_(holder) : std::string{};
+    const ResumeSecret secret = ids_.secret();
+    member->resume.reset(); // the old token dies; `resumed` itself is not numbered
+    answer(holder, OutAction::resumed,
+           make_text(reply::resumed(room_id, holder, token_for(holder, secret), ice_servers)));
+    start_numbering(*member, secret);
+    // The replay is numbered anew on this connection, like live traffic after it.
+    for (const Text& text : *replay) {
+        ++stats_.replayed;
+        if (keep(holder, *member, text))
+            delivery_.send(Member{holder, std::nullopt, this_node}, text);
+    }
+    ++stats_.resumes;
+    const Text text = make_text(reply::peer_resumed(room_id, holder));
+    publish(room_id, holder, OutAction::peer_resumed,
+            [&](const Member&) -> const Text& { return text; });
+    spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay->size());
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,

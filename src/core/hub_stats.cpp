@@ -11,6 +11,8 @@ std::string_view to_string(InAction action)
         return "leave";
     case InAction::signal:
         return "signal";
+    case InAction::resume:
+        return "resume";
     case InAction::invalid:
         return "invalid";
     case InAction::dropped:
@@ -36,6 +38,12 @@ std::string_view to_string(OutAction action)
         return "signal";
     case OutAction::error:
         return "error";
+    case OutAction::resumed:
+        return "resumed";
+    case OutAction::peer_suspended:
+        return "peer-suspended";
+    case OutAction::peer_resumed:
+        return "peer-resumed";
     }
     return "internal";
 }

@@ -14,7 +14,8 @@ constexpr std::string_view alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
 // 252 = 7 * 36: bytes at or above it are dropped so that byte % 36 is uniform.
 constexpr unsigned char accept_below = 252;
 
-void fill_random(std::array<unsigned char, 32>& bytes)
+template <std::size_t N>
+void fill_random(std::array<unsigned char, N>& bytes)
 {
     std::size_t filled = 0;
     while (filled < bytes.size()) {
@@ -46,6 +47,13 @@ ClientId RandomIds::next()
         }
     }
     return id;
+}
+
+ResumeSecret RandomIds::secret()
+{
+    ResumeSecret bytes{};
+    fill_random(bytes);
+    return bytes;
 }
 
 } // namespace signald

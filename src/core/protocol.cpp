@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
 namespace signald {
 namespace {
 
@@ -18,6 +22,8 @@ struct Fields
     std::optional<std::string_view> type;
     std::optional<std::string_view> data;
     std::optional<std::string_view> to;
+    std::optional<std::string_view> token;
+    std::optional<std::string_view> received;
 };
 
 bool is_string(std::string_view literal)
@@ -49,6 +55,10 @@ void record(Fields& fields, std::string_view key_literal, std::string_view value
         fields.data = value;
     else if (key == "to")
         fields.to = value;
+    else if (key == "token")
+        fields.token = value;
+    else if (key == "received")
+        fields.received = value;
 }
 
 bool has_control_character(std::string_view text)
@@ -140,6 +150,42 @@ ParseResult parse_signal(const Fields& fields, const std::string& action)
     return Request{std::move(signal)};
 }
 
+// A JSON number literal whose value is a non-negative integer (7, 7.0, 7e0, 70e-1, -0), saturated
+// at the largest 64-bit value; nullopt for anything else. The literal is valid JSON already.
+std::optional<std::uint64_t> non_negative_integer(std::string_view literal)
+{
+    if (literal.empty() ||
+        !(literal.front() == '-' || (literal.front() >= '0' && literal.front() <= '9')))
+        return std::nullopt;
+    if (literal.find_first_not_of("0123456789") == std::string_view::npos) {
+        std::uint64_t value = 0;
+        for (char c : literal) {
+            const auto digit = static_cast<std::uint64_t>(c - '0');
+            if (value > (UINT64_MAX - digit) / 10)
+                return UINT64_MAX;
+            value = value * 10 + digit;
+        }
+        return value;
+    }
+    // A fraction or an exponent: the value decides, as it would for JSON.parse.
+    const double value = std::strtod(std::string(literal).c_str(), nullptr);
+    if (!(value >= 0) || value != std::floor(value))
+        return std::nullopt;
+    if (value >= 18446744073709551616.0) // 2^64, and infinity
+        return UINT64_MAX;
+    return static_cast<std::uint64_t>(value);
+}
+
+ParseResult parse_resume(const Fields& fields, const std::string& action)
+{
+    if (!fields.token || !is_string(*fields.token))
+        return refuse(ErrorCode::bad_message, "token must be a string", action);
+    const auto received = fields.received ? non_negative_integer(*fields.received) : std::nullopt;
+    if (!received)
+        return refuse(ErrorCode::bad_message, "received must be a non-negative integer", action);
+    return Request{ResumeRequest{json_scan::decode_string(*fields.token), *received}};
+}
+
 // Appends s as a JSON string literal. The replace handler means invalid UTF-8 can never throw.
 void append_string(std::string& out, std::string_view s)
 {
@@ -154,6 +200,8 @@ void append_peer(std::string& out, const Peer& peer)
         out += R"(,"name":)";
         append_string(out, *peer.name);
     }
+    if (peer.suspended)
+        out += R"(,"suspended":true)";
     out += '}';
 }
 
@@ -164,6 +212,17 @@ std::string start_room_message(std::string_view action, std::string_view room_id
     out += action;
     out += R"(","roomId":)";
     append_string(out, room_id);
+    return out;
+}
+
+// peer-left, peer-suspended, peer-resumed: something happened to one member.
+std::string member_event(std::string_view action, std::string_view room_id,
+                         std::string_view client_id)
+{
+    std::string out = start_room_message(action, room_id);
+    out += R"(,"clientId":)";
+    append_string(out, client_id);
+    out += '}';
     return out;
 }
 
@@ -192,6 +251,8 @@ std::string_view to_string(ErrorCode code)
         return "unknown-peer";
     case ErrorCode::room_full:
         return "room-full";
+    case ErrorCode::resume_failed:
+        return "resume-failed";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
@@ -224,7 +285,7 @@ bool is_valid_name(std::string_view name)
     return utf8::count_code_points(name) <= max_name_chars && !has_control_character(name);
 }
 
-ParseResult parse_request(std::string_view text)
+ParseResult parse_request(std::string_view text, ProtocolFeatures features)
 {
     Fields fields;
     const auto shape =
@@ -243,13 +304,20 @@ ParseResult parse_request(std::string_view text)
         return parse_leave(fields, action);
     if (action == "signal")
         return parse_signal(fields, action);
+    if (features.resume) {
+        if (action == "resume")
+            return parse_resume(fields, action);
+        return refuse(ErrorCode::unknown_action, "action must be join, leave, signal or resume",
+                      action);
+    }
     return refuse(ErrorCode::unknown_action, "action must be join, leave or signal", action);
 }
 
 namespace reply {
 
 std::string joined(std::string_view room_id, std::string_view client_id,
-                   std::span<const Peer> peers, std::string_view ice_servers)
+                   std::span<const Peer> peers, std::string_view ice_servers,
+                   std::string_view resume_token)
 {
     std::string out = start_room_message("joined", room_id);
     out += R"(,"clientId":)";
@@ -261,12 +329,42 @@ std::string joined(std::string_view room_id, std::string_view client_id,
         append_peer(out, peers[i]);
     }
     out += ']';
+    if (!resume_token.empty()) {
+        out += R"(,"resumeToken":)";
+        append_string(out, resume_token);
+    }
     if (!ice_servers.empty()) {
         out += R"(,"iceServers":)";
         out += ice_servers;
     }
     out += '}';
     return out;
+}
+
+std::string resumed(std::string_view room_id, std::string_view client_id,
+                    std::string_view resume_token, std::string_view ice_servers)
+{
+    std::string out = start_room_message("resumed", room_id);
+    out += R"(,"clientId":)";
+    append_string(out, client_id);
+    out += R"(,"resumeToken":)";
+    append_string(out, resume_token);
+    if (!ice_servers.empty()) {
+        out += R"(,"iceServers":)";
+        out += ice_servers;
+    }
+    out += '}';
+    return out;
+}
+
+std::string peer_suspended(std::string_view room_id, std::string_view client_id)
+{
+    return member_event("peer-suspended", room_id, client_id);
+}
+
+std::string peer_resumed(std::string_view room_id, std::string_view client_id)
+{
+    return member_event("peer-resumed", room_id, client_id);
 }
 
 std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_view ice_servers)
@@ -284,11 +382,7 @@ std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_
 
 std::string peer_left(std::string_view room_id, std::string_view client_id)
 {
-    std::string out = start_room_message("peer-left", room_id);
-    out += R"(,"clientId":)";
-    append_string(out, client_id);
-    out += '}';
-    return out;
+    return member_event("peer-left", room_id, client_id);
 }
 
 std::string left(std::string_view room_id)

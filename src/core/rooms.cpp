@@ -30,6 +30,16 @@ void RoomRegistry::add(const std::string& room_id, Member member)
     rooms_[room_id].push_back(std::move(member));
 }
 
+void RoomRegistry::set_suspended(const std::string& room_id, const ClientId& id, bool suspended)
+{
+    const auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return;
+    for (Member& member : room->second)
+        if (member.client_id == id)
+            member.suspended = suspended;
+}
+
 void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
 {
     const auto room = rooms_.find(room_id);

@@ -24,8 +24,11 @@ std::string metrics_exposition(const MetricsInputs& inputs)
     out.sample(inputs.sessions);
     out.family("signald_rooms", "gauge", "Rooms with at least one member.");
     out.sample(inputs.rooms);
-    out.family("signald_members", "gauge", "Clients in a room.");
+    out.family("signald_members", "gauge", "Clients in a room, suspended ones included.");
     out.sample(inputs.members);
+    out.family("signald_suspended_members", "gauge",
+               "Members whose connection was lost, keeping their place for a resume.");
+    out.sample(inputs.suspended);
 
     const HubStats& hub = inputs.hub;
     out.family("signald_messages_received_total", "counter",
@@ -49,6 +52,17 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                "Error replies sent to clients, by code (docs/protocol.md section 7).");
     for (std::size_t i = 0; i < error_code_count; ++i)
         out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i]);
+
+    out.family("signald_resume_events_total", "counter",
+               "Members suspended when their connection was lost, resumed, refused a resume "
+               "(resume-failed), and expired at the end of their grace period.");
+    out.sample({{"event", "suspended"}}, hub.suspensions);
+    out.sample({{"event", "resumed"}}, hub.resumes);
+    out.sample({{"event", "failed"}}, hub.resume_failures);
+    out.sample({{"event", "expired"}}, hub.expiries);
+    out.family("signald_resume_replayed_messages_total", "counter",
+               "Messages sent again to resumed members (not counted in messages_sent_total).");
+    out.sample(hub.replayed);
 
     out.family("signald_closes_total", "counter",
                "WebSocket connections ended, by the side that ended them and the close code; "

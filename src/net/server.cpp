@@ -38,7 +38,11 @@ std::chrono::milliseconds sweep_period(const ServerOptions& options)
 
 HubLimits hub_limits(const ServerOptions& options)
 {
-    return HubLimits{options.max_room_size, options.rate, options.max_message_bytes};
+    return HubLimits{.max_room_size = options.max_room_size,
+                     .rate = options.rate,
+                     .max_message_bytes = options.max_message_bytes,
+                     .resume_grace = options.resume_grace,
+                     .resume_buffer_bytes = options.resume_buffer_bytes};
 }
 
 WsLimits ws_limits_of(const ServerOptions& options)
@@ -93,6 +97,7 @@ void Server::schedule_keepalive()
             if (auto live = connection.lock())
                 live->keepalive(now);
         sweep_.clear();
+        hub_.tick(); // the sweep runs at least once a second: expiry is at most that late
         schedule_keepalive();
     });
 }
@@ -138,12 +143,17 @@ void Server::on_text(const ClientId& id, std::string_view text)
     hub_.on_text(id, text);
 }
 
-void Server::detach(const ClientId& id)
+void Server::detach(const ClientId& id, ConnectionEnd end)
 {
-    hub_.disconnect(id);
+    hub_.disconnect(id, end);
     connections_.erase(id);
     if (shutting_down_ && connections_.empty())
         ioc_.stop();
+}
+
+void Server::acknowledged(const ClientId& id, std::uint64_t texts)
+{
+    hub_.acknowledge(id, texts);
 }
 
 void Server::count_refusal(std::string_view reason, std::string_view who, std::string_view detail)
@@ -169,6 +179,28 @@ void Server::close(const ClientId& id, std::uint16_t code)
         connection->close(code);
 }
 
+void Server::abort(const ClientId& id, std::uint16_t code, std::string_view reason)
+{
+    const auto found = connections_.find(id);
+    if (found == connections_.end())
+        return;
+    if (auto connection = found->second.lock())
+        connection->abort(code, reason);
+    connections_.erase(found);
+}
+
+void Server::rebind(const ClientId& from, const ClientId& to)
+{
+    const auto found = connections_.find(from);
+    if (found == connections_.end())
+        return;
+    std::weak_ptr<Connection> connection = std::move(found->second);
+    connections_.erase(found);
+    if (auto live = connection.lock())
+        live->rebind(to);
+    connections_.emplace(to, std::move(connection));
+}
+
 std::string Server::metrics_text() const
 {
     return metrics_exposition(MetricsInputs{
@@ -176,6 +208,7 @@ std::string Server::metrics_text() const
         .sessions = counts_->total,
         .rooms = hub_.rooms().room_count(),
         .members = hub_.rooms().member_count(),
+        .suspended = hub_.suspended_count(),
         .hub = hub_.stats(),
         .net = net_stats_,
         .refusals = refusals_.by_reason(),

@@ -26,6 +26,15 @@ std::string describe_failure(std::uint16_t code)
 // A close frame without a code is answered with 1000 (RFC 6455 5.5.1).
 constexpr std::uint16_t no_status = 1005;
 
+// A ping's payload: the count of texts sent before it, 8 bytes big-endian.
+std::string ping_payload(std::uint64_t texts)
+{
+    std::string payload(8, '\0');
+    for (int i = 7; i >= 0; --i, texts >>= 8)
+        payload[static_cast<std::size_t>(i)] = static_cast<char>(texts & 0xFF);
+    return payload;
+}
+
 } // namespace
 
 WsConnection::WsConnection(WsHost& host, Io& io, std::string peer_address, bool over_tls)
@@ -65,14 +74,25 @@ void WsConnection::on_ping(std::string_view payload)
     io_.write_soon();
 }
 
+void WsConnection::on_pong(std::string_view payload)
+{
+    // Only the answer to our latest ping proves anything; an unsolicited pong acknowledges
+    // nothing.
+    if (pinged_texts_ == none || payload != ping_payload(pinged_texts_))
+        return;
+    const std::uint64_t texts = std::exchange(pinged_texts_, none);
+    if (attached_)
+        host_.acknowledged(id_, texts);
+}
+
 void WsConnection::on_close(std::uint16_t code, std::string_view)
 {
     if (phase_ != WsPhase::open) {
         // Our close is answered: the handshake is complete.
-        detach("closed by server (" + std::to_string(close_code_) + ")");
+        detach("closed by server (" + std::to_string(close_code_) + ")", ConnectionEnd::closed);
     } else {
         count_close(ClosedBy::client, code);
-        detach("closed by peer (" + std::to_string(code) + ")");
+        detach("closed by peer (" + std::to_string(code) + ")", ConnectionEnd::closed);
         out_.drop_unstarted(); // the peer is leaving: it reads nothing more
         // Echo the peer's code (RFC 6455 5.5.1).
         queue_close(code == no_status ? close_code::normal : code);
@@ -90,7 +110,7 @@ void WsConnection::on_close(std::uint16_t code, std::string_view)
 
 void WsConnection::fail(std::uint16_t code)
 {
-    detach(describe_failure(code));
+    detach(describe_failure(code), ConnectionEnd::closed);
     if (phase_ == WsPhase::open) {
         count_close(ClosedBy::server, code);
         out_.drop_unstarted();
@@ -104,6 +124,7 @@ void WsConnection::fail(std::uint16_t code)
 
 void WsConnection::send(std::string_view text)
 {
+    ++texts_; // the hub counts what it hands over, sent or not; acknowledgements must agree
     if (phase_ != WsPhase::open)
         return;
     out_.append(WsOpcode::text, text);
@@ -138,6 +159,29 @@ void WsConnection::close(std::uint16_t code)
     io_.write_soon();
 }
 
+void WsConnection::abort(std::uint16_t code, std::string_view reason)
+{
+    attached_ = false; // the hub let this connection go already
+    spdlog::info("{} disconnected from {}: {} ({})", id_, peer_address_, reason, code);
+    if (phase_ == WsPhase::open || phase_ == WsPhase::closing) {
+        count_close(ClosedBy::server, code);
+        out_.drop_unstarted(); // what it was sent is replayed to the connection taking over
+        close_code_ = code;
+        advance(WsPhase::closing);
+        out_.append_close(code, reason);
+        queued();
+    }
+    if (phase_ == WsPhase::done)
+        return;
+    advance(WsPhase::finishing);
+    cut_when_drained_ = true;
+    io_.arm_close_deadline(); // a socket that takes nothing is cut then
+    if (out_.empty() && !writing_)
+        cut();
+    else if (!writing_)
+        io_.write_now();
+}
+
 void WsConnection::queue_close(std::uint16_t code)
 {
     advance(WsPhase::closing);
@@ -159,7 +203,8 @@ void WsConnection::tick(Clock::time_point now)
     }
     if (now - last_ping_ >= limits_.ping_interval && phase_ == WsPhase::open) {
         last_ping_ = now;
-        out_.append(WsOpcode::ping, {});
+        pinged_texts_ = texts_;
+        out_.append(WsOpcode::ping, ping_payload(texts_));
         queued();
         io_.write_soon();
     }
@@ -190,7 +235,9 @@ void WsConnection::write_failed()
 
 void WsConnection::drained()
 {
-    if (phase_ == WsPhase::finishing)
+    if (cut_when_drained_)
+        cut();
+    else if (phase_ == WsPhase::finishing)
         finish();
 }
 
@@ -204,12 +251,14 @@ void WsConnection::finish()
 void WsConnection::end_of_input(bool clean_eof, std::string_view error)
 {
     count_close(ClosedBy::client, no_close_frame); // unless we closed first
+    // Without a close frame from either side the connection was lost, not ended: with resume
+    // on, its member is suspended rather than removed.
     if (close_code_ != 0)
-        detach("closed by server (" + std::to_string(close_code_) + ")");
+        detach("closed by server (" + std::to_string(close_code_) + ")", ConnectionEnd::closed);
     else if (clean_eof)
-        detach("end of stream without a close frame");
+        detach("end of stream without a close frame", ConnectionEnd::lost);
     else
-        detach(error);
+        detach(error, ConnectionEnd::lost);
     cut();
 }
 
@@ -225,7 +274,7 @@ void WsConnection::shut_down_done()
 
 void WsConnection::slow_consumer_detach()
 {
-    detach("slow consumer (1008)");
+    detach("slow consumer (1008)", ConnectionEnd::closed);
 }
 
 void WsConnection::cut()
@@ -242,13 +291,13 @@ void WsConnection::advance(WsPhase to)
         phase_ = to;
 }
 
-void WsConnection::detach(std::string_view why)
+void WsConnection::detach(std::string_view why, ConnectionEnd end)
 {
     if (!attached_)
         return;
     attached_ = false;
     spdlog::info("{} disconnected from {}: {}", id_, peer_address_, why);
-    host_.detach(id_);
+    host_.detach(id_, end);
 }
 
 void WsConnection::count_close(ClosedBy by, std::uint16_t code)

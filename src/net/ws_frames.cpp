@@ -119,10 +119,11 @@ void OutboundFrames::append(WsOpcode opcode, std::string_view payload)
     append_frame(bytes_, opcode, payload);
 }
 
-void OutboundFrames::append_close(std::uint16_t code)
+void OutboundFrames::append_close(std::uint16_t code, std::string_view reason)
 {
-    const char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-    append(WsOpcode::close, std::string_view(payload, sizeof payload));
+    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+    payload += reason.substr(0, 123); // a control frame's payload is at most 125 bytes
+    append(WsOpcode::close, payload);
 }
 
 void OutboundFrames::consumed(std::size_t count)
@@ -275,7 +276,7 @@ std::size_t WsReceiver::take_frame(std::span<char> bytes, WsEvents& events)
         events.on_ping(payload);
         break;
     case WsOpcode::pong:
-        events.on_pong();
+        events.on_pong(payload);
         break;
     case WsOpcode::close: {
         if (size == 1) {

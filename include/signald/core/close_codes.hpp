@@ -13,5 +13,7 @@ inline constexpr std::uint16_t unsupported_data = 1003;
 inline constexpr std::uint16_t invalid_payload = 1007;
 inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t too_big = 1009;
+// From the private range (4000-4999): another connection resumed this one's membership.
+inline constexpr std::uint16_t resumed_elsewhere = 4001;
 
 } // namespace signald::close_code

@@ -7,22 +7,31 @@
 // Every message leaves through deliver(): room-wide ones through publish(), the one fan-out point,
 // and answers to a request through answer(). Members are reached through Delivery by Member, so
 // the rules never ask where a member is served (delivery.hpp says how a bus will plug in).
+//
+// Resume (docs/protocol.md 8.1), when HubLimits::resume_grace is set: deliver() numbers what each
+// member is sent in its Outbox, and holds it until a pong acknowledges it; a member whose
+// connection is lost is suspended (its messages held, not sent) until a resume hands it a new
+// connection or the grace period ends. Members are never removed inside a fan-out: one that
+// overflows its outbox while suspended is doomed there and removed by settle() afterwards.
 
 #include "signald/core/delivery.hpp"
 #include "signald/core/hub_stats.hpp"
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/ids.hpp"
+#include "signald/core/outbox.hpp"
 #include "signald/core/protocol.hpp"
 #include "signald/core/rate_limiter.hpp"
 #include "signald/core/rooms.hpp"
 #include "signald/core/transport.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace signald {
 
@@ -32,6 +41,11 @@ struct HubLimits
     std::size_t max_room_size = 32;
     RateLimit rate;                    // off unless set
     std::size_t max_message_bytes = 0; // the byte bucket always fits one such message
+    // How long a member whose connection was lost keeps its place; zero turns resume off (the
+    // server's default is ServerOptions'). Off here so a bare Hub speaks the protocol's base.
+    std::chrono::seconds resume_grace{0};
+    // What one member may hold for a resume: unacknowledged plus queued while suspended.
+    std::size_t resume_buffer_bytes = std::size_t{1024} * 1024;
 };
 
 class Hub
@@ -49,21 +63,45 @@ public:
     // Handles one text frame from a connected client.
     void on_text(const ClientId& from, std::string_view text);
 
-    // Forgets a client; its room hears peer-left. Safe to call twice or for an unknown id.
-    void disconnect(const ClientId& id);
+    // Forgets a client's connection. Its room hears peer-left, or peer-suspended when the
+    // connection was lost and resume is on. Safe to call twice or for an unknown id.
+    void disconnect(const ClientId& id, ConnectionEnd end = ConnectionEnd::closed);
 
-    std::size_t client_count() const { return clients_.size(); }
+    // The client's connection has received the first texts text messages Hub handed it (a pong
+    // answered a ping sent after them): what is numbered among them is no longer held.
+    void acknowledge(const ClientId& id, std::uint64_t texts);
+
+    // Ends the grace period of suspended members whose time is up. Call at least once a second.
+    void tick();
+
+    // Clients with a connection; suspended members are not among them.
+    std::size_t client_count() const { return clients_.size() - suspended_.size(); }
+    std::size_t suspended_count() const { return suspended_.size(); }
     const RoomRegistry& rooms() const { return rooms_; }
     std::optional<std::string> room_of(const ClientId& id) const;
     const HubStats& stats() const { return stats_; }
 
 private:
+    // A member's resume state while it is in a room with resume on; the token dies with it.
+    struct Resumable
+    {
+        ResumeSecret secret; // the token is the clientId followed by this, in base64url
+        Outbox outbox;
+        std::uint64_t numbered_from = 0; // texts handed before message 1 (joined/resumed included)
+        std::uint64_t handed = 0;        // messages numbered on the connection that was lost
+        TimePoint expires{};             // while suspended
+    };
+
     struct ClientState
     {
         std::optional<std::string> room; // the name lives with the room's member list
         RateLimiter limiter;
-        bool limited = false; // refused last time: log the start of a flood once, not every drop
-        bool closing = false; // asked to close for abuse; ignore what it still sends
+        std::optional<Resumable> resume;
+        std::uint64_t texts = 0; // text messages handed to its connection (counted with resume on)
+        bool limited = false;    // refused last time: log the start of a flood once, not every drop
+        bool closing = false;    // asked to close for abuse; ignore what it still sends
+        bool spoke = false;      // sent a message: a resume must be a connection's first
+        bool suspended = false;  // no connection: held until a resume or the end of the grace
     };
 
     // Whether the message may be handled; refuses or closes a flooding client.
@@ -72,9 +110,29 @@ private:
     void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
     void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
     void handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal);
+    void handle_resume(const ClientId& id, bool first, const ResumeRequest& resume);
 
-    // Takes id out of its room and tells the members who remain. Does not tell id itself.
+    // Takes id out of its room and tells the members who remain. Does not tell id itself. Its
+    // resume token dies.
     void leave_room(const ClientId& id, ClientState& client, std::string_view why);
+
+    bool resume_on() const { return limits_.resume_grace.count() > 0; }
+    // The member whose live token this is, or nullptr.
+    ClientState* holder_of(std::string_view token, ClientId& id);
+    // A resume token's text: the member's clientId, then its secret in base64url.
+    static std::string token_for(const ClientId& id, const ResumeSecret& secret);
+    // Numbers client's messages from the next one on, under the token of secret.
+    static void start_numbering(ClientState& client, const ResumeSecret& secret);
+    // The connection of a member in a room is gone: the others hear peer-suspended.
+    void suspend(const ClientId& id, ClientState& client);
+    // Removes a member that has no connection (suspended): peer-left, then it is forgotten.
+    void remove_suspended(const ClientId& id, std::string_view why);
+    // A resume with a live token failed: its member is removed and the token dies.
+    void remove_holder(const ClientId& id, std::string_view why);
+    // Whether text goes to id's connection now; numbers and holds it for a resume meanwhile.
+    bool keep(const ClientId& id, ClientState& client, const Text& text);
+    // Removes the members doomed during a fan-out.
+    void settle();
 
     // The one fan-out point: every room-wide message goes to each member of room_id but except,
     // in join order, through here. text_for(member) gives the receiver's Text: the same shared
@@ -98,8 +156,10 @@ private:
     Clock clock_;
     IceServersFor ice_servers_;
     HubStats stats_;
-    std::unordered_map<ClientId, ClientState> clients_;
+    std::unordered_map<ClientId, ClientState> clients_; // suspended members included
     RoomRegistry rooms_;
+    std::vector<ClientId> suspended_; // in order of suspension
+    std::vector<ClientId> doomed_;    // suspended members past their cap, removed by settle()
 };
 
 } // namespace signald

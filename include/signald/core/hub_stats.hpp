@@ -18,10 +18,11 @@ enum class InAction : std::uint8_t
     join,
     leave,
     signal,
+    resume,
     invalid, // refused while parsing: bad-json .. bad-type (docs/protocol.md 7.1, steps 1-6)
     dropped, // not read at all: over the rate limit, or the client is being closed for flooding
 };
-inline constexpr std::size_t in_action_count = 5;
+inline constexpr std::size_t in_action_count = 6;
 
 // What Hub sent; the names are the `action` of the message on the wire.
 enum class OutAction : std::uint8_t
@@ -32,8 +33,11 @@ enum class OutAction : std::uint8_t
     left,
     signal,
     error,
+    resumed,
+    peer_suspended,
+    peer_resumed,
 };
-inline constexpr std::size_t out_action_count = 6;
+inline constexpr std::size_t out_action_count = 9;
 
 // ErrorCode's values are 0 .. error_code_count - 1; rate_limited stays last (a unit test checks).
 inline constexpr std::size_t error_code_count =
@@ -57,6 +61,14 @@ struct HubStats
     std::array<std::uint64_t, error_code_count> errors{}; // error replies, by code
     std::uint64_t rate_limited = 0;                       // messages dropped with rate-limited
     std::uint64_t abuse_closes = 0; // connections closed with 1008 for flooding
+    // Resume (docs/protocol.md 8.1): members whose connection dropped, members that came back
+    // (and the messages replayed to them, counted here and not again in `out`), and members
+    // whose grace period ran out.
+    std::uint64_t suspensions = 0;
+    std::uint64_t resumes = 0;
+    std::uint64_t resume_failures = 0;
+    std::uint64_t replayed = 0;
+    std::uint64_t expiries = 0;
 
     void received(InAction action, std::size_t bytes)
     {

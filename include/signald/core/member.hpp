@@ -22,9 +22,11 @@ struct Member
     ClientId client_id;
     std::optional<std::string> name; // never empty: "" is stored as no name
     NodeId where = this_node;
+    // Its connection dropped and it may still resume: it keeps its place meanwhile.
+    bool suspended = false;
 
     // What the wire says about this member (joined.peers, peer-joined.peer).
-    Peer peer() const { return Peer{client_id, name}; }
+    Peer peer() const { return Peer{client_id, name, suspended}; }
 };
 
 } // namespace signald

@@ -5,6 +5,7 @@
 
 #include "signald/core/ids.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,7 +30,8 @@ enum class ErrorCode
     already_joined,
     unknown_peer,
     room_full,
-    rate_limited,
+    resume_failed,
+    rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
 
@@ -54,6 +56,7 @@ struct Peer
 {
     ClientId client_id;
     std::optional<std::string> name; // never empty: "" is stored as no name
+    bool suspended = false;          // its connection dropped; it may resume (joined.peers only)
 };
 
 struct JoinRequest
@@ -77,22 +80,44 @@ struct SignalRequest
     std::optional<ClientId> to;
 };
 
-using Request = std::variant<JoinRequest, LeaveRequest, SignalRequest>;
+// A new connection taking over a membership whose connection dropped (docs/protocol.md 8.1).
+struct ResumeRequest
+{
+    std::string token;
+    // Text messages the client received after the joined or resumed that gave it token. A
+    // number too large for 64 bits is read as the largest one: no server handed that many.
+    std::uint64_t received = 0;
+};
+
+using Request = std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest>;
 using ParseResult = std::variant<Request, ProtocolError>;
+
+// Which optional parts of the protocol the server runs with. Off, a request for one is an
+// unknown action, exactly as if the protocol did not have it.
+struct ProtocolFeatures
+{
+    bool resume = false;
+};
 
 // Parses one text frame. Checks the JSON, the shape and field types (bad-json, bad-message,
 // unknown-action) and then the field values (bad-room-id, bad-name, bad-type); room state is
 // Hub's business.
-ParseResult parse_request(std::string_view text);
+ParseResult parse_request(std::string_view text, ProtocolFeatures features = {});
 
 bool is_valid_room_id(std::string_view room_id);
 bool is_valid_name(std::string_view name);
 
 // Builders for every message the server sends.
 namespace reply {
-// ice_servers (joined, peer-joined): JSON array text for `iceServers`, or empty to leave it out.
+// ice_servers (joined, peer-joined, resumed): JSON array text for `iceServers`, or empty to leave
+// it out. resume_token: empty to leave it out (resume off).
 std::string joined(std::string_view room_id, std::string_view client_id,
-                   std::span<const Peer> peers, std::string_view ice_servers = {});
+                   std::span<const Peer> peers, std::string_view ice_servers = {},
+                   std::string_view resume_token = {});
+std::string resumed(std::string_view room_id, std::string_view client_id,
+                    std::string_view resume_token, std::string_view ice_servers = {});
+std::string peer_suspended(std::string_view room_id, std::string_view client_id);
+std::string peer_resumed(std::string_view room_id, std::string_view client_id);
 std::string peer_joined(std::string_view room_id, const Peer& peer,
                         std::string_view ice_servers = {});
 std::string peer_left(std::string_view room_id, std::string_view client_id);

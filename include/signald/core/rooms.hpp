@@ -26,6 +26,9 @@ public:
     // Appends member to room_id, creating the room. The caller checks capacity and duplicates.
     void add(const std::string& room_id, Member member);
 
+    // Marks id in room_id suspended or not. A no-op if id is not there.
+    void set_suspended(const std::string& room_id, const ClientId& id, bool suspended);
+
     // Removes id from room_id; deletes the room when it empties. A no-op if id is not there.
     void remove(const std::string& room_id, const ClientId& id);
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace signald {
 
@@ -26,6 +27,16 @@ inline Text make_text(std::string text)
     return std::make_shared<const std::string>(std::move(text));
 }
 
+// How a connection ended, as far as the hub must know: whether the client or the server said
+// so with a close frame (or the server decided for a policy), or the connection merely broke
+// (reset, end of stream or error without a close frame from the client, idle timeout). With
+// resume on, a member whose connection was lost is suspended rather than removed.
+enum class ConnectionEnd : std::uint8_t
+{
+    closed,
+    lost,
+};
+
 class Transport
 {
 public:
@@ -35,6 +46,13 @@ public:
     // Starts closing a client's connection with a WebSocket close code. The client stays a member
     // until the connection is gone and the network layer calls Hub::disconnect.
     virtual void close(const ClientId& id, std::uint16_t code) = 0;
+    // Ends a connection at once, without telling Hub (which already let it go): a close frame
+    // with code and reason if the socket still takes writes, then the TCP connection is cut,
+    // without waiting for the client.
+    virtual void abort(const ClientId& id, std::uint16_t code, std::string_view reason) = 0;
+    // The connection known as from serves client to from now on (a resume): sends to `to` reach
+    // it, and it reports as `to`. No connection is known as `to` when this is called.
+    virtual void rebind(const ClientId& from, const ClientId& to) = 0;
 };
 
 } // namespace signald

@@ -20,7 +20,8 @@ struct MetricsInputs
     std::size_t connections; // WebSocket clients attached to the hub
     std::size_t sessions;    // WebSocket session objects alive, closing ones included
     std::size_t rooms;
-    std::size_t members;
+    std::size_t members;   // suspended members included
+    std::size_t suspended; // members whose connection was lost, waiting for a resume
     const HubStats& hub;
     const NetStats& net;
     const Refusals::Counts& refusals;

@@ -57,13 +57,16 @@ private:
     // Transport, for the hub. Neither may be called from inside a send().
     void send(const ClientId& to, const Text& text) override;
     void close(const ClientId& id, std::uint16_t code) override;
+    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override;
+    void rebind(const ClientId& from, const ClientId& to) override;
 
     // WsHost, for WebSocket sessions.
     const WsLimits& ws_limits() const override { return ws_limits_; }
     std::span<char> read_buffer() override { return read_buffer_; }
     ClientId attach(std::weak_ptr<Connection> connection) override;
     void on_text(const ClientId& id, std::string_view text) override;
-    void detach(const ClientId& id) override;
+    void detach(const ClientId& id, ConnectionEnd end) override;
+    void acknowledged(const ClientId& id, std::uint64_t texts) override;
     NetStats& net_stats() override { return net_stats_; }
 
     // HttpHost, for HTTP sessions and the TLS detector.

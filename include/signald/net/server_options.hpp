@@ -52,6 +52,11 @@ struct ServerOptions
     TlsOptions tls;
     // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
     IceServersFor ice_servers;
+    // 30 s: long enough for a Wi-Fi roam, a lid closed for a moment or a proxy restart, short
+    // enough that a member who is really gone is not shown as "reconnecting" for long. 0: off.
+    std::chrono::seconds resume_grace{30};
+    // 1 MiB: a burst of renegotiation (offers, answers, candidates) for a full room is ~100 KiB.
+    std::size_t resume_buffer_bytes = std::size_t{1024} * 1024;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
 };

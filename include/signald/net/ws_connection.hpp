@@ -11,12 +11,16 @@
 //   open      --peer's close frame (echoed), broken rule (failed)-->   finishing
 //   closing   --peer's close frame (our close answered), broken rule-> finishing
 //   finishing --queue written out (drained)-->                         lingering
+//   open, closing --abort (a resume took the membership over)-->         finishing, then done
 //   any       --idle timeout, write failure, end of input, close deadline, TLS shutdown-->  done
 // open: text flows both ways. closing: our close frame is queued, nothing more goes out after it,
 // and we still read for the peer's answer. finishing: nothing more is read; what is queued goes
 // out, then our side shuts down (FIN or close_notify). lingering: our side is shut down; reads
 // only wait for the peer's FIN and throw the bytes away. done: the socket is cut.
 // Beside the phase, two latches: the hub hears detach() once, and the end is counted once.
+//
+// Pings carry the count of text messages sent before them; the pong that echoes the latest ping
+// tells the hub that the client has all of those (WsHost::acknowledged), which resume relies on.
 
 #include "signald/core/ids.hpp"
 #include "signald/net/metrics.hpp"
@@ -84,6 +88,10 @@ public:
     // Connection::send / close / keepalive.
     void send(std::string_view text);
     void close(std::uint16_t code);
+    // Connection::abort: our close frame if the socket takes it, then the cut; no detach.
+    void abort(std::uint16_t code, std::string_view reason);
+    // Connection::rebind: the hub knows this connection as id from now on.
+    void rebind(ClientId id) { id_ = std::move(id); }
     void tick(Clock::time_point now);
     // The driver took count bytes from the front of unsent(): the kernel took them, or a TLS
     // write copied them.
@@ -116,7 +124,7 @@ public:
 private:
     void on_text(std::string_view text) override;
     void on_ping(std::string_view payload) override;
-    void on_pong() override {}
+    void on_pong(std::string_view payload) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
 
     // Fails the connection: close frame with code, then our side is shut.
@@ -127,7 +135,7 @@ private:
     void finish();
     void cut();
     void advance(WsPhase to);
-    void detach(std::string_view why);
+    void detach(std::string_view why, ConnectionEnd end);
     // Counts how the connection ended, the first time only: the side that ended it first.
     void count_close(ClosedBy by, std::uint16_t code);
     // Reports the queue's depth after an append, for the high-water mark.
@@ -144,9 +152,13 @@ private:
     WsPhase phase_ = WsPhase::open;
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
-    std::size_t in_flight_ = 0;    // bytes a TLS write copied out of the queue
+    std::size_t in_flight_ = 0;         // bytes a TLS write copied out of the queue
+    std::uint64_t texts_ = 0;           // text messages queued, or dropped once closing
+    std::uint64_t pinged_texts_ = none; // texts_ when the unanswered ping went out
+    static constexpr std::uint64_t none = UINT64_MAX;
     std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
     bool writing_ = false;
+    bool cut_when_drained_ = false; // aborted: no close handshake, no linger
     bool attached_ = false;
     bool close_counted_ = false;
 };

@@ -36,8 +36,8 @@ class OutboundFrames
 {
 public:
     void append(WsOpcode opcode, std::string_view payload);
-    // A close frame carrying code and no reason.
-    void append_close(std::uint16_t code);
+    // A close frame carrying code and reason (at most 123 bytes of UTF-8).
+    void append_close(std::uint16_t code, std::string_view reason = {});
 
     // Bytes not yet taken, from the first one.
     std::string_view unsent() const { return std::string_view(bytes_).substr(sent_); }
@@ -69,7 +69,7 @@ public:
     // A complete text message, valid UTF-8. The view lives until the call returns.
     virtual void on_text(std::string_view text) = 0;
     virtual void on_ping(std::string_view payload) = 0;
-    virtual void on_pong() = 0;
+    virtual void on_pong(std::string_view payload) = 0;
     // code is 1005 (no status) when the frame carried none; reason is valid UTF-8.
     virtual void on_close(std::uint16_t code, std::string_view reason) = 0;
 };

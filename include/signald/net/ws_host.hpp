@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -37,8 +38,11 @@ public:
     virtual ClientId attach(std::weak_ptr<Connection> connection) = 0;
     // One complete text message from the client.
     virtual void on_text(const ClientId& id, std::string_view text) = 0;
-    // The connection is finished for the hub: its member leaves now. Called once.
-    virtual void detach(const ClientId& id) = 0;
+    // The connection is finished for the hub, closed or lost (ConnectionEnd): its member leaves
+    // now, or is suspended. Called once.
+    virtual void detach(const ClientId& id, ConnectionEnd end) = 0;
+    // The client answered a ping sent after the first texts text messages of its connection.
+    virtual void acknowledged(const ClientId& id, std::uint64_t texts) = 0;
 
     // A connection cut off for a limit (slow consumer, idle timeout): logged once at warn and
     // counted in signald_rejections_total{reason}, the one place refusals and cuts are counted.

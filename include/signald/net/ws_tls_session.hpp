@@ -35,6 +35,11 @@ public:
     void send(const Text& text) override { connection_.send(*text); }
     void close(std::uint16_t code) override { connection_.close(code); }
     void keepalive(std::chrono::steady_clock::time_point now) override { connection_.tick(now); }
+    void abort(std::uint16_t code, std::string_view reason) override
+    {
+        connection_.abort(code, reason);
+    }
+    void rebind(const ClientId& id) override { connection_.rebind(id); }
 
 private:
     tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }

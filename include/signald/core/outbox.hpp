@@ -1,0 +1,50 @@
+#pragma once
+// Outbox: the messages one member's client may not have received yet, numbered as the protocol
+// numbers them (docs/protocol.md 8.1): 1, 2, 3, ... after the joined or resumed that issued the
+// current resume token. Hub keeps one per member while resume is on. It belongs to the member,
+// not to the connection, so it outlives a dropped connection and a resume replays from it.
+// Pure bookkeeping: it never sends, and the byte cap is the caller's to pass.
+
+#include "signald/core/transport.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace signald {
+
+class Outbox
+{
+public:
+    // Numbers text as the next message and holds it. While the total passes cap bytes the
+    // oldest held messages are let go (a resume that needs them then fails).
+    void push(const Text& text, std::size_t cap);
+    // The client has every message up to number n: let them go.
+    void acknowledge(std::uint64_t n);
+    // Messages n+1 .. last() in order; nullopt when message n+1 is no longer held. n must be at
+    // most last().
+    std::optional<std::vector<Text>> after(std::uint64_t n) const;
+    // Numbering starts over at 1 with nothing held (a new token).
+    void restart();
+
+    // The number of the last message pushed; 0 before the first.
+    std::uint64_t last() const { return next_ - 1; }
+    // Bytes of the held message texts.
+    std::size_t bytes() const { return bytes_; }
+    std::size_t held() const { return held_.size() - head_; }
+
+private:
+    // The number of the oldest held message (next_ when nothing is held).
+    std::uint64_t first_held() const { return next_ - held(); }
+    void drop_front();
+
+    // held_[head_ ..] are messages first_held() .. last(). A vector with a moving head, not a
+    // deque: an empty deque still allocates about 600 bytes, and most members hold nothing.
+    std::vector<Text> held_;
+    std::size_t head_ = 0;
+    std::uint64_t next_ = 1;
+    std::size_t bytes_ = 0;
+};
+
+} // namespace signald

@@ -1,0 +1,54 @@
+#include "signald/core/outbox.hpp"
+
+namespace signald {
+
+void Outbox::push(const Text& text, std::size_t cap)
+{
+    held_.push_back(text);
+    bytes_ += text->size();
+    ++next_;
+    while (bytes_ > cap && held() > 0)
+        drop_front();
+}
+
+void Outbox::acknowledge(std::uint64_t n)
+{
+    while (held() > 0 && first_held() <= n)
+        drop_front();
+}
+
+std::optional<std::vector<Text>> Outbox::after(std::uint64_t n) const
+{
+    if (n >= last())
+        return std::vector<Text>{};
+    if (first_held() > n + 1)
+        return std::nullopt;
+    const auto skip = static_cast<std::size_t>(n + 1 - first_held());
+    return std::vector<Text>(held_.begin() + static_cast<std::ptrdiff_t>(head_ + skip),
+                             held_.end());
+}
+
+void Outbox::restart()
+{
+    std::vector<Text>().swap(held_);
+    head_ = 0;
+    next_ = 1;
+    bytes_ = 0;
+}
+
+void Outbox::drop_front()
+{
+    bytes_ -= held_[head_]->size();
+    held_[head_].reset();
+    ++head_;
+    if (head_ == held_.size()) {
+        // Everything acknowledged: give the memory back, so an idle member holds nothing.
+        std::vector<Text>().swap(held_);
+        head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= held_.size()) {
+        held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+    }
+}
+
+} // namespace signald
