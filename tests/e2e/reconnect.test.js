@@ -58,6 +58,14 @@ for (const [how, signal, args] of cases) {
             }
 
             call.server = await startSignald({ port, args });
+            // A resuming page still shows its old clientId (it may yet get its place back), so
+            // wait for the new one before reading the mesh.
+            for (const [i, p] of people.entries()) {
+                await waitFor(async () => {
+                    const s = await statusOf(p);
+                    return s.state === "joined" && s.clientId !== null && s.clientId !== oldIds[i];
+                }, { timeout: 30000, what: `${p.name} to join again with a new clientId` });
+            }
             const newIds = await expectFullMesh(people, { timeout: 60000 });
             for (const id of newIds)
                 assert.ok(!oldIds.includes(id), "a reconnected page is a new member with a new clientId");
