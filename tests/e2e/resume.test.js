@@ -4,6 +4,7 @@
 // the pages resume their memberships, and throughout every remote tile keeps decoding frames, no
 // clientId changes, nobody hears peer-left or peer-joined, no RTCPeerConnection is created or
 // closed, and an ICE restart started while the proxy refuses completes once signaling is back.
+// Last, a connection that takes a membership over (close 4001) stops that page for good.
 
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -357,6 +358,42 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
             assert.ok(resumedSocket, "Ada resumed after the big cut");
             assert.ok(resumedSocket.sent.some((e) => e.msg.type === "offer" && e.msg.to === graceId), "the offer went out after resumed");
             assert.ok(resumedSocket.received.some((r) => r.msg.type === "answer" && r.msg.from === graceId), "Grace's answer came back");
+
+            // Takeover: another connection presents Linus's current token (as the successor of a
+            // half-open connection would). The server closes Linus's socket with 4001; his page
+            // says the call continued elsewhere and does not reconnect.
+            const takeover = await linus.page.evaluate(() => {
+                const sockets = window.__resumeTest.sockets;
+                const isToken = (r) => ["joined", "resumed"].includes(r.msg.action);
+                const socket = sockets.findLast((s) => s.received.some(isToken));
+                const k = socket.received.findLastIndex(isToken);
+                return { token: socket.received[k].msg.resumeToken, received: socket.received.length - k - 1,
+                    sockets: sockets.length };
+            });
+            const other = await call.browser.newPage();
+            await other.goto(`${call.server.origin}/favicon.svg`);
+            const answer = await other.evaluate(({ url, token, received }) => new Promise((resolve, reject) => {
+                const ws = new WebSocket(url);
+                window.takeover = ws;
+                ws.onopen = () => ws.send(JSON.stringify({ action: "resume", token, received }));
+                ws.onmessage = (e) => resolve(JSON.parse(e.data));
+                ws.onclose = (e) => reject(new Error(`closed ${e.code}`));
+            }), { url: `ws://127.0.0.1:${call.server.port}/ws`, ...takeover });
+            assert.equal(answer.action, "resumed");
+            assert.equal(answer.clientId, linusId);
+            await waitFor(async () => {
+                const s = await linus.page.evaluate(() => ({
+                    active: window.call.signaling.active,
+                    notice: document.getElementById("notice").hidden ? null : document.getElementById("notice-text").textContent,
+                    code: window.__resumeTest.sockets.at(-1).code,
+                }));
+                return !s.active && s.code === 4001 && s.notice?.includes("continued elsewhere");
+            }, { timeout: 5000, interval: 100, what: "Linus's page to say the call continued elsewhere" });
+            // Longer than the first resume attempt may take (1 s): no attempt comes.
+            await sleep(1500);
+            assert.equal(await linus.page.evaluate(() => window.__resumeTest.sockets.length), takeover.sockets,
+                "no reconnect after 4001");
+            await other.close();
         } finally {
             await proxy.close();
         }
