@@ -4,12 +4,13 @@
 // the pages resume their memberships, and throughout every remote tile keeps decoding frames, no
 // clientId changes, nobody hears peer-left or peer-joined, no RTCPeerConnection is created or
 // closed, and an ICE restart started while the proxy refuses completes once signaling is back.
-// Last, a connection that takes a membership over (close 4001) stops that page for good.
+// Then a newcomer sees a suspended member marked and is called by it once it is back, and last,
+// a connection that takes a membership over (close 4001) stops that page for good.
 
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
-import { expectFullMesh, openParticipant, sleep, waitFor, withCall } from "./lib/harness.js";
+import { clientIdOf, expectFullMesh, openParticipant, sleep, waitFor, withCall } from "./lib/harness.js";
 
 // How long the proxy refuses every connection in the big cut (the issue's 5 s), and the longest
 // a remote tile may go without a new frame.
@@ -358,6 +359,27 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
             assert.ok(resumedSocket, "Ada resumed after the big cut");
             assert.ok(resumedSocket.sent.some((e) => e.msg.type === "offer" && e.msg.to === graceId), "the offer went out after resumed");
             assert.ok(resumedSocket.received.some((r) => r.msg.type === "answer" && r.msg.from === graceId), "Grace's answer came back");
+
+            // A newcomer while Linus is away: `joined` lists him as suspended, her tile for him says
+            // so, and he calls her once he is back (his replay brings her peer-joined).
+            proxy.refuse(true, linus.port);
+            assert.ok(proxy.cut(linus.port) >= 1);
+            await waitFor(async () => (await probe(ada)).suspendedTiles.length === 1,
+                { timeout: 10000, interval: 100, what: "Ada to mark Linus's tile again" });
+            const hedy = await openParticipant(call.browser, `http://127.0.0.1:${await proxy.listen()}`,
+                { room: "resume", name: "Hedy", initScript: instrument });
+            call.participants.push(hedy);
+            await waitFor(async () => {
+                const s = await probe(hedy);
+                return s.tiles.length === 3 && s.suspendedTiles.length === 1 && s.suspendedTiles[0].id === linusId &&
+                    s.suspendedTiles[0].text === "reconnecting…" && s.suspendedTiles[0].visible;
+            }, { timeout: 15000, interval: 100, what: "Hedy to show Linus's tile marked \"reconnecting…\"" });
+            const hedyJoined = (await socketsOf(hedy))[0].received.find((r) => r.msg.action === "joined").msg;
+            assert.deepEqual(hedyJoined.peers.find((m) => m.clientId === linusId), { clientId: linusId, name: "Linus", suspended: true });
+            proxy.refuse(false, linus.port);
+            const hedyId = await clientIdOf(hedy);
+            assert.deepEqual(await expectFullMesh([ada, grace, linus, hedy], { timeout: 30000 }), [...ids, hedyId]);
+            assert.deepEqual((await probe(hedy)).suspendedTiles, [], "Hedy's mark on Linus is gone");
 
             // Takeover: another connection presents Linus's current token (as the successor of a
             // half-open connection would). The server closes Linus's socket with 4001; his page
