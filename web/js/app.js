@@ -270,6 +270,7 @@ function connect()
     joinedOnce = false;
     ui.hideNotice("call");
     ui.hideNotice("join");
+    ui.hideNotice("elsewhere");
     // Keep the room in the address bar, so a reload (or copying the URL) comes back to it.
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);
