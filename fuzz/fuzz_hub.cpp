@@ -57,6 +57,7 @@ class CyclingIds final : public IdSource
 {
 public:
     ClientId next() override { return numbered_id(next_++ % id_cycle); }
+    ResumeSecret secret() override { return ResumeSecret{}; } // resume is off here
 
 private:
     std::size_t next_ = 0;
@@ -100,6 +101,10 @@ public:
         FUZZ_CHECK(code == close_code::policy_violation);
         closing.insert(id);
     }
+
+    // Resume is off in this fuzzer: neither may happen.
+    void abort(const ClientId&, std::uint16_t, std::string_view) override { FUZZ_CHECK(false); }
+    void rebind(const ClientId&, const ClientId&) override { FUZZ_CHECK(false); }
 
     std::set<ClientId> connected;
     std::set<ClientId> closing; // asked to close, not yet disconnected

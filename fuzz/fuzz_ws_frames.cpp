@@ -40,7 +40,7 @@ struct Recorded final : WsEvents
         add("t" + std::string(text));
     }
     void on_ping(std::string_view payload) override { add("i" + std::string(payload)); }
-    void on_pong() override { add("o"); }
+    void on_pong(std::string_view) override { add("o"); }
     void on_close(std::uint16_t code, std::string_view reason) override
     {
         add("c" + std::to_string(code) + ":" + std::string(reason));

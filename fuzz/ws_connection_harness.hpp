@@ -174,6 +174,8 @@ public:
     std::vector<std::string> texts; // what the hub heard
     int attaches = 0;
     int detaches = 0;
+    std::vector<ConnectionEnd> ends; // how each detach said the connection ended
+    std::vector<std::uint64_t> acks; // texts acknowledged by pongs
     std::vector<std::string> refusals;
     NetStats stats;
     std::string wire; // every byte the kernel took
@@ -209,7 +211,12 @@ public:
         if (on_text_hook)
             on_text_hook(text);
     }
-    void detach(const ClientId&) override { ++detaches; }
+    void detach(const ClientId&, ConnectionEnd end) override
+    {
+        ++detaches;
+        ends.push_back(end);
+    }
+    void acknowledged(const ClientId&, std::uint64_t count) override { acks.push_back(count); }
     void count_refusal(std::string_view reason, std::string_view, std::string_view) override
     {
         refusals.emplace_back(reason);

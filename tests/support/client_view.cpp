@@ -13,9 +13,10 @@ using json = nlohmann::json;
 // docs/protocol.md (sections 5.3 and 7.2), so a wire string changed by mistake is caught.
 constexpr std::array<std::string_view, 4> signal_types{"offer", "answer", "ice-candidate",
                                                        "hangup"};
-constexpr std::array<std::string_view, 11> error_codes{
-    "bad-json",    "bad-message",    "unknown-action", "bad-room-id", "bad-name",    "bad-type",
-    "not-in-room", "already-joined", "unknown-peer",   "room-full",   "rate-limited"};
+constexpr std::array<std::string_view, 12> error_codes{
+    "bad-json",     "bad-message", "unknown-action", "bad-room-id",
+    "bad-name",     "bad-type",    "not-in-room",    "already-joined",
+    "unknown-peer", "room-full",   "resume-failed",  "rate-limited"};
 
 // A top-level string field, or nullopt if absent or not a string.
 std::optional<std::string> string_field(const json& object, const char* key)
@@ -97,7 +98,8 @@ std::optional<Violation> ClientView::apply(const json& message)
         return apply_joined(message, *room);
 
     const bool known = *action == "peer-joined" || *action == "peer-left" || *action == "left" ||
-                       *action == "signal";
+                       *action == "signal" || *action == "resumed" || *action == "peer-suspended" ||
+                       *action == "peer-resumed";
     if (!known)
         return wrong("unknown-action", "no server message is called " + *action);
     // Section 9: nothing about a room after left, and nothing about one before joined.
@@ -127,11 +129,32 @@ std::optional<Violation> ClientView::apply(const json& message)
                                                   ", not present (a duplicate, or never joined)");
         names_.erase(*id);
         std::erase(members_, *id);
+        suspended_.erase(*id);
         ++episodes_[*id].departures;
+    } else if (*action == "peer-suspended") {
+        const auto id = string_field(message, "clientId");
+        if (!id || !names_.contains(*id) || suspended_.contains(*id))
+            return wrong("peer-suspended-bad", "peer-suspended for " + id.value_or("no clientId") +
+                                                   ", not present or suspended already");
+        suspended_.insert(*id);
+    } else if (*action == "peer-resumed") {
+        // Section 8.1: only after peer-suspended for it, or seeing it listed as suspended.
+        const auto id = string_field(message, "clientId");
+        if (!id || !suspended_.contains(*id))
+            return wrong("peer-resumed-bad", "peer-resumed for " + id.value_or("no clientId") +
+                                                 ", which this client did not know as suspended");
+        suspended_.erase(*id);
+    } else if (*action == "resumed") {
+        // The same membership goes on: same room, same clientId. The replay that follows brings
+        // the view up to date; nothing is reset.
+        if (string_field(message, "clientId") != self_ || !string_field(message, "resumeToken"))
+            return wrong("resumed-bad", "resumed for another clientId, or without resumeToken");
+        ++resumes_;
     } else if (*action == "left") {
         room_.reset();
         members_.clear();
         names_.clear();
+        suspended_.clear();
         episodes_.clear();
     } else {
         return apply_signal(message);
@@ -155,6 +178,7 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
 
     std::vector<std::string> members;
     std::map<std::string, std::optional<std::string>> names;
+    std::set<std::string> suspended;
     for (const json& peer : *peers) {
         std::optional<std::string> peer_id;
         std::optional<std::string> name;
@@ -163,6 +187,12 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
         if (!peer_id || *peer_id == *id || names.contains(*peer_id) || !read_name(peer, name))
             return wrong("joined-bad-peers",
                          "peers lists itself, a duplicate, a bad name or a peer without clientId");
+        const auto flag = peer.find("suspended");
+        if (flag != peer.end()) {
+            if (*flag != true)
+                return wrong("joined-bad-peers", "suspended is present but not true");
+            suspended.insert(*peer_id);
+        }
         members.push_back(*peer_id);
         names[*peer_id] = std::move(name);
     }
@@ -171,6 +201,7 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
     members_ = std::move(members);
     members_.push_back(self_);
     names_ = std::move(names);
+    suspended_ = std::move(suspended);
     episodes_.clear();
     for (const auto& [peer_id, name] : names_)
         ++episodes_[peer_id].arrivals;

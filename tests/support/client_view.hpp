@@ -17,7 +17,10 @@
 //   peer-joined-bad: no peer, or itself; peer-joined-duplicate: someone already in the view;
 //   peer-left-unknown: someone not in the view (a second peer-left for one departure);
 //   signal-from-non-member: from someone not in the view (before peer-joined, after peer-left);
-//   signal-bad-type: a type the protocol does not have; signal-misdirected: `to` not this client.
+//   signal-bad-type: a type the protocol does not have; signal-misdirected: `to` not this client;
+//   peer-suspended-bad: someone not in the view, or suspended already;
+//   peer-resumed-bad: someone the view does not know as suspended (section 8.1);
+//   resumed-bad: another clientId, or no resumeToken.
 // A message that breaks a rule leaves the view as it was.
 
 #include <nlohmann/json.hpp>
@@ -25,6 +28,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +61,19 @@ public:
     bool has_peer(const std::string& id) const { return names_.contains(id); }
     // Another member's name as announced; nullopt for no name. The peer must be in the view.
     const std::optional<std::string>& name_of(const std::string& id) const { return names_.at(id); }
+    // Whether another member is suspended as this client was told.
+    bool is_suspended(const std::string& id) const { return suspended_.contains(id); }
+    // How many resumed messages this view has applied.
+    int resumes() const { return resumes_; }
+    // A fresh start after resume-failed: the client forgets its room and joins again.
+    void forget_room()
+    {
+        room_.reset();
+        members_.clear();
+        names_.clear();
+        suspended_.clear();
+        episodes_.clear();
+    }
 
     // For each peer seen during the current membership: how often it arrived (joined.peers or
     // peer-joined) and departed (peer-left). Cleared by joined and left.
@@ -76,6 +93,8 @@ private:
     std::vector<std::string> members_;
     std::map<std::string, std::optional<std::string>> names_; // the other members
     std::map<std::string, Episode> episodes_;
+    std::set<std::string> suspended_;
+    int resumes_ = 0;
 };
 
 // The signal types and error codes of docs/protocol.md, as the wire spells them.

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,10 +68,33 @@ public:
     }
 
     void close(const ClientId& id, std::uint16_t code) override { closed.emplace_back(id, code); }
+    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
+    {
+        aborted.push_back(Abort{id, code, std::string(reason)});
+        if (on_abort)
+            on_abort(id);
+    }
+    void rebind(const ClientId& from, const ClientId& to) override
+    {
+        rebound.emplace_back(from, to);
+        if (on_rebind)
+            on_rebind(from, to);
+    }
+
+    struct Abort
+    {
+        ClientId id;
+        std::uint16_t code;
+        std::string reason;
+    };
 
     std::vector<SentMessage> sent;
     std::vector<std::pair<ClientId, std::uint16_t>> closed; // close requests, in order
-    std::function<void(const SentMessage&)> on_send;        // called after each send is recorded
+    std::vector<Abort> aborted;
+    std::vector<std::pair<ClientId, ClientId>> rebound; // (connection, the client it now serves)
+    std::function<void(const SentMessage&)> on_send;    // called after each send is recorded
+    std::function<void(const ClientId&)> on_abort;
+    std::function<void(const ClientId&, const ClientId&)> on_rebind;
 };
 
 } // namespace signald::test

@@ -32,6 +32,16 @@ public:
         return numbered(++numbered_);
     }
 
+    // Secrets 1, 2, 3, ... in the last bytes: distinct, so each token differs.
+    ResumeSecret secret() override
+    {
+        ResumeSecret bytes{};
+        std::size_t n = ++secrets_;
+        for (std::size_t i = bytes.size(); i-- > 0 && n > 0; n >>= 8)
+            bytes[i] = static_cast<std::uint8_t>(n & 0xFF);
+        return bytes;
+    }
+
     std::size_t draws() const { return draws_; }
 
 private:
@@ -39,6 +49,7 @@ private:
     std::size_t next_scripted_ = 0;
     std::size_t numbered_ = 0;
     std::size_t draws_ = 0;
+    std::size_t secrets_ = 0;
 };
 
 } // namespace signald::test

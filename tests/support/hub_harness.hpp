@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -37,6 +38,18 @@ private:
     spdlog::level::level_enum saved_ = spdlog::get_level();
 };
 
+// Limits with resume on (a bare HubLimits has it off).
+inline HubLimits resume_limits(std::chrono::seconds grace = std::chrono::seconds{30},
+                               std::size_t buffer_bytes = std::size_t{1024} * 1024,
+                               std::size_t max_room_size = Hub::default_max_room_size)
+{
+    HubLimits limits;
+    limits.max_room_size = max_room_size;
+    limits.resume_grace = grace;
+    limits.resume_buffer_bytes = buffer_bytes;
+    return limits;
+}
+
 class HubHarness
 {
 public:
@@ -46,6 +59,9 @@ public:
           hub(transport, ids, limits, clock.clock(), std::move(ice_servers))
     {
         transport.on_send = [this](const SentMessage& message) { check(message); };
+        // A resume: the client behind the new connection is the one that held the membership,
+        // so its view goes on; the new connection's own (empty) view is dropped.
+        transport.on_rebind = [this](const ClientId& from, const ClientId&) { views_.erase(from); };
     }
     HubHarness(const HubHarness&) = delete;
     HubHarness& operator=(const HubHarness&) = delete;
@@ -58,10 +74,12 @@ public:
         return id;
     }
     void send(const ClientId& from, std::string_view text) { hub.on_text(from, text); }
-    void disconnect(const ClientId& id)
+    // A suspended member keeps its view: its client comes back with resume.
+    void disconnect(const ClientId& id, ConnectionEnd end = ConnectionEnd::closed)
     {
-        hub.disconnect(id);
-        views_.erase(id);
+        hub.disconnect(id, end);
+        if (!hub.is_suspended(id))
+            views_.erase(id);
     }
     // Everything sent since the last take(), in order; the record is then cleared.
     std::vector<SentMessage> take() { return transport.take(); }
@@ -95,7 +113,7 @@ public:
     // join order with their names.
     void expect_views_match_registry() const
     {
-        ASSERT_EQ(hub.client_count(), views_.size());
+        ASSERT_EQ(hub.client_count() + hub.suspended_count(), views_.size());
         for (const auto& [id, view] : views_) {
             ASSERT_EQ(hub.room_of(id), view.room()) << id;
             if (!view.room())
@@ -106,6 +124,8 @@ public:
                 ASSERT_EQ(members[i].client_id, view.members()[i]) << id << " in " << *view.room();
                 if (members[i].client_id != id) {
                     ASSERT_EQ(members[i].name, view.name_of(members[i].client_id)) << id;
+                    ASSERT_EQ(members[i].suspended, view.is_suspended(members[i].client_id))
+                        << id << " about " << members[i].client_id;
                 }
             }
         }

@@ -60,14 +60,16 @@ TEST(HubStats, EveryActionHasItsOwnLabel)
     std::set<std::string_view> in;
     for (std::size_t i = 0; i < in_action_count; ++i)
         in.insert(to_string(static_cast<InAction>(i)));
-    EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "invalid", "dropped"}));
+    EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "resume", "invalid",
+                                              "dropped"}));
     EXPECT_EQ(to_string(static_cast<InAction>(in_action_count)), "internal");
 
     std::set<std::string_view> out;
     for (std::size_t i = 0; i < out_action_count; ++i)
         out.insert(to_string(static_cast<OutAction>(i)));
-    EXPECT_EQ(out, (std::set<std::string_view>{"joined", "peer-joined", "peer-left", "left",
-                                               "signal", "error"}));
+    EXPECT_EQ(out,
+              (std::set<std::string_view>{"joined", "peer-joined", "peer-left", "left", "signal",
+                                          "error", "resumed", "peer-suspended", "peer-resumed"}));
     EXPECT_EQ(to_string(static_cast<OutAction>(out_action_count)), "internal");
 }
 
@@ -140,7 +142,7 @@ TEST(HubStats, ABroadcastInARoomOfThreeIsTwoDeliveries)
 // the transport saw, message for message and byte for byte.
 TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
 {
-    Harness h(HubLimits{3, {}, 0});
+    Harness h(test::resume_limits(std::chrono::seconds{30}, std::size_t{1024} * 1024, 3));
     const ClientId a = h.connect();
     const ClientId b = h.connect();
     const ClientId c = h.connect();
@@ -153,7 +155,22 @@ TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
     h.send(c, join_text("other"));                       // left, peer-left, joined
     h.send(c, R"({"action":"leave","roomId":"other"})"); // left
     h.send(d, "[]");                                     // bad-message
-    h.disconnect(b);                                     // peer-left
+    h.disconnect(a, ConnectionEnd::lost);                // peer-suspended
+    std::string token;
+    int received = 0; // by a, after its joined: nothing is replayed (replays are not deliveries)
+    for (const SentMessage& message : h.transport.sent) {
+        if (message.to != a)
+            continue;
+        ++received;
+        if (message.action() == "joined") {
+            token = message.field("resumeToken");
+            received = 0;
+        }
+    }
+    const ClientId e = h.connect();
+    h.send(e, R"({"action":"resume","token":")" + token + R"(","received":)" +
+                  std::to_string(received) + "}"); // resumed, peer-resumed
+    h.disconnect(b);                               // peer-left
 
     const auto seen = tally(h.transport.sent);
     std::uint64_t messages = 0;

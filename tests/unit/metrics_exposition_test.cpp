@@ -31,6 +31,10 @@ struct Scenario
         hub.errors[static_cast<std::size_t>(ErrorCode::rate_limited)] = 2;
         hub.rate_limited = 2;
         hub.abuse_closes = 1;
+        hub.suspensions = 3;
+        hub.resumes = 2;
+        hub.resume_failures = 1;
+        hub.replayed = 9;
         net.count_close(ClosedBy::client, 1000);
         net.count_close(ClosedBy::server, no_close_frame);
         net.count_close(ClosedBy::client, 4321);
@@ -46,6 +50,7 @@ struct Scenario
             .sessions = 5,
             .rooms = 2,
             .members = 3,
+            .suspended = 1,
             .hub = hub,
             .net = net,
             .refusals = refusals,
@@ -65,15 +70,20 @@ const std::string expected_without_tls =
     "# HELP signald_rooms Rooms with at least one member.\n"
     "# TYPE signald_rooms gauge\n"
     "signald_rooms 2\n"
-    "# HELP signald_members Clients in a room.\n"
+    "# HELP signald_members Clients in a room, suspended ones included.\n"
     "# TYPE signald_members gauge\n"
     "signald_members 3\n"
+    "# HELP signald_suspended_members Members whose connection was lost, keeping their place for "
+    "a resume.\n"
+    "# TYPE signald_suspended_members gauge\n"
+    "signald_suspended_members 1\n"
     "# HELP signald_messages_received_total Text messages from clients, by what they were: join, "
     "leave, signal, invalid (refused while parsing) or dropped (over the rate limit, unread).\n"
     "# TYPE signald_messages_received_total counter\n"
     "signald_messages_received_total{action=\"join\"} 1\n"
     "signald_messages_received_total{action=\"leave\"} 0\n"
     "signald_messages_received_total{action=\"signal\"} 2\n"
+    "signald_messages_received_total{action=\"resume\"} 0\n"
     "signald_messages_received_total{action=\"invalid\"} 0\n"
     "signald_messages_received_total{action=\"dropped\"} 0\n"
     "# HELP signald_received_bytes_total Bytes of text messages from clients (without framing), "
@@ -82,6 +92,7 @@ const std::string expected_without_tls =
     "signald_received_bytes_total{action=\"join\"} 40\n"
     "signald_received_bytes_total{action=\"leave\"} 0\n"
     "signald_received_bytes_total{action=\"signal\"} 120\n"
+    "signald_received_bytes_total{action=\"resume\"} 0\n"
     "signald_received_bytes_total{action=\"invalid\"} 0\n"
     "signald_received_bytes_total{action=\"dropped\"} 0\n"
     "# HELP signald_messages_sent_total Messages handed to client connections, one per receiver, "
@@ -93,6 +104,9 @@ const std::string expected_without_tls =
     "signald_messages_sent_total{action=\"left\"} 0\n"
     "signald_messages_sent_total{action=\"signal\"} 0\n"
     "signald_messages_sent_total{action=\"error\"} 1\n"
+    "signald_messages_sent_total{action=\"resumed\"} 0\n"
+    "signald_messages_sent_total{action=\"peer-suspended\"} 0\n"
+    "signald_messages_sent_total{action=\"peer-resumed\"} 0\n"
     "# HELP signald_sent_bytes_total Bytes of messages handed to client connections (without "
     "framing), by action.\n"
     "# TYPE signald_sent_bytes_total counter\n"
@@ -102,10 +116,24 @@ const std::string expected_without_tls =
     "signald_sent_bytes_total{action=\"left\"} 0\n"
     "signald_sent_bytes_total{action=\"signal\"} 0\n"
     "signald_sent_bytes_total{action=\"error\"} 60\n"
+    "signald_sent_bytes_total{action=\"resumed\"} 0\n"
+    "signald_sent_bytes_total{action=\"peer-suspended\"} 0\n"
+    "signald_sent_bytes_total{action=\"peer-resumed\"} 0\n"
     "# HELP signald_protocol_errors_total Error replies sent to clients, by code (docs/protocol.md "
     "section 7).\n"
     "# TYPE signald_protocol_errors_total counter\n"
     "ERRORS"
+    "# HELP signald_resume_events_total Members suspended when their connection was lost, resumed, "
+    "refused a resume (resume-failed), and expired at the end of their grace period.\n"
+    "# TYPE signald_resume_events_total counter\n"
+    "signald_resume_events_total{event=\"suspended\"} 3\n"
+    "signald_resume_events_total{event=\"resumed\"} 2\n"
+    "signald_resume_events_total{event=\"failed\"} 1\n"
+    "signald_resume_events_total{event=\"expired\"} 0\n"
+    "# HELP signald_resume_replayed_messages_total Messages sent again to resumed members (not "
+    "counted in messages_sent_total).\n"
+    "# TYPE signald_resume_replayed_messages_total counter\n"
+    "signald_resume_replayed_messages_total 9\n"
     "# HELP signald_closes_total WebSocket connections ended, by the side that ended them and the "
     "close code; 1006 is a connection cut without a close frame.\n"
     "# TYPE signald_closes_total counter\n"

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,15 @@ std::vector<std::string> frames(const WsConnectionHarness& h)
 }
 
 using Frames = std::vector<std::string>;
+
+// A ping's payload: the count of texts sent before it, 8 bytes big-endian.
+std::string ping_payload(std::uint64_t texts)
+{
+    std::string payload(8, '\0');
+    for (int i = 7; i >= 0; --i, texts >>= 8)
+        payload[static_cast<std::size_t>(i)] = static_cast<char>(texts & 0xFF);
+    return payload;
+}
 
 std::uint64_t closes(const WsConnectionHarness& h, ClosedBy by, std::uint16_t code)
 {
@@ -344,7 +354,7 @@ TEST(WsConnection, PingsEveryIntervalWhileOpenOnly)
     h.advance(1s);
     h.tick();
     h.run_posted();
-    EXPECT_EQ(frames(h), (Frames{"ping:"}));
+    EXPECT_EQ(frames(h), (Frames{"ping:" + ping_payload(0)}));
     h.read(client_frame(WsOpcode::pong, "")); // the answer counts as heard
     h.advance(10s);
     h.tick();
@@ -353,13 +363,131 @@ TEST(WsConnection, PingsEveryIntervalWhileOpenOnly)
     h.advance(5s);
     h.tick();
     h.run_posted();
-    EXPECT_EQ(frames(h), (Frames{"ping:", "ping:"}));
+    EXPECT_EQ(frames(h), (Frames{"ping:" + ping_payload(0), "ping:" + ping_payload(0)}));
 
     h.connection().close(1000);
     h.advance(15s);
     h.tick();
     h.run_posted();
-    EXPECT_EQ(frames(h), (Frames{"ping:", "ping:", "close:1000"}));
+    EXPECT_EQ(frames(h),
+              (Frames{"ping:" + ping_payload(0), "ping:" + ping_payload(0), "close:1000"}));
+}
+
+// Resume trims what a member holds at each pong: the pong that echoes the latest ping proves the
+// client has every text sent before that ping, and nothing else proves anything.
+TEST(WsConnection, OnlyThePongOfTheLatestPingAcknowledgesTheTextsSentBeforeIt)
+{
+    WsConnectionHarness h(limits());
+    h.start();
+    h.connection().send("one");
+    h.connection().send("two");
+    h.read(client_frame(WsOpcode::pong, ping_payload(2))); // unsolicited: no ping yet
+    h.advance(15s);
+    h.tick();
+    h.connection().send("three"); // after the ping: not covered by its pong
+    h.run_posted();
+    EXPECT_EQ(frames(h), (Frames{"text:one", "text:two", "ping:" + ping_payload(2), "text:three"}));
+    EXPECT_TRUE(h.acks.empty());
+
+    h.read(client_frame(WsOpcode::pong, ping_payload(3))); // not what the ping carried
+    EXPECT_TRUE(h.acks.empty());
+    h.read(client_frame(WsOpcode::pong, ping_payload(2)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2}));
+    h.read(client_frame(WsOpcode::pong, ping_payload(2))); // answered already
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2}));
+
+    // A newer ping replaces an unanswered one: the old one's pong proves nothing more.
+    h.advance(15s);
+    h.tick();
+    h.connection().send("four");
+    h.advance(15s);
+    h.tick();
+    h.read(client_frame(WsOpcode::pong, ping_payload(3)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2}));
+    h.read(client_frame(WsOpcode::pong, ping_payload(4)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 4}));
+}
+
+// What merely happens to the connection is `lost` (resume may suspend the member); what either
+// side says with a close frame, or the server decides, is `closed`.
+TEST(WsConnection, TheHubHearsWhetherTheConnectionWasLostOrClosed)
+{
+    const auto end_of = [](auto&& scenario) {
+        WsConnectionHarness h(limits(16));
+        h.start();
+        scenario(h);
+        EXPECT_EQ(h.detaches, 1);
+        return h.ends.empty() ? std::optional<ConnectionEnd>{} : h.ends.front();
+    };
+    using H = WsConnectionHarness;
+    EXPECT_EQ(end_of([](H& h) { h.connection().end_of_input(true, ""); }), ConnectionEnd::lost);
+    EXPECT_EQ(end_of([](H& h) { h.connection().end_of_input(false, "reset"); }),
+              ConnectionEnd::lost);
+    EXPECT_EQ(end_of([](H& h) { // a FIN in the middle of a frame
+                  h.read(text("hello").substr(0, 4));
+                  h.connection().end_of_input(true, "");
+              }),
+              ConnectionEnd::lost);
+    EXPECT_EQ(end_of([](H& h) { // idle timeout: cut, then the read fails
+                  h.advance(40s);
+                  h.tick();
+                  h.connection().end_of_input(false, "Operation canceled");
+              }),
+              ConnectionEnd::lost);
+    EXPECT_EQ(end_of([](H& h) { // a write fails: cut, then the read fails
+                  h.connection().send("x");
+                  h.connection().write_failed();
+                  h.connection().end_of_input(false, "Broken pipe");
+              }),
+              ConnectionEnd::lost);
+    EXPECT_EQ(end_of([](H& h) { h.read(close_frame(4321)); }), ConnectionEnd::closed);
+    EXPECT_EQ(end_of([](H& h) { h.read(client_frame(WsOpcode::binary, "b")); }),
+              ConnectionEnd::closed);
+    EXPECT_EQ(end_of([](H& h) { // a policy close, then the client vanishes without answering
+                  h.connection().close(1008);
+                  h.run_posted();
+                  h.connection().end_of_input(false, "reset");
+              }),
+              ConnectionEnd::closed);
+    EXPECT_EQ(end_of([](H& h) { // slow consumer
+                  h.kernel_room(0);
+                  h.connection().send(std::string(64, 'x'));
+                  h.run_posted();
+                  h.connection().send(std::string(64, 'x'));
+                  h.run_posted();
+              }),
+              ConnectionEnd::closed);
+}
+
+// A resume on another connection takes the membership over: the old connection gets 4001 with a
+// reason if its socket takes it, and is cut at once without waiting for the client; the hub,
+// which let it go already, hears nothing.
+TEST(WsConnection, AbortSendsACloseFrameWithItsReasonThenCutsWithoutDetaching)
+{
+    WsConnectionHarness h(limits());
+    h.start();
+    h.connection().send("dropped: the connection taking over replays it");
+    h.connection().abort(4001, "resumed elsewhere");
+    EXPECT_EQ(h.connection().phase(), WsPhase::done);
+    EXPECT_EQ(frames(h), (Frames{"close:4001"}));
+    EXPECT_NE(h.wire.find("resumed elsewhere"), std::string::npos);
+    EXPECT_EQ(h.cuts, 1);
+    EXPECT_EQ(h.shut_downs, 0);
+    h.connection().end_of_input(false, "Operation canceled");
+    EXPECT_EQ(h.detaches, 0);
+    EXPECT_EQ(closes(h, ClosedBy::server, 4000), 1u); // the 4xxx bucket
+
+    // A socket that takes nothing is cut at the close deadline.
+    WsConnectionHarness stuck(limits());
+    stuck.start();
+    stuck.kernel_room(0);
+    stuck.connection().send("x");
+    stuck.run_posted();
+    stuck.connection().abort(4001, "resumed elsewhere");
+    EXPECT_EQ(stuck.cuts, 0);
+    stuck.fire_close_deadline();
+    EXPECT_EQ(stuck.cuts, 1);
+    EXPECT_EQ(stuck.detaches, 0);
 }
 
 TEST(WsConnection, CloseDeadlineCutsAPeerThatNeverAnswers)

@@ -77,6 +77,11 @@ public:
     // Clients with a connection; suspended members are not among them.
     std::size_t client_count() const { return clients_.size() - suspended_.size(); }
     std::size_t suspended_count() const { return suspended_.size(); }
+    bool is_suspended(const ClientId& id) const
+    {
+        const auto client = clients_.find(id);
+        return client != clients_.end() && client->second.suspended;
+    }
     const RoomRegistry& rooms() const { return rooms_; }
     std::optional<std::string> room_of(const ClientId& id) const;
     const HubStats& stats() const { return stats_; }
