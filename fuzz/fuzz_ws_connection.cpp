@@ -56,7 +56,7 @@ public:
             FUZZ_CHECK(h_.connection().phase() == WsPhase::open);
             FUZZ_CHECK(text.size() <= max_message);
             if (reaction_ == 1)
-                h_.connection().send(text);
+                send(text);
             else if (reaction_ == 2)
                 h_.connection().close(close_code::policy_violation);
         };
@@ -65,8 +65,22 @@ public:
     WsConnectionHarness& h() { return h_; }
     void react(int reaction) { reaction_ = reaction; }
 
+    // A resume elsewhere took the membership over.
+    void abort()
+    {
+        // Only a connection the hub still holds can be taken over: after its detach the server
+        // no longer knows it.
+        if (!h_.connection().attached())
+            return;
+        aborted_ = true;
+        h_.connection().abort(close_code::resumed_elsewhere, "resumed elsewhere");
+    }
+    // What a well-behaved peer answers to the latest ping on the wire ("" before any).
+    const std::string& last_ping() const { return last_ping_; }
+
     void send(std::string_view text)
     {
+        ++texts_;
         const bool was_open = h_.connection().phase() == WsPhase::open;
         const std::string before(was_open ? std::string_view() : h_.connection().unsent());
         const std::size_t wire_before = h_.wire.size();
@@ -90,7 +104,15 @@ public:
         FUZZ_CHECK(h_.deadline_arms <= 1);
         FUZZ_CHECK(c.phase() >= last_phase_); // phases only move forward
         last_phase_ = c.phase();
-        FUZZ_CHECK(c.attached() == (h_.detaches == 0));
+        FUZZ_CHECK(c.attached() == (h_.detaches == 0 && !aborted_));
+        if (aborted_)
+            FUZZ_CHECK(h_.detaches == 0 && c.phase() != WsPhase::lingering); // no handshake
+        // Acknowledgements only grow, and never cover a text that was not sent.
+        for (std::size_t i = 0; i < h_.acks.size(); ++i) {
+            FUZZ_CHECK(h_.acks[i] <= texts_);
+            if (i > 0)
+                FUZZ_CHECK(h_.acks[i] >= h_.acks[i - 1]);
+        }
         if (c.phase() != WsPhase::open)
             FUZZ_CHECK(h_.closes_counted() == 1 || c.phase() == WsPhase::done);
         if (c.phase() == WsPhase::closing || c.phase() == WsPhase::finishing)
@@ -115,6 +137,8 @@ public:
         checked_ += *used;
         for (const auto& frame : frames) {
             FUZZ_CHECK(!close_seen_);
+            if (frame.opcode == WsOpcode::ping)
+                last_ping_ = frame.payload;
             if (frame.opcode == WsOpcode::close)
                 close_seen_ = true;
             else
@@ -134,6 +158,9 @@ private:
     WsPhase last_phase_ = WsPhase::open;
     std::size_t checked_ = 0; // wire bytes already decoded
     bool close_seen_ = false;
+    bool aborted_ = false;
+    std::uint64_t texts_ = 0; // send() calls, the hub's count of texts handed over
+    std::string last_ping_;
     int reaction_ = 0;
 };
 
@@ -164,7 +191,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string peer; // the peer's bytes not yet read
     int steps = 0;
     while (in.remaining_bytes() > 0 && ++steps < 200) {
-        switch (in.ConsumeIntegralInRange<int>(0, 13)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 15)) {
         case 0:
         case 1:
             peer += peer_frame(in);
@@ -211,6 +238,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 13:
             if (in.ConsumeIntegralInRange<int>(0, 3) == 0)
                 h.connection().write_failed();
+            break;
+        case 14:
+            if (in.ConsumeIntegralInRange<int>(0, 7) == 0)
+                run.abort();
+            break;
+        case 15: // the pong a browser sends
+            peer += harness::client_frame(WsOpcode::pong, run.last_ping());
             break;
         }
         run.check();

@@ -180,7 +180,8 @@ void Hub::disconnect(const ClientId& id, ConnectionEnd end)
         return;
     // What merely happened to the connection suspends; what the server decided (a flood close
     // is under way) or the client said with a close frame removes.
-    if (end == ConnectionEnd::lost && client->second.resume && !client->second.closing) {
+    if (end == ConnectionEnd::lost && client->second.resume && !client->second.closing &&
+        suspended_.size() < limits_.max_suspended) {
         suspend(id, client->second);
     } else {
         if (client->second.room)

@@ -42,7 +42,10 @@ HubLimits hub_limits(const ServerOptions& options)
                      .rate = options.rate,
                      .max_message_bytes = options.max_message_bytes,
                      .resume_grace = options.resume_grace,
-                     .resume_buffer_bytes = options.resume_buffer_bytes};
+                     .resume_buffer_bytes = options.resume_buffer_bytes,
+                     // As many as may be connected: held memory is then at most twice what
+                     // the connections alone may hold (docs/protocol.md 8.1).
+                     .max_suspended = options.max_connections};
 }
 
 WsLimits ws_limits_of(const ServerOptions& options)

@@ -163,14 +163,15 @@ void WsConnection::abort(std::uint16_t code, std::string_view reason)
 {
     attached_ = false; // the hub let this connection go already
     spdlog::info("{} disconnected from {}: {} ({})", id_, peer_address_, reason, code);
-    if (phase_ == WsPhase::open || phase_ == WsPhase::closing) {
+    if (phase_ == WsPhase::open) {
         count_close(ClosedBy::server, code);
         out_.drop_unstarted(); // what it was sent is replayed to the connection taking over
         close_code_ = code;
         advance(WsPhase::closing);
         out_.append_close(code, reason);
         queued();
-    }
+    } // closing already: our close frame is queued; it goes out, and then the cut
+
     if (phase_ == WsPhase::done)
         return;
     advance(WsPhase::finishing);

@@ -1,10 +1,12 @@
 // The page's pure modules, in Node without a browser: URL settings, the RTCPeerConnection
-// configuration, input checks, and the read-only SDP summary.
+// configuration, input checks, the read-only SDP summary, and the signaling client's resume
+// decisions (the client itself runs here over a fake WebSocket with mocked timers).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
+import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
 
 const at = (href) => new URL(href);
 
@@ -66,4 +68,215 @@ test("SDP summary: size, m-lines with direction, media codecs apart from helper 
     ]);
     const line = describeSdp({ type: "offer", sdp: offer });
     assert.match(line, /^offer, \d+ B, 2 m-lines: audio sendrecv \[opus, G722, PCMU, PCMA\] \+ red, CN, telephone-event \| video recvonly \[VP8, H264\] \+ rtx$/);
+});
+
+// ---- The signaling client: resume -------------------------------------------------------------
+
+test("a close without a close frame resumes; a server's close frame rejoins; 4001 stops", () => {
+    assert.equal(afterClose(1006, true), "resume");
+    assert.equal(afterClose(1006, false), "rejoin", "no token (--resume-grace 0): today's rejoin");
+    for (const code of [1000, 1001, 1002, 1003, 1005, 1007, 1008, 1009, 1011])
+        assert.equal(afterClose(code, true), "rejoin", `close code ${code} ends the membership`);
+    assert.equal(afterClose(4001, true), "elsewhere");
+    assert.equal(afterClose(4001, false), "elsewhere");
+});
+
+test("resume attempts: the first within 1 s of the close, then no more often than every 3 s", () => {
+    for (const r of [0, 0.5, 0.999]) {
+        assert.ok(resumeDelayMs(0, () => r) <= 1000);
+        for (const attempt of [1, 2, 9])
+            assert.ok(resumeDelayMs(attempt, () => r) >= 3000);
+    }
+});
+
+// A WebSocket the test drives: open() and receive() play the server, drop() a broken connection.
+class FakeSocket
+{
+    static CONNECTING = 0;
+    static OPEN = 1;
+    static CLOSING = 2;
+    static CLOSED = 3;
+    static all = [];
+    readyState = FakeSocket.CONNECTING;
+    sent = [];
+    closedByPage = null;
+
+    constructor(url)
+    {
+        this.url = url;
+        this.createdAt = Date.now();
+        FakeSocket.all.push(this);
+    }
+
+    send(text)
+    {
+        assert.equal(this.readyState, FakeSocket.OPEN, "send on an open socket only");
+        this.sent.push(JSON.parse(text));
+    }
+
+    close(code = 1005) { this.readyState = FakeSocket.CLOSED; this.closedByPage = code; }
+    open() { this.readyState = FakeSocket.OPEN; this.onopen?.(); }
+    receive(msg) { this.onmessage?.({ data: typeof msg === "string" ? msg : JSON.stringify(msg) }); }
+    drop(code = 1006, reason = "") { this.readyState = FakeSocket.CLOSED; this.onclose?.({ code, reason }); }
+}
+
+// A client connected and joined as `clientId`, with mocked setTimeout and Date.
+function joinedClient(t, { resumeToken = "T1", clientId = "c-ada" } = {})
+{
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1000000 });
+    globalThis.window = { addEventListener() {} };
+    globalThis.WebSocket = FakeSocket;
+    FakeSocket.all = [];
+    const states = [];
+    const messages = [];
+    const client = new SignalingClient({
+        onMessage: (msg) => messages.push(msg),
+        onState: (state, detail) => states.push({ state, ...detail }),
+        log: () => {},
+    });
+    client.connect("ws://h/ws", "room", "Ada");
+    const ws = FakeSocket.all[0];
+    ws.open();
+    assert.deepEqual(ws.sent, [{ action: "join", roomId: "room", name: "Ada" }]);
+    const joined = { action: "joined", roomId: "room", clientId, peers: [] };
+    if (resumeToken)
+        joined.resumeToken = resumeToken;
+    ws.receive(joined);
+    const last = () => FakeSocket.all.at(-1);
+    return { client, ws, states, messages, last, stateNames: () => states.map((s) => s.state) };
+}
+
+test("resume: counts what arrived after joined, keeps its id, queues signals, sends them after resumed", (t) => {
+    const { client, ws, states, messages, last } = joinedClient(t);
+    ws.receive({ action: "peer-joined", roomId: "room", peer: { clientId: "c-bob" } });
+    ws.receive({ action: "signal", roomId: "room", from: "c-bob", type: "offer", data: {} });
+    ws.receive("not json: still a numbered message");
+    ws.drop(1006);
+    assert.equal(states.at(-1).state, "resuming");
+    assert.equal(client.clientId, "c-ada", "the clientId stays while resuming");
+    assert.equal(client.roomId, "room");
+    assert.equal(FakeSocket.all.length, 1, "no socket before the first delay");
+
+    // Signals made while the socket is down wait for it.
+    assert.equal(client.sendTo("c-bob", "answer", { sdp: "a" }), true);
+    assert.equal(client.sendTo("c-bob", "ice-candidate", { candidate: "c" }), true);
+
+    t.mock.timers.tick(1000);
+    const second = last();
+    assert.notEqual(second, ws, "a new socket within 1 s of the close");
+    second.open();
+    assert.deepEqual(second.sent, [{ action: "resume", token: "T1", received: 3 }], "resume is the first message");
+
+    second.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.equal(states.at(-1).state, "resumed");
+    assert.deepEqual(second.sent.slice(1).map((m) => [m.action, m.type, m.to]),
+        [["signal", "answer", "c-bob"], ["signal", "ice-candidate", "c-bob"]], "the queued signals, in order");
+    assert.equal(messages.at(-1).action, "resumed", "the app hears resumed too");
+    assert.equal(client.clientId, "c-ada");
+
+    // The replay after `resumed` is numbered on the new connection: the next resume counts it.
+    second.receive({ action: "peer-suspended", roomId: "room", clientId: "c-bob" });
+    second.receive({ action: "peer-resumed", roomId: "room", clientId: "c-bob" });
+    second.drop(1006);
+    t.mock.timers.tick(1000);
+    last().open();
+    assert.deepEqual(last().sent, [{ action: "resume", token: "T2", received: 2 }]);
+    assert.ok(!states.some((s) => ["reconnecting", "rejoining", "idle"].includes(s.state)), "the membership was never given up");
+});
+
+test("resume: refused connections are retried at most every 3 s until the grace period, then a rejoin", (t) => {
+    const { client, ws, states, last } = joinedClient(t);
+    ws.drop(1006);
+    const starts = [];
+    let guard = 0;
+    // Mocked Date.now() reads the end of the tick inside timer callbacks: times are 10 ms coarse.
+    const tick_ms = 10;
+    while (states.at(-1).state === "resuming" && guard++ < 4000) {   // 40 s of mocked time at most
+        const before = FakeSocket.all.length;
+        t.mock.timers.tick(tick_ms);
+        if (FakeSocket.all.length > before) {
+            starts.push(last().createdAt);
+            last().drop(1006);   // refused: the handshake never completes
+        }
+    }
+    assert.ok(starts[0] - 1000000 <= 1000, `first attempt ${starts[0] - 1000000} ms after the close`);
+    for (let i = 1; i < starts.length; ++i)
+        assert.ok(starts[i] - starts[i - 1] >= 3000 - tick_ms, `attempts ${i - 1} and ${i} are ${starts[i] - starts[i - 1]} ms apart`);
+    assert.ok(starts.length >= 8, `kept trying through the grace period (${starts.length} attempts)`);
+    assert.ok(starts.at(-1) - 1000000 <= assumed_resume_grace_ms + tick_ms, "no attempt after the grace period");
+    assert.equal(states.at(-1).state, "reconnecting", "after the grace period: today's rejoin");
+    assert.equal(client.clientId, null);
+    t.mock.timers.tick(20000);
+    last().open();
+    assert.equal(last().sent[0].action, "join");
+});
+
+test("resume: a hanging attempt is given up after 5 s and the next one starts", (t) => {
+    const { ws, last } = joinedClient(t);
+    ws.drop(1006);
+    t.mock.timers.tick(1000);
+    const hanging = last();
+    t.mock.timers.tick(5000);
+    assert.notEqual(hanging.closedByPage, null, "the hanging socket was closed");
+    t.mock.timers.tick(4000);
+    assert.notEqual(last(), hanging, "a new attempt");
+    last().open();
+    assert.equal(last().sent[0].action, "resume");
+});
+
+for (const answer of [
+    { action: "error", code: "resume-failed", message: "unknown token", request: "resume" },
+    { action: "error", code: "unknown-action", message: "no resume here", request: "resume" },
+]) {
+    test(`resume: ${answer.code} means a fresh join on the same socket, without the waiting signals`, (t) => {
+        const { client, ws, states, messages, last } = joinedClient(t);
+        ws.drop(1006);
+        client.sendTo("c-bob", "offer", { sdp: "o" });
+        t.mock.timers.tick(1000);
+        const second = last();
+        second.open();
+        second.receive(answer);
+        assert.equal(states.at(-1).state, "rejoining");
+        assert.equal(client.clientId, null, "the old clientId is gone");
+        assert.deepEqual(second.sent.slice(1), [{ action: "join", roomId: "room", name: "Ada" }],
+            "join follows at once; the queued offer is dropped");
+        assert.equal(messages.at(-1).code, answer.code);
+        second.receive({ action: "joined", roomId: "room", clientId: "c-new", peers: [], resumeToken: "T9" });
+        assert.equal(states.at(-1).state, "joined");
+        assert.equal(client.clientId, "c-new");
+        second.drop(1006);
+        t.mock.timers.tick(1000);
+        last().open();
+        assert.deepEqual(last().sent, [{ action: "resume", token: "T9", received: 0 }]);
+    });
+}
+
+test("a close frame from the server (1001, 1008) rejoins at once; 4001 stops; no token means no resume", (t) => {
+    for (const code of [1001, 1008]) {
+        const { client, ws, states, last } = joinedClient(t);
+        ws.drop(code, "bye");
+        assert.equal(states.at(-1).state, "reconnecting");
+        assert.equal(client.clientId, null);
+        t.mock.timers.tick(1000);
+        last().open();
+        assert.equal(last().sent[0].action, "join");
+        t.mock.timers.reset();
+    }
+    {
+        const { client, ws, states } = joinedClient(t);
+        ws.drop(4001, "resumed elsewhere");
+        assert.deepEqual(states.at(-1), { state: "idle", code: 4001, reason: "resumed elsewhere" });
+        assert.equal(client.active, false);
+        t.mock.timers.tick(60000);
+        assert.equal(FakeSocket.all.length, 1, "no reconnect after a takeover");
+        t.mock.timers.reset();
+    }
+    {
+        const { ws, states, last } = joinedClient(t, { resumeToken: null });
+        ws.drop(1006);
+        assert.equal(states.at(-1).state, "reconnecting", "--resume-grace 0: today's behaviour");
+        t.mock.timers.tick(1000);
+        last().open();
+        assert.equal(last().sent[0].action, "join");
+    }
 });

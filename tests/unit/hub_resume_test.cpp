@@ -469,6 +469,21 @@ TEST(HubResume, ATakeoverEndsTheOldConnectionSuspendsThenResumes)
     h.expect_views_match_registry();
 }
 
+TEST(HubResume, PastTheMostSuspendedMembersALostConnectionRemovesItsMember)
+{
+    HubLimits limits = test::resume_limits();
+    limits.max_suspended = 1;
+    Resume h(limits);
+    const auto ids = h.fill("r", 3);
+    h.disconnect(ids[1], ConnectionEnd::lost);
+    h.disconnect(ids[2], ConnectionEnd::lost);
+    const auto sent = h.take();
+    EXPECT_EQ(h.told(sent, ids[0]), (std::vector<std::string>{"peer-suspended", "peer-left"}));
+    EXPECT_TRUE(h.hub.is_suspended(ids[1]));
+    EXPECT_EQ(h.hub.suspended_count(), 1u);
+    h.expect_views_match_registry();
+}
+
 TEST(HubResume, FailedResumesFallUnderTheFloodLimits)
 {
     HubLimits limits = test::resume_limits();

@@ -477,6 +477,16 @@ TEST(WsConnection, AbortSendsACloseFrameWithItsReasonThenCutsWithoutDetaching)
     EXPECT_EQ(h.detaches, 0);
     EXPECT_EQ(closes(h, ClosedBy::server, 4000), 1u); // the 4xxx bucket
 
+    // Already closing (a policy close under way): its close frame stays the only one.
+    WsConnectionHarness closing(limits());
+    closing.start();
+    closing.connection().close(1008);
+    closing.connection().abort(4001, "resumed elsewhere");
+    closing.run_posted();
+    EXPECT_EQ(frames(closing), (Frames{"close:1008"}));
+    EXPECT_EQ(closing.cuts, 1);
+    EXPECT_EQ(closing.detaches, 0);
+
     // A socket that takes nothing is cut at the close deadline.
     WsConnectionHarness stuck(limits());
     stuck.start();

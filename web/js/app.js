@@ -3,8 +3,12 @@
 //   - on `joined`, prepare a tile per member and wait: the members already here call us;
 //   - on `peer-joined`, we were here first, so we call the newcomer;
 //   - on `peer-left` or `hangup`, close that peer's connection and remove its tile;
-//   - when the socket drops, every call ends; after reconnecting we are a new member and the
-//     calls are set up again by the same rules.
+//   - on `peer-suspended`, that member's socket broke: its tile stays, marked, and its call goes
+//     on (media never needed the server); `peer-resumed` clears the mark;
+//   - when our own socket breaks, signaling.js resumes our membership and every call goes on;
+//     only when the membership is gone (`resume-failed`, a close from the server) does every
+//     call end, and after rejoining we are a new member and the calls are set up again by the
+//     same rules.
 
 import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
 import { LogPanel } from "./log.js";
@@ -32,7 +36,8 @@ const tiles = new Tiles({
 const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
 const names = new Map();   // clientId -> display name ("" when none), for every member of the room
 let iceServers = null;     // from `joined`, when the server provides them
-let reconnecting = false;
+let reconnecting = false;  // the membership is gone and we are joining again
+let resuming = false;      // the socket broke and we are taking the same membership back
 let joinedOnce = false;    // since the last Connect: tells "lost the server" from "cannot reach it"
 
 const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
@@ -119,8 +124,25 @@ function onMessage(msg)
         log("ws", `joined “${msg.roomId}” as ${msg.clientId}; ${msg.peers.length} member(s) already here` +
             (iceServers ? `; ${iceServers.length} ICE server(s) from the server` : "; no ICE servers (host candidates only)"));
         // They were here first: each of them will send us an offer. Show their tiles meanwhile.
-        for (const member of msg.peers)
+        for (const member of msg.peers) {
             addPeer(member.clientId, false);
+            // Its socket broke and it is coming back: it calls us once it has resumed.
+            tiles.setSuspended(member.clientId, member.suspended === true);
+        }
+        break;
+    case "resumed":
+        // Fresh TURN credentials for peer connections made from now on; the calls we have keep
+        // theirs. What we missed follows as ordinary messages, so the member list is not resent.
+        iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
+        log("ws", `resumed our place in “${msg.roomId}” as ${msg.clientId}; missed messages follow`);
+        break;
+    case "peer-suspended":
+        tiles.setSuspended(msg.clientId, true);
+        log("ws", `${label(msg.clientId)} lost the server; their call goes on while they reconnect`);
+        break;
+    case "peer-resumed":
+        tiles.setSuspended(msg.clientId, false);
+        log("ws", `${label(msg.clientId)} is back on the server`);
         break;
     case "peer-joined":
         // Fresh TURN credentials for the call we are about to make: ours from `joined` may have
@@ -184,16 +206,34 @@ function onSignalingState(state, detail)
         ui.setConnection("connecting", reconnecting ? `Reconnecting (attempt ${detail.attempt})…` : "Connecting…", null);
         break;
     case "joined":
+    case "resumed":
         ui.setConnection("joined", `Connected as ${detail.clientId}`, detail.roomId);
-        if (reconnecting) {
+        if (reconnecting || resuming) {
             ui.hideNotice("socket");
             ui.toast("Reconnected");
         }
         reconnecting = false;
+        resuming = false;
         joinedOnce = true;
+        break;
+    case "resuming":
+        // Our clientId, tiles and peer connections stay: the server keeps our place.
+        resuming = true;
+        ui.setConnection("reconnecting", `Reconnecting in ${(detail.delayMs / 1000).toFixed(1)} s (attempt ${detail.attempt})…`,
+            signaling.roomId);
+        ui.showNotice("Lost the connection to the signaling server. Reconnecting; the call goes on meanwhile.",
+            "info", "socket");
+        break;
+    case "rejoining":
+        endAllCalls("the server no longer had our place in the room");
+        ui.setClientId(null);
+        resuming = false;
+        reconnecting = true;
+        ui.setConnection("connecting", "Reconnecting: joining again…", null);
         break;
     case "reconnecting":
         endAllCalls("the connection to the server was lost");
+        resuming = false;
         ui.setClientId(null);
         reconnecting = true;
         ui.setConnection("reconnecting", `Reconnecting in ${(detail.delayMs / 1000).toFixed(1)} s…`, null);
@@ -205,8 +245,15 @@ function onSignalingState(state, detail)
         endAllCalls("disconnected");
         ui.setClientId(null);
         reconnecting = false;
+        resuming = false;
         ui.hideNotice("socket");
         ui.setConnection("idle", "Not connected", null);
+        if (detail.code === 4001) {
+            // Another connection presented our resumeToken: the call is there now, not here.
+            log("ws", "the server moved our place in the call to another connection");
+            ui.showNotice("This call continued elsewhere (another connection took it over). Press Connect to join here again.",
+                "info", "elsewhere");
+        }
         break;
     }
     updateHangup();
@@ -223,6 +270,7 @@ function connect()
     joinedOnce = false;
     ui.hideNotice("call");
     ui.hideNotice("join");
+    ui.hideNotice("elsewhere");
     // Keep the room in the address bar, so a reload (or copying the URL) comes back to it.
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);

@@ -1,30 +1,90 @@
-// The WebSocket to signald: joins the room, hands every server message to the app, and
-// reconnects with backoff when the socket drops. It knows the protocol's envelope (docs/protocol.md)
-// but nothing about WebRTC: offers and candidates are opaque `data` here, as they are to the server.
+// The WebSocket to signald: joins the room, hands every server message to the app, and keeps our
+// membership across a dropped socket. It knows the protocol's envelope (docs/protocol.md) but
+// nothing about WebRTC: offers and candidates are opaque `data` here, as they are to the server.
+//
+// After a socket ends there are three ways on (afterClose below decides which):
+//   - resume: the socket ended without a close frame (code 1006: Wi-Fi roamed, a proxy restarted,
+//     a laptop lid closed) while we held a resumeToken. The server keeps our place for its grace
+//     period and keeps everything it would have sent us. We reconnect, send `resume` first with
+//     the token and the number of messages received since that token came, and the server
+//     replays the rest. Our clientId, our room and the peer connections stay as they are;
+//     signals the app sends meanwhile wait in the outbox until `resumed`.
+//   - rejoin: a close frame from the server (1001 at shutdown, 1008 policy, ...) means our
+//     membership is gone, and so does `resume-failed`. We join again as a new member, with backoff.
+//   - elsewhere: close code 4001, another connection resumed our membership. We stop.
 
-// Backoff: 0.5 s, 1 s, 2 s, 4 s, then every 8 s, each +-25% so that a room full of tabs does not
-// hammer a restarted server in lockstep.
+// Rejoin backoff: 0.5 s, 1 s, 2 s, 4 s, then every 8 s, each +-25% so that a room full of tabs
+// does not hammer a restarted server in lockstep.
 const first_retry_ms = 500;
 const max_retry_ms = 8000;
+
+// How long the server keeps a suspended member: its --resume-grace default. The server does not
+// tell us its setting; when it is shorter, the resume fails and we rejoin, when longer, we rejoin
+// a little early. Either way the page ends up in the room.
+export const assumed_resume_grace_ms = 30000;
+// A resume attempt that neither opens nor gets an answer this long is given up, so a connection
+// stuck in a dead network cannot hold the next attempt back.
+const resume_attempt_timeout_ms = 5000;
+// 1 MiB of signals waiting for the socket: an ICE restart of every peer in a full mesh takes a
+// few KB each; past this something else is wrong, and the newest signals are dropped and logged.
+const max_outbox_bytes = 1 << 20;
+
+// What a socket's close means for our membership. code: the close event's code; resumable: we
+// hold a resumeToken for the membership that socket carried (or was resuming).
+export function afterClose(code, resumable)
+{
+    if (code === 4001)
+        return "elsewhere";   // "resumed elsewhere": another connection has our membership now
+    // 1006: no close frame reached us. Every close the server decides on comes with a frame and
+    // ends the membership; only a connection that merely broke leaves it suspended.
+    if (code === 1006 && resumable)
+        return "resume";
+    return "rejoin";
+}
+
+// Delay before resume attempt `attempt` (0 = the first after the close): within 1 s of the close,
+// then no more often than every 3 s. The jitter keeps a room's pages from arriving in lockstep.
+export function resumeDelayMs(attempt, random = Math.random)
+{
+    return attempt === 0 ? Math.round(200 + random() * 300) : Math.round(3000 + random() * 500);
+}
 
 export class SignalingClient
 {
     // What the server last told us (protocol.md section 9: the room changes on `joined`/`left`,
-    // not when we send `join`/`leave`).
+    // not when we send `join`/`leave`). Both stay set while we try to resume.
     roomId = null;
     clientId = null;
 
     #ws = null;
     #wanted = false;       // true between connect() and disconnect(): keep reconnecting
-    #attempt = 0;          // failed attempts since the last successful join
+    // "idle" | "joining" (socket opening or `join` sent) | "joined" | "resuming" (socket down, or
+    // a new one opening or waiting for the answer to `resume`)
+    #phase = "idle";
+    #attempt = 0;          // failed join attempts since the last successful join
     #retryTimer = null;
+    #attemptTimer = null;  // gives up a resume attempt that hangs
     #target = null;        // { url, roomId, name }
+    // The current membership's resumeToken and how many text messages arrived after the
+    // `joined`/`resumed` that brought it; null when the server offers no resume (--resume-grace 0).
+    #resume = null;
+    #resumeAttempts = 0;
+    #resumeDeadline = 0;
+    #lastResumeAt = 0;
+    #outbox = [];          // signals (JSON texts) sent while resuming, in order
+    #outboxBytes = 0;
     #onMessage;
     #onState;
     #log;
 
-    // onMessage(msg): every parsed server message. onState(state, detail): "connecting", "joined",
-    // "reconnecting" (detail: { delayMs, attempt, code }), "idle" (detail: { code, reason }).
+    // onMessage(msg): every parsed server message. onState(state, detail):
+    //   "connecting"   (detail: { attempt })            opening a socket to join
+    //   "joined"       (detail: { roomId, clientId })   a fresh membership: new clientId
+    //   "reconnecting" (detail: { delayMs, attempt, code }) the membership is gone; joining again
+    //   "resuming"     (detail: { delayMs, attempt, code }) the socket broke; membership kept
+    //   "resumed"      (detail: { roomId, clientId })   the same membership on a new socket
+    //   "rejoining"    (detail: { code })               resume refused; joining on the same socket
+    //   "idle"         (detail: { code, reason })       not connected and not trying
     constructor({ onMessage, onState, log })
     {
         this.#onMessage = onMessage;
@@ -35,6 +95,7 @@ export class SignalingClient
     }
 
     get connected() { return this.roomId !== null; }
+    get resuming() { return this.#phase === "resuming"; }
     get url() { return this.#target?.url ?? null; }
     get active() { return this.#wanted; }
 
@@ -44,35 +105,44 @@ export class SignalingClient
         this.#wanted = true;
         this.#attempt = 0;
         this.#target = { url, roomId, name };
-        this.#open();
+        this.#open("join");
     }
 
-    // Leave on purpose: no reconnect. The server tells the others `peer-left`.
+    // Leave on purpose: no reconnect. The server tells the others `peer-left`. (While resuming
+    // there is no socket to say so: the server ends the suspended membership after its grace.)
     disconnect()
     {
         const wasActive = this.#wanted || this.#ws !== null;
         this.#wanted = false;
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = null;
+        this.#clearTimers();
         const ws = this.#ws;
         this.#ws = null;
         if (ws) {
-            if (ws.readyState === WebSocket.OPEN && this.roomId !== null)
+            if (ws.readyState === WebSocket.OPEN && this.#phase === "joined")
                 ws.send(JSON.stringify({ action: "leave", roomId: this.roomId }));
             ws.close(1000, "bye");
         }
-        this.roomId = null;
-        this.clientId = null;
+        this.#forgetMembership();
+        this.#phase = "idle";
         if (wasActive)
             this.#onState("idle", { code: 1000, reason: "disconnected" });
     }
 
     reconnectNow()
     {
-        if (this.#wanted && this.#retryTimer !== null) {
-            clearTimeout(this.#retryTimer);
-            this.#retryTimer = null;
-            this.#open();
+        if (!this.#wanted || this.#retryTimer === null)
+            return;
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = null;
+        if (this.#phase === "resuming") {
+            // Still no more often than every 3 s (resumeDelayMs).
+            const waitMs = Math.max(0, this.#lastResumeAt + resumeDelayMs(1, () => 0) - Date.now());
+            this.#retryTimer = setTimeout(() => {
+                this.#retryTimer = null;
+                this.#open("resume");
+            }, waitMs);
+        } else {
+            this.#open("join");
         }
     }
 
@@ -93,58 +163,81 @@ export class SignalingClient
 
     #sendSignal({ type, to, data })
     {
-        if (this.#ws?.readyState !== WebSocket.OPEN || this.roomId === null)
+        if (this.roomId === null)
             return false;
         const message = { action: "signal", roomId: this.roomId, type };
         if (to !== undefined)
             message.to = to;
         if (data !== undefined)
             message.data = data;
-        this.#ws.send(JSON.stringify(message));
+        const text = JSON.stringify(message);
+        if (this.#phase === "resuming") {
+            // The membership is still ours: the signal goes out, in order, once it is resumed.
+            if (this.#outboxBytes + text.length > max_outbox_bytes) {
+                this.#log("error", `dropped a ${type} signal: ${this.#outbox.length} already wait for the server`);
+                return false;
+            }
+            this.#outbox.push(text);
+            this.#outboxBytes += text.length;
+            return true;
+        }
+        if (this.#phase !== "joined" || this.#ws?.readyState !== WebSocket.OPEN)
+            return false;
+        this.#ws.send(text);
         return true;
     }
 
-    #open()
+    // mode "join": a fresh membership; "resume": take the current one over on a new socket.
+    #open(mode)
     {
         const { url, roomId, name } = this.#target;
-        this.#onState("connecting", { attempt: this.#attempt });
+        if (mode === "join") {
+            this.#phase = "joining";
+            this.#onState("connecting", { attempt: this.#attempt });
+        } else {
+            this.#lastResumeAt = Date.now();
+        }
         let ws;
         try {
             ws = new WebSocket(url);
         } catch (err) {
             // A malformed URL throws synchronously; retrying would not fix it.
             this.#wanted = false;
+            this.#forgetMembership();
+            this.#phase = "idle";
             this.#log("error", `cannot open ${url}: ${err.message}`);
             this.#onState("idle", { code: 0, reason: err.message });
             return;
         }
         this.#ws = ws;
+        if (mode === "resume") {
+            this.#attemptTimer = setTimeout(() => {
+                this.#attemptTimer = null;
+                if (this.#ws !== ws)
+                    return;
+                this.#ws = null;   // from now on its events are ignored
+                ws.close();
+                this.#log("ws", `resume attempt ${this.#resumeAttempts} got no answer; giving it up`);
+                this.#scheduleResume(null);
+            }, resume_attempt_timeout_ms);
+        }
 
         ws.onopen = () => {
-            this.#log("ws", `socket open to ${url}, joining "${roomId}"`);
-            const join = { action: "join", roomId };
-            if (name)
-                join.name = name;
-            ws.send(JSON.stringify(join));
+            if (this.#ws !== ws)
+                return;
+            if (mode === "resume") {
+                const { token, received } = this.#resume;
+                this.#log("ws", `socket open to ${url}, resuming as ${this.clientId} (${received} message(s) received)`);
+                ws.send(JSON.stringify({ action: "resume", token, received }));
+            } else {
+                this.#log("ws", `socket open to ${url}, joining "${roomId}"`);
+                this.#sendJoin(ws);
+            }
         };
 
         ws.onmessage = (event) => {
-            let msg;
-            try {
-                msg = JSON.parse(event.data);
-            } catch {
-                this.#log("error", "server sent a message that is not JSON; ignored");
-                return;
-            }
-            if (msg.action === "joined") {
-                this.roomId = msg.roomId;
-                this.clientId = msg.clientId;
-                this.#attempt = 0;
-                this.#onState("joined", { roomId: msg.roomId, clientId: msg.clientId });
-            } else if (msg.action === "left" && msg.roomId === this.roomId) {
-                this.roomId = null;
-            }
-            this.#onMessage(msg);
+            if (this.#ws === ws)
+                this.#onText(ws, event.data);
         };
 
         // No onerror handler: an error is always followed by close, which has the code.
@@ -152,14 +245,137 @@ export class SignalingClient
             if (this.#ws !== ws)
                 return;  // an old socket we already replaced or closed on purpose
             this.#ws = null;
-            this.roomId = null;
-            this.clientId = null;
+            this.#clearTimers();
             this.#log("ws", `socket closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`);
-            if (this.#wanted)
-                this.#scheduleRetry(event.code);
-            else
-                this.#onState("idle", { code: event.code, reason: event.reason });
+            this.#onClose(event);
         };
+    }
+
+    #sendJoin(ws)
+    {
+        const { roomId, name } = this.#target;
+        const join = { action: "join", roomId };
+        if (name)
+            join.name = name;
+        ws.send(JSON.stringify(join));
+    }
+
+    #onText(ws, text)
+    {
+        // Every text message after the `joined`/`resumed` that gave us the token counts, whatever
+        // it says: the server numbers them all, and `resume` tells it how far we got.
+        if (this.#phase === "joined" && this.#resume !== null)
+            this.#resume.received += 1;
+        let msg;
+        try {
+            msg = JSON.parse(text);
+        } catch {
+            this.#log("error", "server sent a message that is not JSON; ignored");
+            return;
+        }
+        if (this.#phase === "resuming") {
+            // The first answer to `resume` is either `resumed` or an error (resume-failed, or
+            // unknown-action from a server restarted with --resume-grace 0).
+            if (msg.action === "resumed") {
+                this.#onResumed(ws, msg);
+            } else {
+                this.#onResumeFailed(ws, msg);
+            }
+            this.#onMessage(msg);
+            return;
+        }
+        if (msg.action === "joined") {
+            this.roomId = msg.roomId;
+            this.clientId = msg.clientId;
+            this.#attempt = 0;
+            this.#phase = "joined";
+            this.#resume = typeof msg.resumeToken === "string" ? { token: msg.resumeToken, received: 0 } : null;
+            this.#onState("joined", { roomId: msg.roomId, clientId: msg.clientId });
+        } else if (msg.action === "left" && msg.roomId === this.roomId) {
+            this.roomId = null;
+            this.#resume = null;
+        }
+        this.#onMessage(msg);
+    }
+
+    #onResumed(ws, msg)
+    {
+        this.#clearTimers();
+        this.roomId = msg.roomId;
+        this.clientId = msg.clientId;
+        this.#phase = "joined";
+        // The count restarts: the replay that follows is numbered on this connection.
+        this.#resume = typeof msg.resumeToken === "string" ? { token: msg.resumeToken, received: 0 } : null;
+        this.#log("ws", `resumed as ${msg.clientId}` +
+            (this.#outbox.length ? `; sending ${this.#outbox.length} signal(s) that waited` : ""));
+        const outbox = this.#outbox;
+        this.#outbox = [];
+        this.#outboxBytes = 0;
+        for (const text of outbox)
+            ws.send(text);
+        this.#onState("resumed", { roomId: msg.roomId, clientId: msg.clientId });
+    }
+
+    // The server no longer has our membership (or refuses this resume): today's full rejoin. The
+    // connection stays open as a fresh client, so the join goes out on it at once.
+    #onResumeFailed(ws, msg)
+    {
+        this.#clearTimers();
+        this.#log("ws", `resume refused (${msg.code ?? msg.action}); joining again as a new member`);
+        this.#forgetMembership();
+        this.#phase = "joining";
+        this.#onState("rejoining", { code: msg.code ?? null });
+        this.#sendJoin(ws);
+    }
+
+    #onClose(event)
+    {
+        if (!this.#wanted) {
+            this.#forgetMembership();
+            this.#phase = "idle";
+            this.#onState("idle", { code: event.code, reason: event.reason });
+            return;
+        }
+        const wasResuming = this.#phase === "resuming";
+        const resumable = this.#resume !== null && (this.#phase === "joined" || wasResuming);
+        switch (afterClose(event.code, resumable)) {
+        case "elsewhere":
+            this.#wanted = false;
+            this.#forgetMembership();
+            this.#phase = "idle";
+            this.#onState("idle", { code: event.code, reason: event.reason });
+            break;
+        case "resume":
+            if (!wasResuming) {
+                this.#phase = "resuming";
+                this.#resumeAttempts = 0;
+                this.#resumeDeadline = Date.now() + assumed_resume_grace_ms;
+            }
+            this.#scheduleResume(event.code);
+            break;
+        default:
+            this.#forgetMembership();
+            this.#phase = "joining";
+            this.#scheduleRetry(event.code);
+        }
+    }
+
+    #scheduleResume(code)
+    {
+        const delayMs = resumeDelayMs(this.#resumeAttempts);
+        if (Date.now() + delayMs >= this.#resumeDeadline) {
+            this.#log("ws", "the server's grace period is over; joining again as a new member");
+            this.#forgetMembership();
+            this.#phase = "joining";
+            this.#scheduleRetry(code);
+            return;
+        }
+        this.#resumeAttempts += 1;
+        this.#onState("resuming", { delayMs, attempt: this.#resumeAttempts, code });
+        this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = null;
+            this.#open("resume");
+        }, delayMs);
     }
 
     #scheduleRetry(code)
@@ -170,7 +386,24 @@ export class SignalingClient
         this.#onState("reconnecting", { delayMs, attempt: this.#attempt, code });
         this.#retryTimer = setTimeout(() => {
             this.#retryTimer = null;
-            this.#open();
+            this.#open("join");
         }, delayMs);
+    }
+
+    #forgetMembership()
+    {
+        this.roomId = null;
+        this.clientId = null;
+        this.#resume = null;
+        this.#outbox = [];
+        this.#outboxBytes = 0;
+    }
+
+    #clearTimers()
+    {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = null;
+        clearTimeout(this.#attemptTimer);
+        this.#attemptTimer = null;
     }
 }

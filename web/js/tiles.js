@@ -1,5 +1,6 @@
 // The video grid: one tile per remote peer (a <video data-peer-id> with name, connection state
-// and a stats line) next to the local tile, laid out so that all of them fit the stage.
+// and a stats line) next to the local tile, laid out so that all of them fit the stage. A tile
+// whose member lost the server (suspended) says "reconnecting…" and has data-suspended="true".
 // Pure DOM: it is told what to show and never reaches into peers or media.
 
 const state_labels = {
@@ -74,7 +75,12 @@ export class Tiles
         name.className = "tile-name";
         const state = document.createElement("span");
         state.className = "tile-state";
-        caption.append(name, state);
+        const suspended = document.createElement("span");
+        suspended.className = "tile-suspended";
+        suspended.textContent = "reconnecting…";
+        suspended.title = "Lost the signaling server; the call goes on while they reconnect";
+        suspended.hidden = true;
+        caption.append(name, state, suspended);
 
         const stats = document.createElement("div");
         stats.className = "tile-stats";
@@ -82,7 +88,7 @@ export class Tiles
         figure.append(video, placeholder, caption, stats);
         this.#container.append(figure);
 
-        const tile = { figure, video, avatar, name, state, stats, placeholderText, hasVideo: false, connection: "new" };
+        const tile = { figure, video, avatar, name, state, suspended, stats, placeholderText, hasVideo: false, connection: "new" };
         this.#tiles.set(peerId, tile);
         video.addEventListener("resize", () => this.#refresh(tile));
         this.setLabel(peerId, label);
@@ -116,6 +122,19 @@ export class Tiles
             return;
         tile.connection = connection;
         this.#refresh(tile);
+    }
+
+    // The member's socket to the server broke and it may come back: the tile stays.
+    setSuspended(peerId, suspended)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.suspended.hidden = !suspended;
+        if (suspended)
+            tile.figure.dataset.suspended = "true";
+        else
+            delete tile.figure.dataset.suspended;
     }
 
     setHasVideo(peerId, hasVideo)

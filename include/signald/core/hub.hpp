@@ -46,6 +46,9 @@ struct HubLimits
     std::chrono::seconds resume_grace{0};
     // What one member may hold for a resume: unacknowledged plus queued while suspended.
     std::size_t resume_buffer_bytes = std::size_t{1024} * 1024;
+    // Suspended members at once, so that dropping connections cannot pile up held memory
+    // without bound; past it a lost connection removes its member as with resume off.
+    std::size_t max_suspended = SIZE_MAX;
 };
 
 class Hub
