@@ -76,13 +76,19 @@ void WsConnection::on_ping(std::string_view payload)
 
 void WsConnection::on_pong(std::string_view payload)
 {
-    // Only the answer to our latest ping proves anything; an unsolicited pong acknowledges
-    // nothing.
-    if (pinged_texts_ == none || payload != ping_payload(pinged_texts_))
+    // Only the echo of a ping we sent and that is not answered yet proves anything; an
+    // unsolicited pong acknowledges nothing.
+    for (std::size_t i = 0; i < pinged_texts_.size(); ++i) {
+        if (pinged_texts_[i] == none || payload != ping_payload(pinged_texts_[i]))
+            continue;
+        const std::uint64_t texts = pinged_texts_[i];
+        // That ping and any older one are answered.
+        for (std::size_t j = i; j < pinged_texts_.size(); ++j)
+            pinged_texts_[j] = none;
+        if (attached_)
+            host_.acknowledged(id_, texts);
         return;
-    const std::uint64_t texts = std::exchange(pinged_texts_, none);
-    if (attached_)
-        host_.acknowledged(id_, texts);
+    }
 }
 
 void WsConnection::on_close(std::uint16_t code, std::string_view)
@@ -204,7 +210,7 @@ void WsConnection::tick(Clock::time_point now)
     }
     if (now - last_ping_ >= limits_.ping_interval && phase_ == WsPhase::open) {
         last_ping_ = now;
-        pinged_texts_ = texts_;
+        pinged_texts_ = {texts_, pinged_texts_[0]};
         out_.append(WsOpcode::ping, ping_payload(texts_));
         queued();
         io_.write_soon();

@@ -396,16 +396,31 @@ TEST(WsConnection, OnlyThePongOfTheLatestPingAcknowledgesTheTextsSentBeforeIt)
     h.read(client_frame(WsOpcode::pong, ping_payload(2))); // answered already
     EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2}));
 
-    // A newer ping replaces an unanswered one: the old one's pong proves nothing more.
+    // A pong that crossed the next ping still answers its own; once the newer one is answered,
+    // the older one's echo proves nothing more.
     h.advance(15s);
-    h.tick();
+    h.tick(); // ping at 3
     h.connection().send("four");
     h.advance(15s);
-    h.tick();
+    h.tick(); // ping at 4
     h.read(client_frame(WsOpcode::pong, ping_payload(3)));
-    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2}));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3}));
     h.read(client_frame(WsOpcode::pong, ping_payload(4)));
-    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 4}));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3, 4}));
+    h.read(client_frame(WsOpcode::pong, ping_payload(3)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3, 4}));
+    // Only the two latest pings are remembered.
+    h.connection().send("five");
+    for (int i = 0; i < 3; ++i) {
+        h.advance(15s);
+        h.tick();
+        h.read(client_frame(WsOpcode::pong, "keep-alive")); // heard, acknowledges nothing
+        h.connection().send("more");
+    }
+    h.read(client_frame(WsOpcode::pong, ping_payload(5))); // the first of the three
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3, 4}));
+    h.read(client_frame(WsOpcode::pong, ping_payload(7)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3, 4, 7}));
 }
 
 // What merely happens to the connection is `lost` (resume may suspend the member); what either

@@ -19,14 +19,16 @@
 // only wait for the peer's FIN and throw the bytes away. done: the socket is cut.
 // Beside the phase, two latches: the hub hears detach() once, and the end is counted once.
 //
-// Pings carry the count of text messages sent before them; the pong that echoes the latest ping
-// tells the hub that the client has all of those (WsHost::acknowledged), which resume relies on.
+// Pings carry the count of text messages sent before them; the pong that echoes one of the two
+// latest pings tells the hub that the client has all of those (WsHost::acknowledged), which
+// resume relies on. Any other pong acknowledges nothing.
 
 #include "signald/core/ids.hpp"
 #include "signald/net/metrics.hpp"
 #include "signald/net/ws_frames.hpp"
 #include "signald/net/ws_host.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -152,9 +154,11 @@ private:
     WsPhase phase_ = WsPhase::open;
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
-    std::size_t in_flight_ = 0;         // bytes a TLS write copied out of the queue
-    std::uint64_t texts_ = 0;           // text messages queued, or dropped once closing
-    std::uint64_t pinged_texts_ = none; // texts_ when the unanswered ping went out
+    std::size_t in_flight_ = 0; // bytes a TLS write copied out of the queue
+    std::uint64_t texts_ = 0;   // text messages queued, or dropped once closing
+    // texts_ when each of the two latest unanswered pings went out, newest first: a pong that
+    // crossed the next ping on the wire still acknowledges what preceded its own ping.
+    std::array<std::uint64_t, 2> pinged_texts_{none, none};
     static constexpr std::uint64_t none = UINT64_MAX;
     std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
     bool writing_ = false;
