@@ -51,7 +51,7 @@ HubLimits hub_limits(const ServerOptions& options)
 WsLimits ws_limits_of(const ServerOptions& options)
 {
     return WsLimits{options.max_message_bytes, options.max_queue_bytes, options.ping_interval,
-                    options.idle_timeout};
+                    options.idle_timeout, options.resume_grace.count() > 0};
 }
 
 HttpLimits http_limits_of(const ServerOptions& options)

@@ -85,6 +85,7 @@ void WsConnection::on_pong(std::string_view payload)
         // That ping and any older one are answered.
         for (std::size_t j = i; j < pinged_texts_.size(); ++j)
             pinged_texts_[j] = none;
+        acked_texts_ = texts;
         if (attached_)
             host_.acknowledged(id_, texts);
         return;
@@ -208,7 +209,9 @@ void WsConnection::tick(Clock::time_point now)
         count_close(ClosedBy::server, no_close_frame);
         return cut(); // a silent peer will not answer a close frame either
     }
-    if (now - last_ping_ >= limits_.ping_interval && phase_ == WsPhase::open) {
+    const bool unacknowledged =
+        limits_.ping_until_acknowledged && texts_ > acked_texts_ && pinged_texts_[0] == none;
+    if ((now - last_ping_ >= limits_.ping_interval || unacknowledged) && phase_ == WsPhase::open) {
         last_ping_ = now;
         pinged_texts_ = {texts_, pinged_texts_[0]};
         out_.append(WsOpcode::ping, ping_payload(texts_));

@@ -423,6 +423,48 @@ TEST(WsConnection, OnlyThePongOfTheLatestPingAcknowledgesTheTextsSentBeforeIt)
     EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{2, 3, 4, 7}));
 }
 
+// With resume on, what the hub holds is trimmed within a sweep, not a whole ping interval: a
+// connection sent texts since its last answered ping is pinged at the next tick, with at most one
+// such ping unanswered.
+TEST(WsConnection, WithResumeOnTextsNotYetAcknowledgedArePingedForAtTheNextTick)
+{
+    WsLimits eager = limits();
+    eager.ping_until_acknowledged = true;
+    WsConnectionHarness h(eager);
+    h.start();
+    h.advance(1s);
+    h.tick();
+    h.run_posted();
+    EXPECT_TRUE(h.wire.empty()); // nothing sent: nothing to acknowledge
+    h.connection().send("one");
+    h.advance(1s);
+    h.tick();
+    h.advance(1s);
+    h.tick(); // the first is unanswered: no second
+    h.run_posted();
+    EXPECT_EQ(frames(h), (Frames{"text:one", "ping:" + ping_payload(1)}));
+    h.read(client_frame(WsOpcode::pong, ping_payload(1)));
+    EXPECT_EQ(h.acks, (std::vector<std::uint64_t>{1}));
+    h.advance(1s);
+    h.tick(); // all acknowledged: quiet again
+    h.run_posted();
+    EXPECT_EQ(frames(h).size(), 2u);
+    h.connection().send("two");
+    h.advance(1s);
+    h.tick();
+    h.run_posted();
+    EXPECT_EQ(frames(h).back(), "ping:" + ping_payload(2));
+
+    // With resume off, pings keep their interval.
+    WsConnectionHarness plain(limits());
+    plain.start();
+    plain.connection().send("one");
+    plain.advance(1s);
+    plain.tick();
+    plain.run_posted();
+    EXPECT_EQ(frames(plain), (Frames{"text:one"}));
+}
+
 // What merely happens to the connection is `lost` (resume may suspend the member); what either
 // side says with a close frame, or the server decides, is `closed`.
 TEST(WsConnection, TheHubHearsWhetherTheConnectionWasLostOrClosed)

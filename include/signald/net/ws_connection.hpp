@@ -160,7 +160,8 @@ private:
     // crossed the next ping on the wire still acknowledges what preceded its own ping.
     std::array<std::uint64_t, 2> pinged_texts_{none, none};
     static constexpr std::uint64_t none = UINT64_MAX;
-    std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
+    std::uint64_t acked_texts_ = 0; // what the latest answered ping covered
+    std::uint16_t close_code_ = 0;  // the code we closed with, 0 if we did not start the close
     bool writing_ = false;
     bool cut_when_drained_ = false; // aborted: no close handshake, no linger
     bool attached_ = false;

@@ -23,6 +23,10 @@ struct WsLimits
     std::size_t max_queue_bytes;
     std::chrono::seconds ping_interval;
     std::chrono::seconds idle_timeout;
+    // Resume on: a connection sent texts since its last answered ping is pinged at the next
+    // sweep (at most one ping unanswered), so what the hub holds for it is trimmed within about
+    // a second instead of a whole ping interval.
+    bool ping_until_acknowledged = false;
 };
 
 class WsHost
