@@ -52,8 +52,9 @@ const servers = [
 // signald with other options, only in the scenarios that list the variant (scenarios.mjs).
 function variantServer(variant)
 {
+    const args = (scenario) => signaldArgs(webRoot, { ...scenario.signald, ...variant.options });
     return { id: variant.id, label: `signald, ${variant.label}`, program: options["signald-bin"],
-             args: (scenario) => signaldArgs(webRoot, { ...scenario.signald, ...variant.options }) };
+             args };
 }
 
 // Who runs in a scenario: signald, its variants, then Node.
