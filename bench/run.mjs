@@ -40,12 +40,29 @@ const tailChars = 1000; // of stderr, kept in the results for a run that failed
 
 const runCount = Number(options.runs ?? (options.quick ? 1 : 3));
 const times = options.quick ? timing.quick : timing.full;
+// The table's two columns. args(scenario) gives the server's arguments for that scenario.
+const webRoot = join(repoRoot, "web");
 const servers = [
     { id: "signald", label: "signald", program: options["signald-bin"],
-      args: signaldArgs(join(repoRoot, "web")) },
+      args: (scenario) => signaldArgs(webRoot, scenario.signald) },
     { id: "node-ws", label: "Node ws", program: process.execPath,
-      args: [join(repoRoot, "bench/baselines/node-ws/server.js"), "--port", "0"] },
+      args: () => [join(repoRoot, "bench/baselines/node-ws/server.js"), "--port", "0"] },
 ];
+
+// signald with other options, only in the scenarios that list the variant (scenarios.mjs).
+function variantServer(variant)
+{
+    const args = (scenario) => signaldArgs(webRoot, { ...scenario.signald, ...variant.options });
+    return { id: variant.id, label: `signald, ${variant.label}`, program: options["signald-bin"],
+             args };
+}
+
+// Who runs in a scenario: signald, its variants, then Node.
+function lineupOf(scenario)
+{
+    const [signald, node] = servers;
+    return [signald, ...(scenario.variants ?? []).map(variantServer), node];
+}
 
 function fail(message)
 {
@@ -100,7 +117,9 @@ async function runOnce(scenario, server, run)
     const timeoutMs = generatorTimeoutMs(scenario, times);
     let started = null;
     try {
-        started = await startServer({ cpu: serverCpu, program: server.program, args: server.args,
+        const serverArgs = server.args(scenario);
+        record.server_command = [server.program, ...serverArgs].join(" ");
+        started = await startServer({ cpu: serverCpu, program: server.program, args: serverArgs,
                                       timeoutMs: listenTimeoutMs });
         const args = [...scenario.args(started.child.pid).map(String), "--url", started.url];
         if (scenario.timed)
@@ -153,9 +172,10 @@ async function main()
     const started = new Date();
     const runs = [];
     for (const scenario of chosen) {
+        const lineup = lineupOf(scenario);
         for (let run = 1; run <= runCount; ++run) {
             // Alternate which server goes first, so slow drift (heat, page cache) favours neither.
-            const order = run % 2 ? servers : [...servers].reverse();
+            const order = run % 2 ? lineup : [...lineup].reverse();
             for (const server of order) {
                 const name = `${scenario.name}, ${server.label}, run ${run}/${runCount}`;
                 console.error(`bench: ${name}`);
@@ -167,7 +187,7 @@ async function main()
         }
     }
 
-    const problems = listProblems(servers, runs);
+    const problems = listProblems(chosen.flatMap(lineupOf), runs);
     const when = started.toISOString().replace(/\.\d+Z$/, "Z");
     const mode = options.quick ? `--quick, ${runCount} run(s)` : `${runCount} runs`;
     const text = [

@@ -56,10 +56,15 @@ function failureNote(runs)
            (flawed ? ` **${flawed} WITH VIOLATIONS**` : "");
 }
 
-// runs: [{ scenario, server, run, result?, error? }]; servers: [{ id, label }].
+// runs: [{ scenario, server, run, result?, error? }]; servers: [{ id, label }], signald first.
+// A scenario's variants (signald with other options) get a row each under its first metric, in
+// signald's column, and count as signald in the last two rows.
 export function buildTable(scenarios, servers, runs)
 {
     const [signald, node] = servers;
+    const variantIds = new Set(scenarios.flatMap((scenario) => scenario.variants ?? [])
+        .map((variant) => variant.id));
+    const columnOf = (id) => (variantIds.has(id) ? signald.id : id);
     const header = [
         `| Scenario | Metric | ${signald.label} median (min–max) ` +
             `| ${node.label} median (min–max) | ${signald.label} vs ${node.label} |`,
@@ -76,7 +81,7 @@ export function buildTable(scenarios, servers, runs)
             rows.push(`| ${first ? scenario.name : ""} | ${label} | ${a} | ${b} | ${c} |`);
             first = false;
         };
-        for (const metric of scenario.metrics) {
+        for (const [index, metric] of scenario.metrics.entries()) {
             const values = (serverRuns) => serverRuns.filter(completed)
                 .map((run) => run.result[metric.key]).filter(Number.isFinite);
             // Failures and violations are flagged once per scenario, on its first row.
@@ -84,6 +89,16 @@ export function buildTable(scenarios, servers, runs)
             row(metric.label, summary(values(ours)) + note(ours),
                 summary(values(theirs)) + note(theirs),
                 ratio(metric, values(ours), values(theirs)));
+            if (index > 0) continue;
+            for (const variant of scenario.variants ?? []) {
+                const variantRuns = runsOf(variant);
+                if (variantRuns.length === 0) continue;
+                const [main, other] = [values(ours), values(variantRuns)];
+                const compared = main.length && other.length
+                    ? variant.compare(median(main), median(other)) : "";
+                row(`${metric.label}, ${variant.label}`,
+                    summary(other) + failureNote(variantRuns), "", compared);
+            }
         }
         if (scenario.showsRateHeld) {
             const offered = [...ours, ...theirs].find(completed)?.result.offered_per_s;
@@ -98,10 +113,10 @@ export function buildTable(scenarios, servers, runs)
         }
     }
 
-    const violations = (server) => runs.filter((run) => run.server === server.id)
+    const violations = (server) => runs.filter((run) => columnOf(run.server) === server.id)
         .reduce((sum, run) => sum + (run.result?.violations ?? 0), 0);
     const failed = (server) =>
-        runs.filter((run) => run.server === server.id && !completed(run)).length;
+        runs.filter((run) => columnOf(run.server) === server.id && !completed(run)).length;
     const loud = (count, word) => (count ? `**${count} ${word}**` : "0");
     rows.push(`| all | violations (must be 0) | ${loud(violations(signald), "VIOLATIONS")} ` +
               `| ${loud(violations(node), "VIOLATIONS")} | |`);
@@ -110,7 +125,8 @@ export function buildTable(scenarios, servers, runs)
     return [...header, ...rows].join("\n");
 }
 
-// One line per run that failed or saw violations, for under the table.
+// One line per run that failed or saw violations, for under the table. servers: every server that
+// ran, variants included.
 export function listProblems(servers, runs)
 {
     const label = (id) => servers.find((server) => server.id === id).label;
