@@ -248,6 +248,7 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
         ++stats_.abuse_closes;
         spdlog::warn("{} closing (1008): kept flooding while rate-limited", id);
         client.closing = true;
+        client.resume.reset(); // the server decided: the member goes, and its token dies now
         transport_.close(id, close_code::policy_violation);
         return false;
     }
@@ -438,7 +439,13 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     }
     if (!member->suspended) {
         // Its old connection is still open, half-open most likely: end it, then take over.
-        transport_.abort(holder, close_code::resumed_elsewhere, "resumed elsewhere");
+        if (!transport_.abort(holder, close_code::resumed_elsewhere, "resumed elsewhere")) {
+            // The server is already closing it for a policy (a slow reader, a broken rule, the
+            // shutdown): that removes the member, and the hub hears no more of that connection.
+            leave_room(holder, *member, "its connection was being closed when it was taken over");
+            clients_.erase(holder);
+            return refuse("the member's connection was being closed by the server");
+        }
         suspend(holder, *member);
         member = holder_of(request.token, holder);
         if (member == nullptr)

@@ -182,14 +182,16 @@ void Server::close(const ClientId& id, std::uint16_t code)
         connection->close(code);
 }
 
-void Server::abort(const ClientId& id, std::uint16_t code, std::string_view reason)
+bool Server::abort(const ClientId& id, std::uint16_t code, std::string_view reason)
 {
     const auto found = connections_.find(id);
     if (found == connections_.end())
-        return;
+        return true;
+    bool was_open = true;
     if (auto connection = found->second.lock())
-        connection->abort(code, reason);
+        was_open = connection->abort(code, reason);
     connections_.erase(found);
+    return was_open;
 }
 
 void Server::rebind(const ClientId& from, const ClientId& to)

@@ -166,8 +166,9 @@ void WsConnection::close(std::uint16_t code)
     io_.write_soon();
 }
 
-void WsConnection::abort(std::uint16_t code, std::string_view reason)
+bool WsConnection::abort(std::uint16_t code, std::string_view reason)
 {
+    const bool was_open = phase_ == WsPhase::open;
     attached_ = false; // the hub let this connection go already
     spdlog::info("{} disconnected from {}: {} ({})", id_, peer_address_, reason, code);
     if (phase_ == WsPhase::open) {
@@ -180,7 +181,7 @@ void WsConnection::abort(std::uint16_t code, std::string_view reason)
     } // closing already: our close frame is queued; it goes out, and then the cut
 
     if (phase_ == WsPhase::done)
-        return;
+        return was_open;
     advance(WsPhase::finishing);
     cut_when_drained_ = true;
     io_.arm_close_deadline(); // a socket that takes nothing is cut then
@@ -188,6 +189,7 @@ void WsConnection::abort(std::uint16_t code, std::string_view reason)
         cut();
     else if (!writing_)
         io_.write_now();
+    return was_open;
 }
 
 void WsConnection::queue_close(std::uint16_t code)

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,11 +69,12 @@ public:
     }
 
     void close(const ClientId& id, std::uint16_t code) override { closed.emplace_back(id, code); }
-    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
+    bool abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
     {
         aborted.push_back(Abort{id, code, std::string(reason)});
         if (on_abort)
             on_abort(id);
+        return !closing.contains(id);
     }
     void rebind(const ClientId& from, const ClientId& to) override
     {
@@ -91,6 +93,7 @@ public:
     std::vector<SentMessage> sent;
     std::vector<std::pair<ClientId, std::uint16_t>> closed; // close requests, in order
     std::vector<Abort> aborted;
+    std::set<ClientId> closing; // connections whose close is under way: abort() says so
     std::vector<std::pair<ClientId, ClientId>> rebound; // (connection, the client it now serves)
     std::function<void(const SentMessage&)> on_send;    // called after each send is recorded
     std::function<void(const ClientId&)> on_abort;

@@ -48,8 +48,9 @@ public:
     virtual void close(const ClientId& id, std::uint16_t code) = 0;
     // Ends a connection at once, without telling Hub (which already let it go): a close frame
     // with code and reason if the socket still takes writes, then the TCP connection is cut,
-    // without waiting for the client.
-    virtual void abort(const ClientId& id, std::uint16_t code, std::string_view reason) = 0;
+    // without waiting for the client. Returns false when a close the server started was already
+    // under way (the connection is cut all the same).
+    virtual bool abort(const ClientId& id, std::uint16_t code, std::string_view reason) = 0;
     // The connection known as from serves client to from now on (a resume): sends to `to` reach
     // it, and it reports as `to`. No connection is known as `to` when this is called.
     virtual void rebind(const ClientId& from, const ClientId& to) = 0;

@@ -25,7 +25,8 @@ public:
     // The server's periodic sweep: ping a quiet peer, cut a silent one.
     virtual void keepalive(std::chrono::steady_clock::time_point now) = 0;
     // Transport::abort: a close frame if the socket takes it, then cut; the hub is not told.
-    virtual void abort(std::uint16_t code, std::string_view reason) = 0;
+    // False when it was closing already.
+    virtual bool abort(std::uint16_t code, std::string_view reason) = 0;
     // Transport::rebind: the connection reports as id from now on.
     virtual void rebind(const ClientId& id) = 0;
 };

@@ -57,7 +57,7 @@ private:
     // Transport, for the hub. Neither may be called from inside a send().
     void send(const ClientId& to, const Text& text) override;
     void close(const ClientId& id, std::uint16_t code) override;
-    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override;
+    bool abort(const ClientId& id, std::uint16_t code, std::string_view reason) override;
     void rebind(const ClientId& from, const ClientId& to) override;
 
     // WsHost, for WebSocket sessions.

@@ -91,7 +91,8 @@ public:
     void send(std::string_view text);
     void close(std::uint16_t code);
     // Connection::abort: our close frame if the socket takes it, then the cut; no detach.
-    void abort(std::uint16_t code, std::string_view reason);
+    // Returns whether it was open (no close under way).
+    bool abort(std::uint16_t code, std::string_view reason);
     // Connection::rebind: the hub knows this connection as id from now on.
     void rebind(ClientId id) { id_ = std::move(id); }
     void tick(Clock::time_point now);

@@ -36,9 +36,9 @@ public:
     void send(const Text& text) override { connection_.send(*text); }
     void close(std::uint16_t code) override { connection_.close(code); }
     void keepalive(std::chrono::steady_clock::time_point now) override { connection_.tick(now); }
-    void abort(std::uint16_t code, std::string_view reason) override
+    bool abort(std::uint16_t code, std::string_view reason) override
     {
-        connection_.abort(code, reason);
+        return connection_.abort(code, reason);
     }
     void rebind(const ClientId& id) override { connection_.rebind(id); }
 
