@@ -95,6 +95,9 @@ struct Client
     bool resumes = false;
     bool fail_resume = false;
     bool comes_back = false; // cut: a new connection resumes this one's membership
+    // When the connection it resumes was cut (not for a takeover): a resume-failed later than
+    // the grace period after it may be the expiry winning a race with a slow driver.
+    std::optional<Clock::time_point> cut_at;
     std::uint64_t resume_received = 0;
     std::vector<std::string> listed_suspended; // peers its joined.peers listed as suspended
 

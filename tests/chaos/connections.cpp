@@ -271,8 +271,10 @@ void Driver::drop(const ClientPtr& c, bool rst, Cut cut)
     c->state = Client::State::dead;
     kill_socket(*c, rst);
     last_activity_ = Clock::now();
-    if (c->comes_back)
+    if (c->comes_back) {
+        c->cut_at = Clock::now();
         schedule_resume(c);
+    }
 }
 
 void Driver::finish_drop(const ClientPtr& c)
@@ -282,8 +284,10 @@ void Driver::finish_drop(const ClientPtr& c)
     kill_socket(*c, c->drop_with_rst);
     last_activity_ = Clock::now();
     closing_.erase(c.get());
-    if (c->comes_back)
+    if (c->comes_back) {
+        c->cut_at = Clock::now();
         schedule_resume(c);
+    }
 }
 
 bool Driver::count_cut(const Client& c)
@@ -343,6 +347,7 @@ void Driver::start_resumer(const ClientPtr& old)
     c->resumes = true;
     c->fail_resume = old->fail_resume;
     c->resume_received = old->received;
+    c->cut_at = old->cut_at;
     c->note("resumes #" + std::to_string(old->serial) + " after " + std::to_string(old->received));
     open_connection(c);
 }

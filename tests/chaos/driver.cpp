@@ -115,9 +115,8 @@ void Driver::close_everyone()
         },
         Clock::now() + resume_grace + 10s);
     if (!zero)
-        problem("leak", "10 s after every client went and their grace ended, /metrics still "
-                        "shows " +
-                            last.describe());
+        problem("leak",
+                "10 s after the last grace period ended, /metrics still shows " + last.describe());
     expect_no_rejections();
     expect_resume_events();
 }
@@ -145,8 +144,9 @@ void Driver::print_summary() const
         "[chaos] %s: ramp-up %.1f s (slowest join %.0f ms), phase 1 slowest request %.0f ms, "
         "throttled %.1f s\n"
         "[chaos] %s: resume: %zu cuts came back (%zu of them takeovers, %zu with close 4001 "
-        "seen; %zu failed on purpose), %zu resumed, %zu cuts left to expire; peer-suspended "
-        "%zu, peer-resumed %zu (%zu to members that joined during the suspension)\n"
+        "seen; %zu failed on purpose, %zu too late), %zu resumed, %zu cuts left to expire; "
+        "peer-suspended %zu, peer-resumed %zu (%zu to members that joined during the "
+        "suspension)\n"
         "[chaos] %s: checks: %zu member views compared with the server, %zu peer-left "
         "exactly-once, %zu final-exchange signals delivered\n",
         settings_.name, s.connections_opened, s.peak_live, s.ops, s.phase1_ms / 1000.0,
@@ -155,9 +155,9 @@ void Driver::print_summary() const
         s.server_close_codes_seen, settings_.name, s.frames_sent, s.frames_received,
         s.signals_delivered, s.peer_joined, s.peer_left, s.unknown_peer, settings_.name,
         s.ramp_ms / 1000.0, s.ramp_max_request_ms, s.chaos_max_request_ms, s.throttled_ms / 1000.0,
-        settings_.name, s.cuts_resumed, s.takeovers, s.takeover_4001, s.resumes_failed, s.resumes,
-        s.cuts_expired, s.peer_suspended, s.peer_resumed, s.resumed_listed, settings_.name,
-        s.view_checks, s.peer_left_exact_checks, s.final_signals);
+        settings_.name, s.cuts_resumed, s.takeovers, s.takeover_4001, s.resumes_failed,
+        s.resumes_late, s.resumes, s.cuts_expired, s.peer_suspended, s.peer_resumed,
+        s.resumed_listed, settings_.name, s.view_checks, s.peer_left_exact_checks, s.final_signals);
     std::fflush(stdout);
 }
 
