@@ -4,6 +4,17 @@
 // told is kept and checked by the shared oracle (tests/support/client_view.hpp). Messages are
 // mostly built from templates filled from the input, so runs get past parse errors into room
 // states.
+//
+// Part of the inputs turn resume on (docs/protocol.md 8.1) with a grace of 1-3 s and a buffer cap
+// small enough to be hit, and add its steps: lost connections (suspension), resumes with tokens
+// seen, dead or made up and with right and wrong received counts, from fresh connections or ones
+// that spoke already (and takeovers of open connections), acknowledgements as a pong would make,
+// and ticks. The Recorder follows rebind (the new connection serves the old client, whose view
+// goes on) and abort, and checks exactly-once delivery across resumes: it keeps, per member, the
+// texts numbered after its token, rewinds the client to the count it claims, and requires the
+// replay to continue exactly at message N+1. Where the outcome is determined (no rate limit), a
+// resume must succeed exactly when the token is live, N is at most what was handed over, N+1 was
+// not acknowledged away and the messages after N fit the cap.
 
 #include "client_view.hpp"
 #include "json_reference.hpp"
@@ -57,10 +68,30 @@ class CyclingIds final : public IdSource
 {
 public:
     ClientId next() override { return numbered_id(next_++ % id_cycle); }
-    ResumeSecret secret() override { return ResumeSecret{}; } // resume is off here
+    // Distinct secrets, so a dead token of a reused id is not its new one.
+    ResumeSecret secret() override
+    {
+        ResumeSecret secret{};
+        ++secrets_;
+        for (std::size_t i = 0; i < sizeof secrets_; ++i)
+            secret[i] = static_cast<std::uint8_t>(secrets_ >> (8 * i));
+        return secret;
+    }
 
 private:
     std::size_t next_ = 0;
+    std::uint64_t secrets_ = 0;
+};
+
+// What resume needs to know about one member's client: its live token as the client knows it,
+// its view right after the joined or resumed that gave it, and every text it received since.
+struct Stream
+{
+    std::string token; // empty: none live as far as the client knows
+    test::ClientView at_token = test::ClientView();
+    std::vector<Text> since;
+    std::uint64_t numbered_from = 0; // texts handed to the connection up to that joined/resumed
+    std::uint64_t acked = 0;         // numbered messages acknowledged
 };
 
 // The Transport: checks each message as it is sent and applies it to the receiver's view.
@@ -73,6 +104,7 @@ public:
             std::fprintf(stderr, "    -> %s %s\n", to.c_str(), text->c_str());
         FUZZ_CHECK(connected.contains(to));
         ++sent;
+        ++delivered[to];
         // A broadcast hands every member the same Text: parse it once. Replies carry `data`
         // verbatim, so an oversized number in it is allowed, and read as 0.
         if (text != last_text_) {
@@ -81,15 +113,49 @@ public:
             FUZZ_CHECK(!last_parsed_.is_discarded());
         }
         // Room ids reach the registry only once validated, so every room Hub names is valid.
+        std::string action;
         if (last_parsed_.is_object()) {
             const auto room = last_parsed_.find("roomId");
             if (room != last_parsed_.end())
                 FUZZ_CHECK(room->is_string() && is_valid_room_id(room->get<std::string>()));
+            const auto found = last_parsed_.find("action");
+            if (found != last_parsed_.end() && found->is_string())
+                action = found->get<std::string>();
         }
-        if (const auto violation = views.at(to).apply(last_parsed_)) {
+        // After a resume: resumed, then exactly the messages after the client's count, in order.
+        if (replay && replay->to == to) {
+            if (!replay->resumed) {
+                FUZZ_CHECK(action == "resumed");
+                replay->resumed = true;
+            } else if (replay->next < replay->expected.size()) {
+                FUZZ_CHECK(*text == *replay->expected[replay->next]);
+                ++replay->next;
+            }
+        }
+        test::ClientView& view = views.at(to);
+        if (const auto violation = view.apply(last_parsed_)) {
             std::fprintf(stderr, "%s was told %s: %s (%s)\n", to.c_str(), text->c_str(),
                          violation->rule.c_str(), violation->detail.c_str());
             std::abort();
+        }
+        // The numbering the client counts for its next resume.
+        Stream& stream = streams[to];
+        if (action == "joined" || action == "resumed") {
+            const auto token = last_parsed_.find("resumeToken");
+            FUZZ_CHECK(resume_on == (token != last_parsed_.end()));
+            stream = Stream{
+                resume_on ? token->get<std::string>() : std::string{}, view, {}, delivered[to], 0};
+            if (resume_on) {
+                FUZZ_CHECK(std::find(tokens_seen.begin(), tokens_seen.end(), stream.token) ==
+                           tokens_seen.end());
+                if (tokens_seen.size() == 16)
+                    tokens_seen.erase(tokens_seen.begin());
+                tokens_seen.push_back(stream.token);
+            }
+        } else if (action == "left") {
+            stream = Stream{};
+        } else if (!stream.token.empty()) {
+            stream.since.push_back(text);
         }
     }
 
@@ -102,13 +168,71 @@ public:
         closing.insert(id);
     }
 
-    // Resume is off in this fuzzer: neither may happen.
-    void abort(const ClientId&, std::uint16_t, std::string_view) override { FUZZ_CHECK(false); }
-    void rebind(const ClientId&, const ClientId&) override { FUZZ_CHECK(false); }
+    // A takeover: the member's open connection ends at once; Hub suspends the member and then
+    // hands it the connection that resumed.
+    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
+    {
+        if (trace)
+            std::fprintf(stderr, "    abort %s %u\n", id.c_str(), code);
+        FUZZ_CHECK(resume_on && resuming.has_value());
+        FUZZ_CHECK(code == close_code::resumed_elsewhere && reason == "resumed elsewhere");
+        FUZZ_CHECK(connected.erase(id) == 1);
+        closing.erase(id);
+        suspended.insert(id);
+    }
 
+    // The connection known as from (which sent only the resume) serves client to from now on.
+    void rebind(const ClientId& from, const ClientId& to) override
+    {
+        if (trace)
+            std::fprintf(stderr, "    rebind %s -> %s\n", from.c_str(), to.c_str());
+        FUZZ_CHECK(resume_on && resuming.has_value() && resuming->from == from);
+        FUZZ_CHECK(connected.contains(from) && !connected.contains(to) && suspended.contains(to));
+        FUZZ_CHECK(delivered[from] == 0 && !replay);
+        const Stream& stream = streams.at(to);
+        // N: at most what the old connection was handed, and not below what was acknowledged
+        // (message N+1 would be gone).
+        const std::uint64_t n = resuming->received;
+        FUZZ_CHECK(n <= stream.since.size() && n >= stream.acked);
+        // The client read the first N of them; the rest must come again, then what was queued.
+        test::ClientView view = stream.at_token;
+        for (std::size_t i = 0; i < n; ++i)
+            FUZZ_CHECK(!view.apply(fuzz::parse_json(*stream.since[i])));
+        views.insert_or_assign(to, std::move(view));
+        replay =
+            Replay{to, {stream.since.begin() + static_cast<std::ptrdiff_t>(n), stream.since.end()}};
+        connected.erase(from);
+        views.erase(from);
+        streams.erase(from);
+        delivered[to] = delivered[from];
+        delivered.erase(from);
+        suspended.erase(to);
+        connected.insert(to);
+    }
+
+    struct Resuming
+    {
+        ClientId from;
+        std::uint64_t received;
+    };
+    struct Replay
+    {
+        ClientId to;
+        std::vector<Text> expected;
+        std::size_t next = 0;
+        bool resumed = false;
+    };
+
+    bool resume_on = false;
     std::set<ClientId> connected;
-    std::set<ClientId> closing; // asked to close, not yet disconnected
+    std::set<ClientId> closing;   // asked to close, not yet disconnected
+    std::set<ClientId> suspended; // members without a connection: their views wait
     std::map<ClientId, test::ClientView> views;
+    std::map<ClientId, Stream> streams;
+    std::map<ClientId, std::uint64_t> delivered; // texts handed to each connection
+    std::vector<std::string> tokens_seen;        // the latest, live or dead
+    std::optional<Resuming> resuming;            // set by the harness around a resume
+    std::optional<Replay> replay;                // from rebind to the end of that resume
     std::size_t sent = 0;
 
 private:
@@ -228,7 +352,19 @@ public:
     {
         HubLimits limits;
         limits.max_room_size = max_room_size;
-        if (input_.ConsumeBool()) {
+        // Bit 0: tight rate limits; bit 1: resume on. (One byte, as ConsumeBool read it before
+        // resume, so the older seeds still mean what they did.)
+        const int mode = input_.ConsumeIntegralInRange<int>(0, 3);
+        rate_limited_ = (mode & 1) != 0;
+        if ((mode & 2) != 0) {
+            // A short grace, and a cap that a few messages pass.
+            limits.resume_grace = std::chrono::seconds(input_.ConsumeIntegralInRange<int>(1, 3));
+            limits.resume_buffer_bytes = input_.PickValueInArray({256U, 1024U, 4096U});
+            recorder_.resume_on = true;
+            grace_ = limits.resume_grace;
+            cap_ = limits.resume_buffer_bytes;
+        }
+        if (rate_limited_) {
             // Tight enough that floods hit rate-limited and then the 1008 close.
             limits.rate.messages_per_second = 2;
             limits.rate.bytes_per_second = 400;
@@ -242,6 +378,7 @@ public:
     {
         for (std::size_t step = 0; step < max_steps && input_.remaining_bytes() > 0; ++step) {
             do_step();
+            reconcile();
             check();
         }
     }
@@ -249,10 +386,11 @@ public:
 private:
     void do_step()
     {
-        switch (input_.ConsumeIntegralInRange<int>(0, 11)) {
+        switch (input_.ConsumeIntegralInRange<int>(0, 15)) {
         case 0:
         case 1:
-            return connect();
+            connect();
+            return;
         case 2:
             return disconnect();
         case 3:
@@ -282,38 +420,258 @@ private:
             *now_ += std::chrono::milliseconds(ms);
             return;
         }
-        default:
+        case 11:
             return deliver_all();
+        case 12:
+        case 13:
+            return resume();
+        case 14:
+            return acknowledge();
+        default:
+            return tick();
         }
     }
 
-    void connect()
+    // Returns the new connection's id, or nothing when there are enough (suspended members keep
+    // their ids, and connect() must find a free one in the cycle).
+    std::optional<ClientId> connect()
     {
-        if (recorder_.connected.size() >= max_clients)
-            return;
+        if (recorder_.connected.size() + recorder_.suspended.size() >= max_clients)
+            return std::nullopt;
         const ClientId id = hub_->connect();
         if (trace)
             std::fprintf(stderr, "connect %s\n", id.c_str());
         FUZZ_CHECK(recorder_.connected.insert(id).second);
+        FUZZ_CHECK(!recorder_.suspended.contains(id));
         recorder_.views.insert_or_assign(id, test::ClientView(id));
+        recorder_.streams.erase(id);
+        recorder_.delivered[id] = 0;
+        spoke_.erase(id);
         gone_.erase(id);
+        return id;
     }
 
     void disconnect()
     {
         // Sometimes an id that is already gone or never was: that must be a no-op.
         const ClientId id = input_.ConsumeBool() ? pick_client() : pick_any_id();
+        const ConnectionEnd end = recorder_.resume_on && input_.ConsumeBool()
+                                      ? ConnectionEnd::lost
+                                      : ConnectionEnd::closed;
         const std::size_t sent = recorder_.sent;
-        const bool was_connected = recorder_.connected.erase(id) == 1;
         if (trace)
-            std::fprintf(stderr, "disconnect %s\n", id.c_str());
-        hub_->disconnect(id);
+            std::fprintf(stderr, "disconnect %s%s\n", id.c_str(),
+                         end == ConnectionEnd::lost ? " (lost)" : "");
+        if (recorder_.suspended.contains(id)) {
+            // A suspended member has no connection to end.
+            hub_->disconnect(id, end);
+            FUZZ_CHECK(recorder_.sent == sent && hub_->is_suspended(id));
+            return;
+        }
+        // Suspended exactly when resume is on, the connection was lost, the client is in a room
+        // and the server was not closing it (its held messages fit the cap while connected).
+        const bool suspends = recorder_.resume_on && end == ConnectionEnd::lost &&
+                              recorder_.connected.contains(id) && hub_->room_of(id) &&
+                              !recorder_.closing.contains(id);
+        const bool was_connected = recorder_.connected.erase(id) == 1;
+        const std::size_t suspensions = hub_->stats().suspensions;
+        hub_->disconnect(id, end);
         recorder_.closing.erase(id);
-        recorder_.views.erase(id);
+        // (It may be removed at once after all: what its suspension tells the room can take
+        // another suspended member past the cap, whose peer-left then takes this one past it.)
+        FUZZ_CHECK(hub_->stats().suspensions - suspensions == (suspends ? 1U : 0U));
+        if (hub_->is_suspended(id)) {
+            recorder_.suspended.insert(id);
+            suspended_at_[id] = *now_;
+            return;
+        }
+        forget(id);
         if (was_connected)
             gone_.insert(id);
         else
             FUZZ_CHECK(recorder_.sent == sent);
+    }
+
+    void forget(const ClientId& id)
+    {
+        recorder_.views.erase(id);
+        recorder_.streams.erase(id);
+        recorder_.delivered.erase(id);
+        suspended_at_.erase(id);
+    }
+
+    // A resume: mostly from a fresh connection, sometimes from one that spoke already; with the
+    // live token of some member (suspended or connected: a takeover), a token seen before, or a
+    // made-up one; with the client's own count, one too high, or a malformed one.
+    void resume()
+    {
+        std::optional<ClientId> from;
+        if (input_.ConsumeIntegralInRange<int>(0, 3) != 0)
+            from = connect();
+        if (!from)
+            from = pick_client();
+
+        std::vector<ClientId> holders;
+        for (const auto& [id, stream] : recorder_.streams)
+            if (!stream.token.empty() &&
+                (recorder_.connected.contains(id) || recorder_.suspended.contains(id)))
+                holders.push_back(id);
+        std::string token;
+        std::optional<ClientId> holder;
+        switch (input_.ConsumeIntegralInRange<int>(0, 5)) {
+        case 0:
+            token = input_.ConsumeRandomLengthString(40);
+            break;
+        case 1:
+            if (!recorder_.tokens_seen.empty())
+                token = recorder_.tokens_seen[input_.ConsumeIntegralInRange<std::size_t>(
+                    0, recorder_.tokens_seen.size() - 1)];
+            break;
+        default:
+            if (!holders.empty()) {
+                holder = holders[input_.ConsumeIntegralInRange<std::size_t>(0, holders.size() - 1)];
+                token = recorder_.streams.at(*holder).token;
+            }
+        }
+        // Whose live token it is, whichever way it was picked.
+        for (const ClientId& id : holders)
+            if (recorder_.streams.at(id).token == token)
+                holder = id;
+        if (holder && recorder_.streams.at(*holder).token != token)
+            holder.reset();
+
+        const std::size_t since = holder ? recorder_.streams.at(*holder).since.size() : 0;
+        std::uint64_t received = 0;
+        std::string received_literal;
+        switch (input_.ConsumeIntegralInRange<int>(0, 5)) {
+        case 0:
+        case 1:
+        case 2:
+            received = input_.ConsumeIntegralInRange<std::uint64_t>(0, since);
+            break;
+        case 3:
+            received = since + input_.ConsumeIntegralInRange<std::uint64_t>(1, 3);
+            break;
+        case 4:
+            received = input_.ConsumeIntegral<std::uint64_t>();
+            break;
+        default: {
+            static constexpr std::array<std::string_view, 6> malformed{
+                "-1", "1.5", R"("3")", "null", "18446744073709551616", "1e2"};
+            received_literal = pick(input_, malformed);
+        }
+        }
+        if (received_literal.empty())
+            received_literal = std::to_string(received);
+
+        MessageBuilder message(input_);
+        message.add("action", R"("resume")");
+        message.add("token", "\"" + token + "\"");
+        message.add("received", received_literal);
+        const std::string text = message.build();
+
+        // Whether it must succeed, where that is determined: a fresh connection that has not
+        // spoken, the live token of a member, a count within what was handed over and not below
+        // what was acknowledged, and the messages after it within the cap. (A rate limit may
+        // refuse it first, so that mode checks only what does happen.)
+        const bool fresh = recorder_.connected.contains(*from) && !spoke_.contains(*from) &&
+                           recorder_.delivered[*from] == 0;
+        const bool well_formed = std::to_string(received) == received_literal;
+        // A member the server is closing for a policy is on its way out: its token is dead.
+        const bool holder_closing = holder && recorder_.closing.contains(*holder);
+        bool must_succeed = false;
+        if (holder && fresh && well_formed && *holder != *from && !holder_closing) {
+            const Stream& stream = recorder_.streams.at(*holder);
+            std::size_t bytes = 0;
+            for (std::size_t i = received; i < stream.since.size(); ++i)
+                bytes += stream.since[i]->size();
+            must_succeed =
+                received <= stream.since.size() && received >= stream.acked && bytes <= cap_;
+        }
+
+        const std::size_t resumes = hub_->stats().resumes;
+        recorder_.resuming = Recorder::Resuming{*from, received};
+        deliver(*from, text);
+        recorder_.resuming.reset();
+        const bool resumed = hub_->stats().resumes != resumes;
+        if (resumed) {
+            // The replay continued the stream exactly at N+1: all of what followed N came again.
+            FUZZ_CHECK(recorder_.replay && recorder_.replay->resumed &&
+                       recorder_.replay->next == recorder_.replay->expected.size());
+            FUZZ_CHECK(holder && recorder_.replay->to == *holder);
+            spoke_.insert(*holder);
+        } else {
+            FUZZ_CHECK(!recorder_.replay);
+        }
+        recorder_.replay.reset();
+        FUZZ_CHECK(!(resumed && holder_closing));
+        if (!rate_limited_)
+            FUZZ_CHECK(resumed == must_succeed);
+        // A live token whose resume failed dies with its member (a rate limit may refuse the
+        // message before it is read; nothing is read from a closing connection).
+        if (holder && !resumed && recorder_.resume_on && !rate_limited_ && well_formed &&
+            !holder_closing && recorder_.connected.contains(*from))
+            FUZZ_CHECK(!hub_->room_of(*holder));
+    }
+
+    // A pong, as the server would compute it: the client has the first k texts its connection
+    // was handed. Sometimes for a suspended or unknown id: a no-op.
+    void acknowledge()
+    {
+        const ClientId id = input_.ConsumeBool() ? pick_client() : pick_any_id();
+        const std::uint64_t handed =
+            recorder_.delivered.contains(id) ? recorder_.delivered.at(id) : 0;
+        const std::uint64_t k = input_.ConsumeIntegralInRange<std::uint64_t>(0, handed);
+        if (trace)
+            std::fprintf(stderr, "acknowledge %s %llu\n", id.c_str(),
+                         static_cast<unsigned long long>(k));
+        const std::size_t sent = recorder_.sent;
+        hub_->acknowledge(id, k);
+        FUZZ_CHECK(recorder_.sent == sent);
+        if (!recorder_.connected.contains(id))
+            return;
+        const auto stream = recorder_.streams.find(id);
+        if (stream != recorder_.streams.end() && !stream->second.token.empty() &&
+            k > stream->second.numbered_from)
+            stream->second.acked = std::max(stream->second.acked, k - stream->second.numbered_from);
+    }
+
+    // Hub::tick, sometimes with the clock moved just past some suspended member's grace: exactly
+    // the members whose grace is over go.
+    void tick()
+    {
+        if (input_.ConsumeBool() && !suspended_at_.empty()) {
+            auto it = suspended_at_.begin();
+            std::advance(it,
+                         input_.ConsumeIntegralInRange<std::size_t>(0, suspended_at_.size() - 1));
+            *now_ = std::max(*now_, it->second + grace_);
+        }
+        if (trace)
+            std::fprintf(stderr, "tick\n");
+        std::vector<std::pair<ClientId, bool>> due;
+        for (const auto& [id, since] : suspended_at_)
+            if (recorder_.suspended.contains(id))
+                due.emplace_back(id, *now_ >= since + grace_);
+        hub_->tick();
+        for (const auto& [id, over] : due)
+            FUZZ_CHECK(hub_->is_suspended(id) == !over);
+    }
+
+    // Suspended members Hub let go meanwhile (grace over, cap passed, a failed resume): their
+    // views go with them.
+    void reconcile()
+    {
+        for (const ClientId& id :
+             std::vector<ClientId>(recorder_.suspended.begin(), recorder_.suspended.end())) {
+            if (hub_->is_suspended(id))
+                continue;
+            FUZZ_CHECK(!hub_->room_of(id));
+            recorder_.suspended.erase(id);
+            forget(id);
+            gone_.insert(id);
+        }
+        for (auto it = suspended_at_.begin(); it != suspended_at_.end();)
+            it = recorder_.suspended.contains(it->first) ? std::next(it) : suspended_at_.erase(it);
     }
 
     void deliver(const ClientId& from, const std::string& text)
@@ -322,6 +680,7 @@ private:
         const bool silent = !recorder_.connected.contains(from) || recorder_.closing.contains(from);
         if (trace)
             std::fprintf(stderr, "%s says %s\n", from.c_str(), text.c_str());
+        spoke_.insert(from);
         hub_->on_text(from, text);
         // Nothing from a departed or closing client may reach anyone.
         if (silent)
@@ -426,8 +785,16 @@ private:
     {
         const RoomRegistry& rooms = hub_->rooms();
         FUZZ_CHECK(hub_->client_count() == recorder_.connected.size());
+        FUZZ_CHECK(hub_->suspended_count() == recorder_.suspended.size());
 
         std::size_t in_rooms = 0;
+        for (const ClientId& id : recorder_.suspended) {
+            // It keeps its place; its view waits for the replay.
+            const auto room = hub_->room_of(id);
+            FUZZ_CHECK(hub_->is_suspended(id) && room && recorder_.views.at(id).room() == room);
+            FUZZ_CHECK(rooms.contains(*room, id));
+            ++in_rooms;
+        }
         for (const ClientId& id : recorder_.connected) {
             const auto room = hub_->room_of(id);
             const test::ClientView& view = recorder_.views.at(id);
@@ -443,8 +810,10 @@ private:
             FUZZ_CHECK(members.size() == view.members().size());
             for (std::size_t i = 0; i < members.size(); ++i) {
                 FUZZ_CHECK(members[i].client_id == view.members()[i]);
-                if (members[i].client_id != id)
+                if (members[i].client_id != id) {
                     FUZZ_CHECK(members[i].name == view.name_of(members[i].client_id));
+                    FUZZ_CHECK(members[i].suspended == view.is_suspended(members[i].client_id));
+                }
             }
         }
         for (const ClientId& id : gone_)
@@ -456,7 +825,8 @@ private:
             std::set<ClientId> seen;
             for (const Member& member : members) {
                 FUZZ_CHECK(seen.insert(member.client_id).second);
-                FUZZ_CHECK(recorder_.connected.contains(member.client_id));
+                FUZZ_CHECK(member.suspended ? recorder_.suspended.contains(member.client_id)
+                                            : recorder_.connected.contains(member.client_id));
                 FUZZ_CHECK(hub_->room_of(member.client_id) == room);
                 if (member.name)
                     FUZZ_CHECK(!member.name->empty() && is_valid_name(*member.name));
@@ -470,7 +840,12 @@ private:
     CyclingIds ids_;
     std::shared_ptr<TimePoint> now_ = std::make_shared<TimePoint>();
     std::unique_ptr<Hub> hub_;
-    std::set<ClientId> gone_; // departed and not handed out again
+    std::set<ClientId> gone_;  // departed and not handed out again
+    std::set<ClientId> spoke_; // connections that sent something (a resume must be first)
+    std::map<ClientId, TimePoint> suspended_at_;
+    bool rate_limited_ = false;
+    std::chrono::seconds grace_{0};
+    std::size_t cap_ = 0;
 };
 
 } // namespace

@@ -1,7 +1,9 @@
 #pragma once
 // Client: one chaos client's state. Its outbox, where it is in its life (connecting, open,
-// closing, dead), the join or leave it awaits, and its ClientView: what the server told it,
-// checked by the shared oracle (tests/support/client_view.hpp). The Driver runs every client's
+// closing, dead), the join, leave or resume it awaits, and its ClientView: what the server told
+// it, checked by the shared oracle (tests/support/client_view.hpp). A client that resumes on a
+// new connection is a new Client carrying the old one's view, sequence numbers and token: one
+// member, one stream, across connections. The Driver runs every client's
 // asynchronous steps; a Client only holds state and describes itself for reports. Its WebSocket
 // stream lives in Client::Socket, defined in connections.cpp, the one file that compiles Beast.
 
@@ -44,6 +46,7 @@ struct Client
         none,
         join,
         leave,
+        resume,
     };
     enum class Then
     {
@@ -82,6 +85,21 @@ struct Client
     std::size_t final_expected = 0;
     std::size_t final_received = 0;
     std::deque<std::string> trail; // last state changes, for reports
+
+    // Resume (docs/protocol.md 8.1). The token of the last joined or resumed (empty when none is
+    // live) and how many text messages arrived after it: what a resume sends.
+    std::string token;
+    std::uint64_t received = 0;
+    // A resuming client: what it sends first; with fail_resume, a received count the server
+    // cannot accept, so the answer must be resume-failed.
+    bool resumes = false;
+    bool fail_resume = false;
+    bool comes_back = false; // cut: a new connection resumes this one's membership
+    // When the connection it resumes was cut (not for a takeover): a resume-failed later than
+    // the grace period after it may be the expiry winning a race with a slow driver.
+    std::optional<Clock::time_point> cut_at;
+    std::uint64_t resume_received = 0;
+    std::vector<std::string> listed_suspended; // peers its joined.peers listed as suspended
 
     // The room as the server last said.
     const std::optional<std::string>& room() const { return view.room(); }

@@ -3,7 +3,13 @@
 // signal (broadcast and directed, bursts included), leave, close cleanly, drop the TCP connection
 // without a close frame (RST or FIN), abort handshakes, break a rule so that the server closes
 // them (1003, 1007, 1009), send a request and die right behind it, and reconnect as new clients.
-// Choices come from a printed seed (SIGNALD_CHAOS_SEED replays one; timing still varies).
+// Resume is on with a 3 s grace (8 s in the ASan build; docs/protocol.md 8.1): a member whose
+// connection is cut (RST or FIN, while traffic flows) is suspended, and mostly comes back within a
+// second on a new connection with `resume` (its token, and the count of messages it read after the
+// joined or resumed that gave it); some never come back and expire, some resume with a count the
+// server must refuse (resume-failed, then a fresh join), and some resume while the old connection
+// is still open (a takeover: the old one must get close 4001). Choices come from a printed seed
+// (SIGNALD_CHAOS_SEED replays one; timing still varies).
 //
 // Every check is exact rather than statistical. Each client keeps its own view of its room from
 // its own message stream (joined.peers, peer-joined, peer-left, left), and section 9 of
@@ -14,18 +20,27 @@
 //     `from` equal to the sender's id carried inside `data`, with a sequence number above the last
 //     one seen from that sender (no duplicates, per-sender FIFO), and `to` only when directed;
 //   - peer-joined names someone not in the view and peer-left someone in it (so never two
-//     peer-left for one departure); left and joined only answer a request the client made;
+//     peer-left for one departure); peer-suspended someone in it not suspended, peer-resumed
+//     someone it heard was suspended or saw listed so; left, joined and resumed only answer a
+//     request the client made;
+//   - after resumed, the replay and live traffic continue the same stream: the view and the
+//     per-sender sequence numbers are carried over, never reset, so a message lost or repeated
+//     across the cut breaks the order or the membership rules above;
 //   - the only error ever expected is unknown-peer for a signal (the target left meanwhile): a
 //     client sends a join or leave only when none of its own is outstanding, so its idea of its
 //     own room is the server's.
 // Then, with nothing moving, one fresh probe per room reads the server's member list from its
 // joined.peers. It must equal the set of clients that believe they are in that room and each such
 // member's view, and each member must have had exactly one peer-left for every departed peer it
-// saw during its current membership. A last round of signals, sent while nothing else moves, must
-// arrive exactly once everywhere. /metrics must agree with the clients, show no rejection, and
-// drop to zero connections, sessions, rooms and members once everyone has gone. The server's RSS
-// must come back near its level after a warm-up run of the same size, and the server must exit
-// cleanly with no sanitizer report.
+// saw during its current membership (an expiry included). Before that every cut member must have
+// resumed or expired (no member suspended), and nobody may still see a peer as suspended. A last
+// round of signals, sent while nothing else moves, must arrive exactly once everywhere. /metrics
+// must agree with the clients, show no rejection, and drop to zero connections, sessions, rooms and
+// members once everyone has gone (and every grace period ended). Its resume counters must match the
+// clients: resumed and failed exactly, suspended and expired exactly up to the cuts that raced a
+// join or leave, and suspended equal to resumed + failed + expired. The server's RSS must come back
+// near its level after a warm-up run of the same size, and the server must exit cleanly with no
+// sanitizer report.
 //
 // Files, by duty: chaos_client.hpp (one client's state), driver.hpp/driver.cpp/connections.cpp
 // (the asynchronous clients and the phases), driver_checks.cpp (what each client is told, through
@@ -47,17 +62,6 @@
 
 #include <sys/resource.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SIGNALD_CHAOS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIGNALD_CHAOS_ASAN 1
-#endif
-#endif
-#ifndef SIGNALD_CHAOS_ASAN
-#define SIGNALD_CHAOS_ASAN 0
-#endif
-
 namespace signald::test::chaos {
 namespace {
 
@@ -71,6 +75,8 @@ std::vector<std::string> server_extra_args()
     args.insert(args.end(), {"--rate-msgs", "0", "--rate-bytes", "0", "--max-room-size", "1000"});
     // The smallest allowed: an oversized message (close 1009) costs the driver only 64 KiB.
     args.insert(args.end(), {"--max-message-bytes", "65536", "--log-level", "warn"});
+    // Short, so cut members that do not come back expire within the run (driver.hpp).
+    args.insert(args.end(), {"--resume-grace", std::to_string(resume_grace.count())});
     return args;
 }
 

@@ -37,6 +37,11 @@ void Driver::start_client(bool probe, const std::string& probe_room)
     auto c = std::make_shared<Client>(ioc_, next_serial_++, probe);
     c->probe_room = probe_room;
     c->abort_handshake = !probe && replenish_ && pick(100) < 2;
+    open_connection(c);
+}
+
+void Driver::open_connection(const ClientPtr& c)
+{
     live_.push_back(c);
     ++connecting_;
     ++stats_.connections_opened;
@@ -91,6 +96,8 @@ void Driver::on_handshake(const ClientPtr& c, error_code ec)
     do_read(c);
     if (c->probe)
         send_join(c, c->probe_room);
+    else if (c->resumes)
+        send_resume(c); // a resume must be the connection's first message
     else if (pick(10) != 0)
         send_join(c, random_room());
 }
@@ -128,6 +135,7 @@ void Driver::on_read(const ClientPtr& c, error_code ec)
             problem("bad-json", "server sent non-JSON: " + std::string(text.substr(0, 200)));
         else
             on_message(*c, message, text);
+        count_received(*c, message, text);
     }
     c->socket->buffer.consume(c->socket->buffer.size());
     do_read(c);
@@ -230,13 +238,29 @@ void Driver::finish_close(const ClientPtr& c)
     closing_.erase(c.get());
 }
 
-void Driver::drop(const ClientPtr& c, bool rst)
+void Driver::drop(const ClientPtr& c, bool rst, Cut cut)
 {
     ++(rst ? stats_.drops_rst : stats_.drops_fin);
-    c->note(rst ? "drop rst" : "drop fin");
-    forget(c, rst ? "dropped (RST)" : "dropped (FIN)");
+    // Only a member with a token it knows to be live can resume: in a room, nothing pending.
+    if (!c->room() || c->token.empty() || c->pending != Client::Pending::none)
+        cut = Cut::gone;
+    c->note(std::string(rst ? "drop rst" : "drop fin") + (cut == Cut::resume ? ", will resume"
+                                                          : cut == Cut::fail ? ", will fail resume"
+                                                                             : ""));
+    const bool suspended = count_cut(*c);
+    if (cut == Cut::gone) {
+        if (suspended)
+            ++stats_.expiries_certain;
+        if (c->room())
+            ++stats_.cuts_expired;
+        forget(c, rst ? "dropped (RST)" : "dropped (FIN)");
+    } else {
+        ++stats_.cuts_resumed;
+        c->comes_back = true;
+        c->fail_resume = cut == Cut::fail;
+    }
     c->drop_with_rst = rst;
-    remove_live(c);
+    remove_live(c, cut == Cut::gone);
     if (c->writing || !c->outbox.empty()) {
         // Let what was queued reach the socket first: the server may or may not act on it.
         c->state = Client::State::closing;
@@ -247,6 +271,10 @@ void Driver::drop(const ClientPtr& c, bool rst)
     c->state = Client::State::dead;
     kill_socket(*c, rst);
     last_activity_ = Clock::now();
+    if (c->comes_back) {
+        c->cut_at = Clock::now();
+        schedule_resume(c);
+    }
 }
 
 void Driver::finish_drop(const ClientPtr& c)
@@ -256,6 +284,90 @@ void Driver::finish_drop(const ClientPtr& c)
     kill_socket(*c, c->drop_with_rst);
     last_activity_ = Clock::now();
     closing_.erase(c.get());
+    if (c->comes_back) {
+        c->cut_at = Clock::now();
+        schedule_resume(c);
+    }
+}
+
+bool Driver::count_cut(const Client& c)
+{
+    // The server suspends a member whose connection is lost. Whether it was one when the cut
+    // came is unknown only if a join from no room or a leave was still on its way (a switch
+    // suspends it in one room or the other).
+    if (c.pending == Client::Pending::leave || c.pending == Client::Pending::resume ||
+        (c.pending == Client::Pending::join && !c.room())) {
+        ++stats_.suspensions_maybe;
+        return false;
+    }
+    if (!c.room())
+        return false;
+    ++stats_.suspensions_certain;
+    return true;
+}
+
+void Driver::cut(const ClientPtr& c, bool rst)
+{
+    const std::size_t plan = pick(20);
+    if (plan < 12)
+        drop(c, rst, Cut::resume);
+    else if (plan < 13)
+        drop(c, rst, Cut::fail);
+    else if (plan < 18)
+        drop(c, rst, Cut::gone);
+    else
+        take_over(c);
+}
+
+void Driver::schedule_resume(const ClientPtr& old)
+{
+    ++scheduled_resumes_;
+    const auto delay = std::chrono::milliseconds(20 + pick(max_resume_delay.count() - 20));
+    auto timer = std::make_shared<net::steady_timer>(ioc_, delay);
+    resume_timers_.push_back(timer);
+    timer->async_wait([this, old, timer](error_code ec) {
+        std::erase(resume_timers_, timer);
+        if (ec)
+            return; // the driver is aborting
+        --scheduled_resumes_;
+        start_resumer(old);
+    });
+}
+
+void Driver::start_resumer(const ClientPtr& old)
+{
+    // The same member on a new connection: its view, its sequence numbers and its token go on.
+    auto c = std::make_shared<Client>(ioc_, next_serial_++, false);
+    c->id = old->id;
+    c->view = old->view;
+    c->next_seq = old->next_seq;
+    c->last_seq = old->last_seq;
+    c->token = old->token;
+    c->trail = old->trail;
+    c->resumes = true;
+    c->fail_resume = old->fail_resume;
+    c->resume_received = old->received;
+    c->cut_at = old->cut_at;
+    c->note("resumes #" + std::to_string(old->serial) + " after " + std::to_string(old->received));
+    open_connection(c);
+}
+
+void Driver::take_over(const ClientPtr& c)
+{
+    // Resume while the old connection is still open (as if it were half-open): the server must
+    // end it with close 4001, suspend the member and resume it on the new one. The old
+    // connection stops here: what it still receives is replayed to the new one.
+    ++stats_.takeovers;
+    ++stats_.cuts_resumed;
+    count_cut(*c);
+    c->note("take over");
+    c->state = Client::State::closing;
+    c->expected_close_code = 4001;
+    c->fail_resume = false;
+    closing_.emplace(c.get(), c);
+    remove_live(c, false);
+    arm_close_deadline(c);
+    start_resumer(c);
 }
 
 void Driver::kill_socket(Client& c, bool rst)
@@ -268,20 +380,22 @@ void Driver::kill_socket(Client& c, bool rst)
     c.socket->close_timer.cancel();
 }
 
-void Driver::remove_live(const ClientPtr& c)
+void Driver::remove_live(const ClientPtr& c, bool replace)
 {
     const auto found = std::find(live_.begin(), live_.end(), c);
     if (found != live_.end()) {
         *found = live_.back();
         live_.pop_back();
     }
-    if (replenish_ && !c->probe)
+    if (replace && replenish_ && !c->probe)
         start_client(false); // reconnects as a new client with a new clientId
 }
 
 void Driver::abort_everything()
 {
     replenish_ = false;
+    for (const auto& timer : std::vector(resume_timers_))
+        timer->cancel();
     for (const auto& c : live_) {
         c->state = Client::State::dead;
         kill_socket(*c, true);
@@ -322,6 +436,16 @@ void Driver::misbehave(const ClientPtr& c)
 void Driver::check_server_close(const ClientPtr& c, error_code ec)
 {
     const auto code = c->socket->ws.reason().code;
+    if (c->expected_close_code == 4001) {
+        // A takeover: the old connection takes writes, so the close frame must come.
+        if (code == 4001)
+            ++stats_.takeover_4001;
+        else
+            problem("takeover-close", "expected close 4001 on the connection taken over, got " +
+                                          ec.message() + " (close code " + std::to_string(code) +
+                                          ") " + c->describe());
+        return finish_close(c);
+    }
     // The close frame must carry the expected code. No frame at all is allowed: a server
     // that refuses an oversized message after its header closes with data of ours unread,
     // so its kernel resets the connection, and one whose close goes unanswered for its 2 s

@@ -28,6 +28,7 @@ Driver::~Driver()
 void Driver::ramp_up()
 {
     const auto start = Clock::now();
+    events_at_start_ = resume_events();
     replenish_ = true;
     for (std::size_t i = 0; i < settings_.clients; ++i)
         start_client(false);
@@ -77,6 +78,7 @@ void Driver::verify_quiescent()
         problem("quiescence", "activity did not settle within 30 s: " + busy_report());
         return;
     }
+    await_no_suspended("before probes");
     expect_metrics_match_beliefs("before probes");
 
     // One probe per room id, including rooms nobody believes they are in (ghosts show there).
@@ -109,12 +111,14 @@ void Driver::close_everyone()
     const bool zero = poll_metrics(
         [&](const Gauges& g) {
             last = g;
-            return g == Gauges{0, 0, 0, 0};
+            return g == Gauges{0, 0, 0, 0, 0};
         },
-        Clock::now() + 10s);
+        Clock::now() + resume_grace + 10s);
     if (!zero)
-        problem("leak", "10 s after every client went, /metrics still shows " + last.describe());
+        problem("leak",
+                "10 s after the last grace period ended, /metrics still shows " + last.describe());
     expect_no_rejections();
+    expect_resume_events();
 }
 
 void Driver::report_problems() const
@@ -139,6 +143,10 @@ void Driver::print_summary() const
         "peer-left %zu, unknown-peer %zu\n"
         "[chaos] %s: ramp-up %.1f s (slowest join %.0f ms), phase 1 slowest request %.0f ms, "
         "throttled %.1f s\n"
+        "[chaos] %s: resume: %zu cuts came back (%zu of them takeovers, %zu with close 4001 "
+        "seen; %zu failed on purpose, %zu too late), %zu resumed, %zu cuts left to expire; "
+        "peer-suspended %zu, peer-resumed %zu (%zu to members that joined during the "
+        "suspension)\n"
         "[chaos] %s: checks: %zu member views compared with the server, %zu peer-left "
         "exactly-once, %zu final-exchange signals delivered\n",
         settings_.name, s.connections_opened, s.peak_live, s.ops, s.phase1_ms / 1000.0,
@@ -147,7 +155,9 @@ void Driver::print_summary() const
         s.server_close_codes_seen, settings_.name, s.frames_sent, s.frames_received,
         s.signals_delivered, s.peer_joined, s.peer_left, s.unknown_peer, settings_.name,
         s.ramp_ms / 1000.0, s.ramp_max_request_ms, s.chaos_max_request_ms, s.throttled_ms / 1000.0,
-        settings_.name, s.view_checks, s.peer_left_exact_checks, s.final_signals);
+        settings_.name, s.cuts_resumed, s.takeovers, s.takeover_4001, s.resumes_failed,
+        s.resumes_late, s.resumes, s.cuts_expired, s.peer_suspended, s.peer_resumed,
+        s.resumed_listed, settings_.name, s.view_checks, s.peer_left_exact_checks, s.final_signals);
     std::fflush(stdout);
 }
 
@@ -182,7 +192,7 @@ void Driver::expire_requests()
 
 bool Driver::busy() const
 {
-    if (!closing_.empty() || connecting_ > 0 || pending_count_ > 0)
+    if (!closing_.empty() || connecting_ > 0 || pending_count_ > 0 || scheduled_resumes_ > 0)
         return true;
     return std::any_of(live_.begin(), live_.end(),
                        [](const ClientPtr& c) { return c->writing || !c->outbox.empty(); });
@@ -193,9 +203,9 @@ std::string Driver::busy_report() const
     std::size_t writing = 0;
     for (const auto& c : live_)
         writing += c->writing || !c->outbox.empty() ? 1 : 0;
-    return std::to_string(connecting_) + " connecting, " + std::to_string(pending_count_) +
-           " requests unanswered, " + std::to_string(closing_.size()) + " closing, " +
-           std::to_string(writing) + " writing";
+    return std::to_string(connecting_) + " connecting, " + std::to_string(scheduled_resumes_) +
+           " waiting to resume, " + std::to_string(pending_count_) + " requests unanswered, " +
+           std::to_string(closing_.size()) + " closing, " + std::to_string(writing) + " writing";
 }
 
 bool Driver::wait_quiet(Clock::duration quiet_for, Clock::time_point deadline)
@@ -232,6 +242,16 @@ void Driver::send_leave(const ClientPtr& c)
     c->note("leave " + *c->room());
     set_pending(*c, Client::Pending::leave, *c->room());
     send(c, json{{"action", "leave"}, {"roomId", *c->room()}}.dump());
+}
+
+void Driver::send_resume(const ClientPtr& c)
+{
+    // received counts what the old connection read after the joined or resumed that gave the
+    // token; one that fails on purpose claims far more than the server ever handed it.
+    const std::uint64_t received =
+        c->fail_resume ? c->resume_received + 1'000'000 : c->resume_received;
+    set_pending(*c, Client::Pending::resume, *c->room());
+    send(c, json{{"action", "resume"}, {"token", c->token}, {"received", received}}.dump());
 }
 
 void Driver::send_signal(const ClientPtr& c, const std::string* to, int phase)
@@ -321,9 +341,9 @@ void Driver::random_op()
     } else if (roll < 910) {
         close_clean(c);
     } else if (roll < 940) {
-        drop(c, true);
+        cut(c, true);
     } else if (roll < 955) {
-        drop(c, false);
+        cut(c, false);
     } else if (roll < 985) {
         send_then_die(c);
     } else {

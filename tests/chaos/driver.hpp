@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -28,6 +30,17 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SIGNALD_CHAOS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIGNALD_CHAOS_ASAN 1
+#endif
+#endif
+#ifndef SIGNALD_CHAOS_ASAN
+#define SIGNALD_CHAOS_ASAN 0
+#endif
 
 namespace signald::test::chaos {
 
@@ -46,6 +59,13 @@ inline constexpr auto close_deadline = 15s;
 // Phase 1 pauses while more requests than this await answers: about 0.3 s of requests at the
 // normal build's pace, and it keeps the ASan build's backlog within a few seconds.
 inline constexpr std::size_t max_pending_requests = 100;
+
+// The server's --resume-grace: short, so members whose connection was cut and who do not come
+// back expire within the run. A cut member that resumes waits at most max_resume_delay first,
+// which leaves two seconds (seven in the ASan build, whose backlog reaches seconds) for the new
+// connection, its upgrade and its resume to reach a busy server before the grace ends.
+inline constexpr std::chrono::seconds resume_grace = SIGNALD_CHAOS_ASAN ? 8s : 3s;
+inline constexpr auto max_resume_delay = 1000ms;
 
 inline double ms_since(Clock::time_point start)
 {
@@ -89,7 +109,24 @@ struct Stats
     std::size_t peer_left_exact_checks = 0;
     std::size_t view_checks = 0;
     std::size_t final_signals = 0;
-    double max_request_ms = 0; // since the last phase took it
+    // Resume: cuts that come back, cuts left to expire, takeovers of a connection still open.
+    std::size_t cuts_resumed = 0;
+    std::size_t cuts_expired = 0;
+    std::size_t takeovers = 0;
+    std::size_t takeover_4001 = 0;
+    std::size_t resumes = 0;        // resumed received
+    std::size_t resumes_failed = 0; // resume-failed received, as asked for (bad received)
+    std::size_t resumes_late = 0;   // resume-failed after the grace period could have ended
+    std::size_t peer_suspended = 0;
+    std::size_t peer_resumed = 0;
+    std::size_t resumed_listed = 0; // peer-resumed for a peer its joined.peers listed suspended
+    // The server's resume_events_total{event="suspended"} must be within these: a member cut with
+    // nothing pending is suspended for certain; one cut right behind a join from no room or a
+    // leave is suspended only if the server read that request first.
+    std::size_t suspensions_certain = 0;
+    std::size_t suspensions_maybe = 0;
+    std::size_t expiries_certain = 0; // certainly suspended by a cut and not coming back
+    double max_request_ms = 0;        // since the last phase took it
     double ramp_ms = 0;
     double chaos_max_request_ms = 0;
     double ramp_max_request_ms = 0;
@@ -111,7 +148,9 @@ public:
     void chaos(Memory& peak);
     // Phase 2: nothing moves; compare every view with the server's own member lists.
     void verify_quiescent();
-    // Phase 3: everyone goes, half cleanly and half abruptly; the server must forget them all.
+    // Phase 3: everyone goes, half cleanly and half abruptly; the server must forget them all
+    // (the abrupt ones once their grace period is over), and its resume counters must agree with
+    // what the clients did.
     void close_everyone();
     // Every problem seen, as test failures, grouped by kind with a few examples each.
     void report_problems() const;
@@ -170,8 +209,17 @@ private:
     }
     void problem(const std::string& kind, std::string detail);
 
+    // How a cut member goes on (connections.cpp).
+    enum class Cut
+    {
+        gone,   // never comes back: the grace period ends, the others hear peer-left
+        resume, // resumes after a short delay
+        fail,   // resumes with a received count too large: resume-failed, then a fresh client
+    };
+
     // ---- connection lifecycle (driver.cpp) ----
     void start_client(bool probe, const std::string& probe_room = {});
+    void open_connection(const ClientPtr& c);
     void on_connect(const ClientPtr& c, error_code ec);
     void on_handshake(const ClientPtr& c, error_code ec);
     void do_read(const ClientPtr& c);
@@ -186,15 +234,24 @@ private:
     void start_close_handshake(const ClientPtr& c);
     void finish_close(const ClientPtr& c);
     // Abrupt: no close frame. With rst, SO_LINGER 0 turns the close into a TCP reset.
-    void drop(const ClientPtr& c, bool rst);
+    void drop(const ClientPtr& c, bool rst, Cut cut = Cut::gone);
     void finish_drop(const ClientPtr& c);
     static void kill_socket(Client& c, bool rst);
-    void remove_live(const ClientPtr& c);
+    void remove_live(const ClientPtr& c, bool replace = true);
+    // Resume (connections.cpp): a cut member comes back after delay on a new connection that
+    // carries its view; take_over resumes while the old connection is still open (it must get
+    // close 4001).
+    void schedule_resume(const ClientPtr& old);
+    void start_resumer(const ClientPtr& old);
+    void take_over(const ClientPtr& c);
+    // Counts the suspension a cut causes; true if it certainly causes one.
+    bool count_cut(const Client& c);
     void abort_everything();
 
     // ---- requests (driver.cpp) ----
     void send_join(const ClientPtr& c, const std::string& room);
     void send_leave(const ClientPtr& c);
+    void send_resume(const ClientPtr& c);
     // phase 1 signals carry "p":1, the final exchange "p":2.
     void send_signal(const ClientPtr& c, const std::string* to, int phase);
     void send_random_signal(const ClientPtr& c);
@@ -208,6 +265,9 @@ private:
     // the server's close completes, and then must be announced like any other departure.
     void misbehave(const ClientPtr& c);
     void check_server_close(const ClientPtr& c, error_code ec);
+    // A cut of a member in a room: resumes mostly, sometimes lets its grace end, now and then
+    // fails its resume on purpose or takes over while its old connection is still open.
+    void cut(const ClientPtr& c, bool rst);
     // A request, a signal or both, then a close or a drop right behind them: the server sees the
     // departure while it may still be handling (or never get) what came just before.
     void send_then_die(const ClientPtr& c);
@@ -217,6 +277,9 @@ private:
     void on_joined(Client& c, bool first_joined, std::string_view text);
     void on_signal(Client& c, const json& m, const std::string& room, std::string_view text);
     void on_error(Client& c, const json& m, std::string_view text);
+    void on_resumed(Client& c, std::string_view text);
+    // After each message: the token and the count a resume would send.
+    void count_received(Client& c, const json& m, std::string_view text);
     void wrong(const Client& c, const std::string& kind, const std::string& why,
                std::string_view text);
 
@@ -230,6 +293,12 @@ private:
     // Every member broadcasts once and sends one directed signal, while nothing else happens:
     // each must arrive exactly once (losses are visible only when nothing races them).
     void final_exchange();
+    // Waits until no member is suspended (every cut member resumed or expired): the expiries'
+    // peer-left must have reached everyone before views are compared.
+    void await_no_suspended(const char* when);
+    // signald_resume_events_total since this cycle began against what the clients did.
+    std::map<std::string, double> resume_events();
+    void expect_resume_events();
 
     SignaldProcess& server_;
     CycleSettings settings_;
@@ -247,6 +316,9 @@ private:
     std::size_t connecting_ = 0;
     std::size_t pending_count_ = 0;
     bool replenish_ = false;
+    std::size_t scheduled_resumes_ = 0; // cut members waiting to resume
+    std::vector<std::shared_ptr<net::steady_timer>> resume_timers_;
+    std::map<std::string, double> events_at_start_; // resume events before this cycle
     Clock::time_point last_activity_ = Clock::now();
     Stats stats_;
 };

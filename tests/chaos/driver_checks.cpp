@@ -6,6 +6,7 @@
 #include "driver.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace signald::test::chaos {
@@ -47,12 +48,20 @@ void Driver::on_message(Client& c, const json& m, std::string_view text)
             return wrong(c, "joined-unexpected", "joined without a join for that room pending",
                          text);
         clear_pending(c);
+    } else if (action == "resumed") {
+        c.note("resumed " + room);
+        if (c.pending != Client::Pending::resume || c.fail_resume)
+            return wrong(c, "resumed-unexpected", "resumed without a resume pending", text);
     } else if (action == "signal") {
         ++stats_.signals_delivered;
     } else if (action == "peer-joined") {
         ++stats_.peer_joined;
     } else if (action == "peer-left") {
         ++stats_.peer_left;
+    } else if (action == "peer-suspended") {
+        ++stats_.peer_suspended;
+    } else if (action == "peer-resumed") {
+        ++stats_.peer_resumed;
     }
 
     // Then the protocol's rules for one receiver's stream (docs/protocol.md section 9), kept by
@@ -65,6 +74,11 @@ void Driver::on_message(Client& c, const json& m, std::string_view text)
         clear_pending(c);
     else if (action == "joined")
         on_joined(c, first_joined, text);
+    else if (action == "resumed")
+        on_resumed(c, text);
+    else if (action == "peer-resumed" &&
+             std::erase(c.listed_suspended, text_field(m, "clientId")) > 0)
+        ++stats_.resumed_listed;
     else if (action == "signal")
         on_signal(c, m, room, text);
     else if (action == "error")
@@ -79,8 +93,38 @@ void Driver::on_joined(Client& c, bool first_joined, std::string_view text)
         if (!ids_seen_.insert(c.id).second)
             return wrong(c, "id-reused", "clientId already given to another connection", text);
     }
+    c.listed_suspended.clear();
+    for (const auto& peer : c.view.others())
+        if (c.view.is_suspended(peer))
+            c.listed_suspended.push_back(peer);
     if (c.probe)
         c.snapshot = c.view.others();
+}
+
+void Driver::on_resumed(Client& c, std::string_view text)
+{
+    // The oracle has checked the clientId and the room; the replay that follows continues the
+    // same stream, so the view and the per-sender sequence numbers go on as they were.
+    (void)text;
+    ++stats_.resumes;
+    clear_pending(c);
+    c.resumes = false;
+}
+
+void Driver::count_received(Client& c, const json& m, std::string_view text)
+{
+    const std::string action = text_field(m, "action");
+    if (action == "joined" || action == "resumed") {
+        c.token = text_field(m, "resumeToken");
+        c.received = 0;
+        if (c.token.empty())
+            wrong(c, "no-resume-token", action + " without a resumeToken", text);
+    } else if (action == "left") {
+        c.token.clear(); // the token dies with left
+        c.received = 0;
+    } else {
+        ++c.received;
+    }
 }
 
 void Driver::on_signal(Client& c, const json& m, const std::string& room, std::string_view text)
@@ -120,6 +164,27 @@ void Driver::on_error(Client& c, const json& m, std::string_view text)
         ++stats_.unknown_peer;
         return;
     }
+    // And resume-failed for a resume that claimed too much, on purpose, or that came when the
+    // grace period may have ended (a driver slowed down by a loaded machine; the server's grace
+    // began after our cut, so not before): the member is gone (the others hear peer-left) and
+    // this connection is a fresh client that may join.
+    const bool late = c.cut_at && Clock::now() - *c.cut_at >= resume_grace;
+    if (text_field(m, "code") == "resume-failed" && text_field(m, "request") == "resume" &&
+        c.pending == Client::Pending::resume && (c.fail_resume || late)) {
+        ++(c.fail_resume ? stats_.resumes_failed : stats_.resumes_late);
+        clear_pending(c);
+        fates_[c.id] = std::string(c.fail_resume ? "resume failed on purpose; "
+                                                 : "resumed after its grace period; ") +
+                       c.describe();
+        c.note("resume failed");
+        c.view = ClientView();
+        c.id.clear();
+        c.token.clear();
+        c.listed_suspended.clear();
+        c.resumes = false;
+        c.fail_resume = false;
+        return;
+    }
     wrong(c, "error", "unexpected error reply", text);
     if (text_field(m, "request") != "signal")
         clear_pending(c);
@@ -136,7 +201,8 @@ std::size_t Driver::probes_joined() const
 
 void Driver::expect_metrics_match_beliefs(const char* when)
 {
-    Gauges expected{static_cast<long>(live_.size()), static_cast<long>(live_.size()), 0, 0};
+    // At rest every cut member has resumed or expired: none is suspended.
+    Gauges expected{static_cast<long>(live_.size()), static_cast<long>(live_.size()), 0, 0, 0};
     std::set<std::string> rooms;
     for (const auto& c : live_)
         if (c->room()) {
@@ -194,6 +260,8 @@ void Driver::compare_views_with_server()
     for (const auto& room : rooms_) {
         const Client& probe = *probe_of.at(room);
         const std::set<std::string> server(probe.snapshot.begin(), probe.snapshot.end());
+        for (const auto& id : probe.listed_suspended)
+            problem("suspended-at-rest", room + " lists as suspended " + who(id));
         std::set<std::string> believed;
         for (const Client* member : believers[room])
             believed.insert(member->id);
@@ -212,6 +280,10 @@ void Driver::compare_views_with_server()
             expected.insert(probe.id);
             const auto others = member->view.others();
             const std::set<std::string> view(others.begin(), others.end());
+            for (const auto& id : others)
+                if (member->view.is_suspended(id))
+                    problem("suspended-in-view", room + ": " + member->describe() +
+                                                     " still believes suspended " + who(id));
             if (view != expected) {
                 std::string diff;
                 for (const auto& id : view)
@@ -272,6 +344,88 @@ void Driver::final_exchange()
                                        " of " + std::to_string(c->final_expected) + " signals " +
                                        c->describe());
     }
+}
+
+} // namespace signald::test::chaos
+
+namespace signald::test::chaos {
+
+void Driver::await_no_suspended(const char* when)
+{
+    Gauges last;
+    if (!poll_metrics(
+            [&](const Gauges& g) {
+                last = g;
+                return g.suspended == 0;
+            },
+            Clock::now() + resume_grace + 5s))
+        problem("suspended-forever", std::string(when) + ": members still suspended " +
+                                         std::to_string((resume_grace + 5s).count()) +
+                                         " s after the last cut: " + last.describe());
+    // Their expiry's peer-left must reach everyone before views are compared.
+    if (!wait_quiet(500ms, Clock::now() + 30s))
+        problem("quiescence", "expiries did not settle within 30 s: " + busy_report());
+}
+
+std::map<std::string, double> Driver::resume_events()
+{
+    std::map<std::string, double> events;
+    try {
+        const Exposition metrics = fetch_metrics(server_.port());
+        for (const char* event : {"suspended", "resumed", "failed", "expired"})
+            events[event] =
+                metrics.at(std::string("signald_resume_events_total{event=\"") + event + "\"}");
+    } catch (const std::exception& e) {
+        problem("metrics", std::string("GET /metrics failed: ") + e.what());
+    }
+    return events;
+}
+
+void Driver::expect_resume_events()
+{
+    // Everyone has gone and every grace period is over, so each suspension has ended in exactly
+    // one way: resumed, failed (a valid token with a bad count) or expired.
+    std::map<std::string, double> now = resume_events();
+    std::map<std::string, long> delta;
+    for (const auto& [event, value] : now) {
+        if (std::isnan(value) || std::isnan(events_at_start_[event])) {
+            problem("resume-events", "signald_resume_events_total{event=\"" + event +
+                                         "\"} is missing from /metrics");
+            return;
+        }
+        delta[event] = std::lround(value - events_at_start_[event]);
+    }
+    const Stats& s = stats_;
+    auto expect = [&](const std::string& event, std::size_t low, std::size_t high) {
+        if (delta[event] < static_cast<long>(low) || delta[event] > static_cast<long>(high))
+            problem("resume-events",
+                    event + ": the server counted " + std::to_string(delta[event]) +
+                        ", the clients expect " +
+                        (low == high ? std::to_string(low)
+                                     : std::to_string(low) + ".." + std::to_string(high)));
+    };
+    // A late resume failed on an expired token: its member expired, and the failure counts.
+    expect("resumed", s.resumes, s.resumes);
+    expect("failed", s.resumes_failed + s.resumes_late, s.resumes_failed + s.resumes_late);
+    expect("suspended", s.suspensions_certain, s.suspensions_certain + s.suspensions_maybe);
+    expect("expired", s.expiries_certain + s.resumes_late,
+           s.expiries_certain + s.resumes_late + s.suspensions_maybe);
+    // A run that did none of these checked nothing about them.
+    if (s.resumes == 0 || s.resumes_failed == 0 || s.takeover_4001 == 0 || s.resumed_listed == 0 ||
+        s.expiries_certain == 0)
+        problem("resume-unexercised",
+                "resumed " + std::to_string(s.resumes) + ", failed on purpose " +
+                    std::to_string(s.resumes_failed) + ", takeovers with close 4001 " +
+                    std::to_string(s.takeover_4001) + ", peer-resumed to later joiners " +
+                    std::to_string(s.resumed_listed) + ", expiries " +
+                    std::to_string(s.expiries_certain) + ": each must have happened");
+    const long failed_live = delta["failed"] - static_cast<long>(s.resumes_late);
+    if (delta["suspended"] != delta["resumed"] + failed_live + delta["expired"])
+        problem("resume-events", "suspended " + std::to_string(delta["suspended"]) +
+                                     " is not resumed + failed with a live token + expired (" +
+                                     std::to_string(delta["resumed"]) + " + " +
+                                     std::to_string(failed_live) + " + " +
+                                     std::to_string(delta["expired"]) + ")");
 }
 
 } // namespace signald::test::chaos

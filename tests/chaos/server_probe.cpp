@@ -47,7 +47,8 @@ Exposition fetch_metrics(std::uint16_t port)
 std::string Gauges::describe() const
 {
     return "connections " + std::to_string(connections) + ", sessions " + std::to_string(sessions) +
-           ", rooms " + std::to_string(rooms) + ", members " + std::to_string(members);
+           ", rooms " + std::to_string(rooms) + ", members " + std::to_string(members) +
+           " (suspended " + std::to_string(suspended) + ")";
 }
 
 Gauges gauges_of(const Exposition& metrics)
@@ -57,7 +58,7 @@ Gauges gauges_of(const Exposition& metrics)
         return found == metrics.samples.end() ? -1L : static_cast<long>(found->second);
     };
     return {get("signald_connections"), get("signald_sessions"), get("signald_rooms"),
-            get("signald_members")};
+            get("signald_members"), get("signald_suspended_members")};
 }
 
 } // namespace signald::test::chaos

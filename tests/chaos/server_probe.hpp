@@ -34,13 +34,15 @@ inline double mib(long kib)
 // fails.
 Exposition fetch_metrics(std::uint16_t port);
 
-// The four gauges that say how much the server holds; -1 where a gauge is missing.
+// The gauges that say how much the server holds; -1 where a gauge is missing. members includes
+// the suspended ones.
 struct Gauges
 {
     long connections = -1;
     long sessions = -1;
     long rooms = -1;
     long members = -1;
+    long suspended = -1;
 
     bool operator==(const Gauges&) const = default;
     std::string describe() const;
