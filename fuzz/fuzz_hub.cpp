@@ -170,15 +170,17 @@ public:
 
     // A takeover: the member's open connection ends at once; Hub suspends the member and then
     // hands it the connection that resumed.
-    void abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
+    // A member being closed for flooding has no live token: it is never taken over.
+    bool abort(const ClientId& id, std::uint16_t code, std::string_view reason) override
     {
         if (trace)
             std::fprintf(stderr, "    abort %s %u\n", id.c_str(), code);
         FUZZ_CHECK(resume_on && resuming.has_value());
         FUZZ_CHECK(code == close_code::resumed_elsewhere && reason == "resumed elsewhere");
+        FUZZ_CHECK(!closing.contains(id));
         FUZZ_CHECK(connected.erase(id) == 1);
-        closing.erase(id);
         suspended.insert(id);
+        return true;
     }
 
     // The connection known as from (which sent only the resume) serves client to from now on.
