@@ -136,6 +136,11 @@ void WsConnection::send(std::string_view text)
         return;
     out_.append(WsOpcode::text, text);
     queued();
+    // With resume on, a steady stream is acknowledged every few dozen texts rather than once a
+    // sweep: what the hub holds stays small and short-lived, which keeps the allocator fast.
+    if (limits_.ping_until_acknowledged && pinged_texts_[0] == none &&
+        texts_ - acked_texts_ >= ack_every_texts)
+        ping();
     // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
     // below is about what a peer does not read, not about how much one batch holds.
     if (out_.size() >= eager_write_bytes && !writing_)
@@ -215,11 +220,16 @@ void WsConnection::tick(Clock::time_point now)
         limits_.ping_until_acknowledged && texts_ > acked_texts_ && pinged_texts_[0] == none;
     if ((now - last_ping_ >= limits_.ping_interval || unacknowledged) && phase_ == WsPhase::open) {
         last_ping_ = now;
-        pinged_texts_ = {texts_, pinged_texts_[0]};
-        out_.append(WsOpcode::ping, ping_payload(texts_));
-        queued();
+        ping();
         io_.write_soon();
     }
+}
+
+void WsConnection::ping()
+{
+    pinged_texts_ = {texts_, pinged_texts_[0]};
+    out_.append(WsOpcode::ping, ping_payload(texts_));
+    queued();
 }
 
 void WsConnection::written(std::size_t count)

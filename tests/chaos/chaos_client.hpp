@@ -93,6 +93,12 @@ struct Client
     // A resuming client: what it sends first; with fail_resume, a received count the server
     // cannot accept, so the answer must be resume-failed.
     bool resumes = false;
+    // Chosen for a takeover: happens when its current read ends, so that the client has read,
+    // counted and answered pings for exactly what it reports as received (its WebSocket stack
+    // answers pings while it reads, and a pong acknowledges what came before the ping).
+    bool takeover_pending = false;
+    // A resumer's connection that it takes over: read again once `resumed` came, for its 4001.
+    std::shared_ptr<Client> taken_over;
     bool fail_resume = false;
     bool comes_back = false; // cut: a new connection resumes this one's membership
     // When the connection it resumes was cut (not for a takeover): a resume-failed later than
@@ -105,7 +111,8 @@ struct Client
     const std::optional<std::string>& room() const { return view.room(); }
     bool ready() const
     {
-        return state == State::open && pending == Pending::none && outbox.empty() && !writing;
+        return state == State::open && pending == Pending::none && outbox.empty() && !writing &&
+               !takeover_pending;
     }
     void note(std::string event)
     {

@@ -138,6 +138,15 @@ void Driver::on_read(const ClientPtr& c, error_code ec)
         count_received(*c, message, text);
     }
     c->socket->buffer.consume(c->socket->buffer.size());
+    if (c->takeover_pending && c->state == Client::State::open) {
+        c->takeover_pending = false;
+        // Only a member with a token it knows to be live can resume: in a room, nothing pending.
+        if (c->room() && !c->token.empty() && c->pending == Client::Pending::none) {
+            finish_take_over(c); // reads again once its resumer is resumed
+            return;
+        }
+        c->note("no takeover: not a member with a live token any more");
+    }
     do_read(c);
 }
 
@@ -349,14 +358,26 @@ void Driver::start_resumer(const ClientPtr& old)
     c->resume_received = old->received;
     c->cut_at = old->cut_at;
     c->note("resumes #" + std::to_string(old->serial) + " after " + std::to_string(old->received));
+    if (old->expected_close_code == 4001)
+        c->taken_over = old;
     open_connection(c);
 }
 
 void Driver::take_over(const ClientPtr& c)
 {
     // Resume while the old connection is still open (as if it were half-open): the server must
-    // end it with close 4001, suspend the member and resume it on the new one. The old
-    // connection stops here: what it still receives is replayed to the new one.
+    // end it with close 4001, suspend the member and resume it on the new one. It starts when
+    // the read under way ends (on_read): from then on the old connection reads nothing, so it
+    // answers no ping that would acknowledge a message it did not count.
+    if (c->takeover_pending)
+        return;
+    c->takeover_pending = true;
+    c->note("take over when the read ends");
+}
+
+void Driver::finish_take_over(const ClientPtr& c)
+{
+    c->takeover_pending = false;
     ++stats_.takeovers;
     ++stats_.cuts_resumed;
     count_cut(*c);

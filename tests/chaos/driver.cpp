@@ -70,6 +70,9 @@ void Driver::chaos(Memory& peak)
     stats_.phase1_ms = ms_since(start);
     stats_.chaos_max_request_ms = std::exchange(stats_.max_request_ms, 0.0);
     replenish_ = false;
+    // A takeover whose read never ended (a quiet client) does not happen: nothing may start now.
+    for (const auto& c : live_)
+        c->takeover_pending = false;
 }
 
 void Driver::verify_quiescent()

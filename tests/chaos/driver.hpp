@@ -244,6 +244,7 @@ private:
     void schedule_resume(const ClientPtr& old);
     void start_resumer(const ClientPtr& old);
     void take_over(const ClientPtr& c);
+    void finish_take_over(const ClientPtr& c);
     // Counts the suspension a cut causes; true if it certainly causes one.
     bool count_cut(const Client& c);
     void abort_everything();

@@ -52,6 +52,10 @@ void Driver::on_message(Client& c, const json& m, std::string_view text)
         c.note("resumed " + room);
         if (c.pending != Client::Pending::resume || c.fail_resume)
             return wrong(c, "resumed-unexpected", "resumed without a resume pending", text);
+        // The connection taken over was ended before this: read it for its close 4001.
+        if (auto old = std::exchange(c.taken_over, nullptr);
+            old && old->state != Client::State::dead)
+            do_read(old);
     } else if (action == "signal") {
         ++stats_.signals_delivered;
     } else if (action == "peer-joined") {

@@ -455,6 +455,17 @@ TEST(WsConnection, WithResumeOnTextsNotYetAcknowledgedArePingedForAtTheNextTick)
     h.run_posted();
     EXPECT_EQ(frames(h).back(), "ping:" + ping_payload(2));
 
+    // A steady stream is acknowledged every ack_every_texts texts, without waiting for a tick:
+    // the ping goes right behind the text that reaches the count.
+    h.read(client_frame(WsOpcode::pong, ping_payload(2)));
+    const std::size_t before = frames(h).size();
+    for (std::uint64_t i = 0; i < WsConnection::ack_every_texts; ++i)
+        h.connection().send("x");
+    h.run_posted();
+    const Frames after = frames(h);
+    ASSERT_EQ(after.size(), before + WsConnection::ack_every_texts + 1);
+    EXPECT_EQ(after.back(), "ping:" + ping_payload(2 + WsConnection::ack_every_texts));
+
     // With resume off, pings keep their interval.
     WsConnectionHarness plain(limits());
     plain.start();

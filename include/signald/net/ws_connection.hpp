@@ -55,6 +55,11 @@ public:
     // A close frame stuck behind a write the peer never reads would wait forever; after this the
     // socket is simply cut.
     static constexpr std::chrono::seconds close_deadline{2};
+    // With resume on, a connection sent this many texts since its last answered ping is pinged
+    // right behind the last of them (and at the next sweep if fewer): a busy member then holds
+    // a few dozen messages for a resume rather than a second's worth. 32: at most one ping and
+    // pong per 32 messages, a few percent more frames at the fan-out ceiling.
+    static constexpr std::uint64_t ack_every_texts = 32;
     // Past this much queued in one batch, writing starts at once instead of after the batch.
     static constexpr std::size_t eager_write_bytes = std::size_t{64} * 1024;
 
@@ -130,6 +135,8 @@ private:
     void on_pong(std::string_view payload) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
 
+    // Queues a ping carrying the count of texts sent so far.
+    void ping();
     // Fails the connection: close frame with code, then our side is shut.
     void fail(std::uint16_t code);
     // Queues a close frame behind whatever is queued; nothing is sent after it.
