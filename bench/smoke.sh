@@ -28,11 +28,14 @@ fail() {
 
 # Benchmark-friendly limits (bench contract); the limiter still runs. The output file exists before
 # the server starts: a background command's redirection happens in the child, after this shell
-# may already be reading it.
+# may already be reading it. Resume off: the scenarios share this one server (bench/run starts a
+# fresh one per run) and the generator ends by cutting its connections, whose members would stay
+# suspended for the grace period and crowd the next scenario's rooms.
 : >"$work/server.out"
 "$signald" --port 0 --web-root "$web_root" --ping-interval 600 --idle-timeout 1200 \
     --max-connections 100000 --max-connections-per-ip 100000 --rate-msgs 1000000 \
-    --rate-bytes 1073741824 --max-queue-bytes 67108864 --log-level warn >"$work/server.out" 2>&1 &
+    --rate-bytes 1073741824 --max-queue-bytes 67108864 --resume-grace 0 \
+    --log-level warn >"$work/server.out" 2>&1 &
 server_pid=$!
 
 port=""
