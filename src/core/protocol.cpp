@@ -205,6 +205,15 @@ void append_peer(std::string& out, const Peer& peer)
     out += '}';
 }
 
+// `iceServers` (joined, peer-joined, resumed): already JSON array text; nothing when empty.
+void append_ice_servers(std::string& out, std::string_view ice_servers)
+{
+    if (ice_servers.empty())
+        return;
+    out += R"(,"iceServers":)";
+    out += ice_servers;
+}
+
 // Starts {"action":"<action>","roomId":<room_id> — the opening every room message shares.
 std::string start_room_message(std::string_view action, std::string_view room_id)
 {
@@ -333,10 +342,7 @@ std::string joined(std::string_view room_id, std::string_view client_id,
         out += R"(,"resumeToken":)";
         append_string(out, resume_token);
     }
-    if (!ice_servers.empty()) {
-        out += R"(,"iceServers":)";
-        out += ice_servers;
-    }
+    append_ice_servers(out, ice_servers);
     out += '}';
     return out;
 }
@@ -349,10 +355,7 @@ std::string resumed(std::string_view room_id, std::string_view client_id,
     append_string(out, client_id);
     out += R"(,"resumeToken":)";
     append_string(out, resume_token);
-    if (!ice_servers.empty()) {
-        out += R"(,"iceServers":)";
-        out += ice_servers;
-    }
+    append_ice_servers(out, ice_servers);
     out += '}';
     return out;
 }
@@ -372,10 +375,7 @@ std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_
     std::string out = start_room_message("peer-joined", room_id);
     out += R"(,"peer":)";
     append_peer(out, peer);
-    if (!ice_servers.empty()) {
-        out += R"(,"iceServers":)";
-        out += ice_servers;
-    }
+    append_ice_servers(out, ice_servers);
     out += '}';
     return out;
 }
