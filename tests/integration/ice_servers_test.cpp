@@ -6,12 +6,11 @@
 #include "occurrences.hpp"
 #include "signald_fixture.hpp"
 #include "signald_process.hpp"
+#include "turn_credential_check.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -27,27 +26,6 @@ namespace signald::test {
 namespace {
 
 using nlohmann::json;
-
-// Computed here, apart from signald's own code: base64(HMAC-SHA1(secret, username)).
-std::string expected_credential(const std::string& secret, const std::string& username)
-{
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_bytes = 0;
-    HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(username.data()), username.size(), digest.data(),
-         &digest_bytes);
-    std::array<unsigned char, 64> encoded{};
-    const int length =
-        EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest_bytes));
-    return {reinterpret_cast<const char*>(encoded.data()), static_cast<std::size_t>(length)};
-}
-
-std::int64_t unix_now()
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 class IceServers : public SignaldFixture
 {

@@ -7,12 +7,11 @@
 
 #include "counting_client.hpp"
 #include "resume_fixture.hpp"
+#include "turn_credential_check.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <chrono>
@@ -242,27 +241,6 @@ TEST_F(ResumeReplay, TheSecondResumeMayAlsoComeAfterEverythingReplayedWasRead)
 }
 
 // ---- Fresh TURN credentials ------------------------------------------------------------------
-
-// Computed here, apart from signald's own code: base64(HMAC-SHA1(secret, username)).
-std::string expected_credential(const std::string& secret, const std::string& username)
-{
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_bytes = 0;
-    HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(username.data()), username.size(), digest.data(),
-         &digest_bytes);
-    std::array<unsigned char, 64> encoded{};
-    const int length =
-        EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest_bytes));
-    return {reinterpret_cast<const char*>(encoded.data()), static_cast<std::size_t>(length)};
-}
-
-std::int64_t unix_now()
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // The expiry in a TURN username "<expiry>:<clientId>".
 std::int64_t expiry_of(const json& ice_servers)
