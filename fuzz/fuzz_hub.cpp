@@ -558,11 +558,19 @@ private:
             received = input_.ConsumeIntegral<std::uint64_t>();
             break;
         default: {
-            static constexpr std::array<std::string_view, 6> malformed{
+            // Not counts, then other spellings of counts (docs/protocol.md 5.4): 1e2 is 100, and
+            // a number past 2^64 - 1 reads as 2^64 - 1.
+            static constexpr std::array<std::string_view, 6> literals{
                 "-1", "1.5", R"("3")", "null", "18446744073709551616", "1e2"};
-            received_literal = pick(input_, malformed);
+            received_literal = pick(input_, literals);
+            if (received_literal == "1e2")
+                received = 100;
+            else if (received_literal == "18446744073709551616")
+                received = UINT64_MAX;
         }
         }
+        const bool well_formed = received_literal.empty() || received_literal == "1e2" ||
+                                 received_literal == "18446744073709551616";
         if (received_literal.empty())
             received_literal = std::to_string(received);
 
@@ -578,7 +586,6 @@ private:
         // refuse it first, so that mode checks only what does happen.)
         const bool fresh = recorder_.connected.contains(*from) && !spoke_.contains(*from) &&
                            recorder_.delivered[*from] == 0;
-        const bool well_formed = std::to_string(received) == received_literal;
         // A member the server is closing for a policy is on its way out: its token is dead.
         const bool holder_closing = holder && recorder_.closing.contains(*holder);
         bool must_succeed = false;
