@@ -1,11 +1,13 @@
 #include "signald/config.hpp"
 
+#include "signald/core/ids.hpp"
 #include "signald/net/client_address.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -54,6 +56,49 @@ auto refuse_when(Problem problem)
         const std::optional<std::string> why = problem(value);
         return why ? "\"" + value + "\" " + *why : std::string{};
     };
+}
+
+std::optional<std::string> node_id_problem(const std::string& id)
+{
+    const auto allowed = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    };
+    if (id.empty() || id.size() > max_node_id_chars)
+        return "must be 1 to " + std::to_string(max_node_id_chars) + " characters";
+    if (!std::all_of(id.begin(), id.end(), allowed))
+        return std::string("may hold only letters, digits, '.', '_' and '-'");
+    return std::nullopt;
+}
+
+// --redis and, when given, --redis-password-file into cluster.redis; false, with the one-line
+// reason on stderr, when they cannot be used. The URL may hold a password, so no message ever
+// quotes it.
+bool read_redis_options(const std::string& url, const std::optional<std::string>& password_file,
+                        ClusterOptions& cluster)
+{
+    auto parsed = parse_redis_url(url);
+    if (const auto* problem = std::get_if<std::string>(&parsed)) {
+        std::cerr << "signald: --redis: the URL " << *problem << "\n";
+        return false;
+    }
+    auto& endpoint = std::get<RedisEndpoint>(parsed);
+    if (password_file) {
+        if (!endpoint.password.empty()) {
+            std::cerr << "signald: --redis-password-file " << *password_file
+                      << ": the --redis URL holds a password too; give it in one place only\n";
+            return false;
+        }
+        auto secret = read_secret_file(*password_file);
+        if (const auto* problem = std::get_if<std::string>(&secret)) {
+            std::cerr << "signald: --redis-password-file " << *password_file << ": " << *problem
+                      << "\n";
+            return false;
+        }
+        endpoint.password = std::move(std::get<Secret>(secret).value);
+    }
+    cluster.redis = std::move(endpoint);
+    return true;
 }
 
 } // namespace
@@ -197,6 +242,33 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "Seconds a TURN credential stays valid after the join that handed it out")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{7} * 86400));
 
+    // Several nodes, one port, one cluster (README "Running it"). Read after parsing: a check
+    // would put the URL, and so its password, into the error message.
+    app.add_flag("--reuse-port", server.reuse_port,
+                 "Share the port with other signald processes that set it too (SO_REUSEPORT); "
+                 "the kernel spreads new connections among them");
+    ClusterOptions& cluster = server.cluster;
+    std::string redis_url;
+    std::string redis_password_file;
+    auto* redis = app.add_option(
+        "--redis", redis_url,
+        "Join the cluster kept in this Redis: redis://[:PASSWORD@]HOST[:PORT][/DB] or "
+        "unix:///PATH[?db=N]; never printed with its password");
+    auto* redis_password =
+        app.add_option(
+               "--redis-password-file", redis_password_file,
+               "Read the Redis password from the first line of this file instead of the URL")
+            ->needs(redis);
+    app.add_option("--node-id", cluster.node_id,
+                   "This node's name in logs and metrics, 1-64 of A-Z a-z 0-9 . _ - [default: "
+                   "random]; harmless without --redis")
+        ->check(refuse_when(node_id_problem), "ID");
+    auto node_timeout_seconds = cluster.node_timeout.count();
+    app.add_option("--node-timeout", node_timeout_seconds,
+                   "Seconds after which a node that stopped renewing its lease is declared dead; "
+                   "harmless without --redis")
+        ->check(CLI::Range(min_node_timeout.count(), max_node_timeout.count()));
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {
@@ -227,6 +299,15 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
         }
         ice.turn_secret = std::move(std::get<Secret>(secret).value);
     }
+    if (redis->count() > 0 &&
+        !read_redis_options(redis_url,
+                            redis_password->count() > 0 ? std::optional(redis_password_file)
+                                                        : std::nullopt,
+                            cluster))
+        return 2;
+    if (cluster.node_id.empty())
+        cluster.node_id = RandomIds{}.next();
+    cluster.node_timeout = std::chrono::seconds(node_timeout_seconds);
     return config;
 }
 

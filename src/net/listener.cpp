@@ -10,9 +10,13 @@ namespace {
 // Out of file descriptors and the like: pause accepting rather than spin on the error.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
+// Asio has no name for it; its own options are declared exactly like this.
+using reuse_port_option = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
 } // namespace
 
-Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, OnConnection on_connection)
+Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port,
+                   OnConnection on_connection)
     : acceptor_(ioc), retry_timer_(ioc), on_connection_(std::move(on_connection))
 {
     auto fail = [&](const char* step, const error_code& ec) {
@@ -29,6 +33,14 @@ Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, OnConnec
     // Lets a restarted daemon bind while old connections sit in TIME_WAIT; on Linux it never
     // lets two listeners share a port, so a taken port still fails below.
     acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    // --reuse-port: the kernel spreads new connections among every socket bound to the port
+    // with it set (same user only), so several nodes share one port. A listener without it
+    // still fails below on a port that such nodes hold.
+    if (reuse_port) {
+        acceptor_.set_option(reuse_port_option(true), ec);
+        if (ec)
+            fail("set SO_REUSEPORT to listen on", ec);
+    }
     acceptor_.bind(endpoint, ec);
     if (ec)
         fail("listen on", ec);

@@ -74,7 +74,7 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       admission_(OriginPolicy(options_.allowed_origins), admission_limits_of(options_)),
       proxies_(options_.trusted_proxies),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers),
-      listener_(ioc, endpoint_for(options_),
+      listener_(ioc, endpoint_for(options_), options_.reuse_port,
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
 {}

@@ -1,5 +1,6 @@
-// Starting the binary: the listening line, the environment, --version and --help, and failing
-// fast with one clear line for a taken port, a missing web root or a bad option.
+// Starting the binary: the listening line, the environment, --version and --help, failing fast
+// with one clear line for a taken port, a missing web root or a bad option, sharing a port with
+// --reuse-port, and never printing the Redis password.
 
 #include "http_client.hpp"
 #include "signald_fixture.hpp"
@@ -11,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -89,6 +92,99 @@ TEST_F(Startup, TakenPortFailsFastWithOneLine)
     expect_failed_start(result, {port});
 }
 
+TEST_F(Startup, TakenPortFailsFastWithOneLineEvenWithReusePort)
+{
+    // The port's holder did not set SO_REUSEPORT, so --reuse-port cannot share it.
+    net::io_context ioc;
+    net::ip::tcp::acceptor taken(ioc, {net::ip::address_v4::loopback(), 0});
+    const std::string port = std::to_string(taken.local_endpoint().port());
+    const auto result = run_signald(
+        {"--port", port, "--bind", "127.0.0.1", "--web-root", web_root_.str(), "--reuse-port"});
+    expect_failed_start(result, {"cannot listen on", "127.0.0.1:" + port});
+}
+
+TEST_F(Startup, ReusePortLetsTwoNodesShareAPortThatOthersCannotTake)
+{
+    SignaldProcess first(server_args(web_root_.path(), {"--reuse-port"}));
+    const std::string port = std::to_string(first.port());
+    const std::vector<std::string> on_that_port = {"--port",    port,         "--bind",
+                                                   "127.0.0.1", "--web-root", web_root_.str()};
+    auto with = [&](std::vector<std::string> extra) {
+        auto args = on_that_port;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    };
+    SignaldProcess second(with({"--reuse-port"}));
+    EXPECT_EQ(second.port(), first.port());
+
+    // A node without --reuse-port cannot join them.
+    expect_failed_start(run_signald(on_that_port), {"cannot listen on", "127.0.0.1:" + port});
+
+    // The kernel hashes each new connection to one of the two: with 32 connections from distinct
+    // source ports, both see some (all on one side has odds of 2^-31).
+    constexpr int connections = 32;
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < connections; ++i) {
+        clients.push_back(std::make_unique<WsClient>());
+        clients.back()->connect(first.port());
+    }
+    EXPECT_TRUE(first.wait_for_stderr(" connected from ")) << "the first node got none";
+    EXPECT_TRUE(second.wait_for_stderr(" connected from ")) << "the second node got none";
+    EXPECT_EQ(http_request(first.port(), "GET", "/").result_int(), 200u);
+
+    // With the first node gone, the second takes every new connection on the port.
+    clients.clear();
+    first.send_signal(SIGTERM);
+    const auto status = first.wait_exit(5s);
+    ASSERT_TRUE(status.has_value()) << "the first node still runs 5 s after SIGTERM";
+    EXPECT_EQ(status->code, 0) << status->describe();
+    const std::string before = second.stderr_text();
+    std::size_t seen = 0;
+    for (auto at = before.find(" connected from "); at != std::string::npos;
+         at = before.find(" connected from ", at + 1))
+        ++seen;
+    for (int i = 0; i < 8; ++i) {
+        WsClient client;
+        client.connect(second.port());
+        EXPECT_FALSE(client.join("room-" + std::to_string(i)).empty());
+        EXPECT_EQ(http_request(second.port(), "GET", "/").result_int(), 200u);
+    }
+    EXPECT_TRUE(second.wait_for_stderr(" connected from ", seen + 8));
+    EXPECT_TRUE(second.running());
+}
+
+TEST_F(Startup, RedisPasswordIsNeverPrinted)
+{
+    // The bad starts: a refused URL, and a password given twice.
+    const auto refused =
+        run_signald(server_args(web_root_.path(), {"--redis", "redis://:hunter2@127.0.0.1:0"}));
+    expect_failed_start(refused, {"--redis", "port"});
+    const auto password_file = web_root_.write("redis-password", "hunter3\n");
+    const auto twice = run_signald(
+        server_args(web_root_.path(), {"--redis", "redis://:hunter2@127.0.0.1",
+                                       "--redis-password-file", password_file.string()}));
+    expect_failed_start(twice, {"one place only"});
+    for (const auto& output : {refused.stderr_text, twice.stderr_text}) {
+        EXPECT_EQ(output.find("hunter2"), std::string::npos) << output;
+        EXPECT_EQ(output.find("hunter3"), std::string::npos) << output;
+    }
+
+    // A good start, a client and a shutdown, logging everything. (The server does not reach Redis
+    // yet; when it does, point this at a real redis-server.)
+    SignaldProcess server(
+        server_args(web_root_.path(), {"--redis", "redis://:hunter2@127.0.0.1:6379/1", "--node-id",
+                                       "node-a", "--log-level", "trace"}));
+    {
+        WsClient client;
+        client.connect(server.port());
+        client.join("room");
+    }
+    server.send_signal(SIGTERM);
+    ASSERT_TRUE(server.wait_exit(5s).has_value());
+    const std::string output = server.stdout_text() + server.stderr_text();
+    EXPECT_EQ(output.find("hunter2"), std::string::npos) << output;
+}
+
 TEST_F(Startup, MissingWebRootFailsFastWithOneLine)
 {
     const std::string missing = (web_root_.path() / "does-not-exist").string();
@@ -109,6 +205,9 @@ TEST_F(Startup, BadOptionsFailFastWithOneLine)
         {{"--max-room-size", "many"}, "max-room-size"},
         {{"--trusted-proxy", "localhost"}, "localhost"},
         {{"--trusted-proxy", "10.0.0.0/33"}, "10.0.0.0/33"},
+        {{"--redis", "rediss://h"}, "TLS to Redis is not supported"},
+        {{"--node-id", "a b"}, "node-id"},
+        {{"--node-timeout", "1"}, "node-timeout"},
     };
     for (const auto& [bad, mention] : cases) {
         SCOPED_TRACE(bad[0] + (bad.size() > 1 ? " " + bad[1] : ""));
@@ -133,8 +232,10 @@ TEST_F(Startup, HelpListsTheOptions)
     const auto result = run_signald({"--help"});
     EXPECT_FALSE(result.timed_out);
     EXPECT_EQ(result.status.code, 0) << result.status.describe();
-    for (const std::string option : {"--port", "--bind", "--web-root", "--max-message-bytes",
-                                     "--max-room-size", "--log-level", "--config", "--version"})
+    for (const std::string option :
+         {"--port", "--bind", "--web-root", "--max-message-bytes", "--max-room-size", "--log-level",
+          "--config", "--version", "--reuse-port", "--redis", "--redis-password-file", "--node-id",
+          "--node-timeout"})
         EXPECT_NE(result.stdout_text.find(option), std::string::npos) << option;
 }
 

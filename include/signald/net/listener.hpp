@@ -14,8 +14,10 @@ class Listener
 public:
     using OnConnection = std::function<void(tcp::socket)>;
 
-    // Throws std::runtime_error with a one-line reason if the address cannot be bound.
-    Listener(net::io_context& ioc, const tcp::endpoint& endpoint, OnConnection on_connection);
+    // Throws std::runtime_error with a one-line reason if the address cannot be bound. With
+    // reuse_port (SO_REUSEPORT) it shares the port with every other listener that sets it.
+    Listener(net::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port,
+             OnConnection on_connection);
 
     void start();
     void stop();

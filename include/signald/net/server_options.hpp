@@ -3,6 +3,7 @@
 // fills it and Server reads it; it is plain data with no Beast or Asio in it, so the config and
 // its tests compile without the network layer.
 
+#include "signald/cluster/cluster_options.hpp"
 #include "signald/core/hub.hpp"
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/rate_limiter.hpp"
@@ -23,6 +24,10 @@ struct ServerOptions
     // Loopback by default: exposing a server to the network should be a decision.
     std::string bind = "127.0.0.1";
     std::uint16_t port = 8787;
+    // Off: a second process on a taken port is almost always a mistake and should fail. On
+    // (SO_REUSEPORT), every process that sets it shares the port and the kernel spreads new
+    // connections among them: several nodes on one host use all its cores without a balancer.
+    bool reuse_port = false;
     std::filesystem::path web_root = "web";
     // 256 KiB: a large SDP offer with many candidates is ~10 KiB; bounds memory per read.
     std::size_t max_message_bytes = 256 * 1024;
@@ -59,6 +64,8 @@ struct ServerOptions
     std::size_t resume_buffer_bytes = std::size_t{1024} * 1024;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
+    // Redis, this node's id and its lease timeout; without Redis nothing here takes effect.
+    ClusterOptions cluster;
 };
 
 } // namespace signald
