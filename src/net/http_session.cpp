@@ -149,9 +149,10 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
         answer = plain_answer(426, "426 Upgrade Required: this is the WebSocket endpoint");
     else if (websocket::is_upgrade(request))
         answer = plain_answer(404, "404 Not Found: the WebSocket endpoint is /ws");
-    else if (path == "/healthz")
-        answer = plain_answer(200, "ok");
-    else if (path == "/metrics")
+    else if (path == "/healthz") {
+        const auto trouble = host_.trouble();
+        answer = trouble ? plain_answer(503, *trouble) : plain_answer(200, "ok");
+    } else if (path == "/metrics")
         answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", host_.metrics_text());
     else
         answer = host_.site().get(request.target(), request[http::field::if_none_match]);

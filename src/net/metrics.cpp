@@ -1,5 +1,7 @@
 #include "signald/net/metrics.hpp"
 
+#include <cstdio>
+
 namespace signald {
 namespace {
 
@@ -73,6 +75,18 @@ void PrometheusText::sample(std::initializer_list<Label> labels, std::uint64_t v
     }
     out_ += ' ';
     out_ += std::to_string(value);
+    out_ += '\n';
+}
+
+void PrometheusText::sample_seconds(std::chrono::microseconds value)
+{
+    const auto micros = value.count() < 0 ? 0 : value.count();
+    char text[32];
+    std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                  static_cast<long long>(micros % 1000000));
+    out_ += name_;
+    out_ += ' ';
+    out_ += text;
     out_ += '\n';
 }
 

@@ -94,6 +94,31 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                    "a renewed certificate shows here after a restart.");
         out.sample(unix_seconds(*inputs.tls_not_after));
     }
+    if (inputs.cluster) {
+        const ClusterMetrics& cluster = *inputs.cluster;
+        out.family("signald_cluster_node_info", "gauge",
+                   "Always 1; this node's --node-id is in the label.");
+        out.sample({{"node", cluster.node_id}}, 1);
+        out.family("signald_redis_up", "gauge",
+                   "1 while this node reaches Redis and Redis answers, else 0.");
+        out.sample(cluster.redis_up ? 1 : 0);
+        out.family("signald_redis_reconnects_total", "counter",
+                   "Times this node's connection to Redis came back after it was lost.");
+        out.sample(cluster.redis_reconnects);
+        out.family("signald_redis_round_trip_seconds", "gauge",
+                   "The latest lease renewal's time from sent to answered.");
+        out.sample_seconds(cluster.redis_round_trip);
+        out.family("signald_cluster_nodes", "gauge",
+                   "Nodes with a live lease at this node's latest sweep, itself included.");
+        out.sample(cluster.nodes_alive);
+        out.family("signald_cluster_dead_nodes_total", "counter",
+                   "Nodes this node declared dead because their lease ran out.");
+        out.sample(cluster.dead_nodes_declared);
+        out.family("signald_cluster_fenced_total", "counter",
+                   "Times this node learned it had been declared dead (after a freeze or a "
+                   "partition) and closed its clients with 1012.");
+        out.sample(cluster.fenced);
+    }
     return out.take();
 }
 

@@ -77,12 +77,72 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       listener_(ioc, endpoint_for(options_), options_.reuse_port,
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
-{}
+{
+    if (options_.cluster.redis)
+        registry_ = std::make_unique<NodeRegistry>(
+            ioc, options_.cluster,
+            NodeRegistry::Hooks{.fenced = [this] { fence(); },
+                                .declared_dead = {},
+                                .renewed = [this] { release_held_input(); }});
+}
 
 void Server::start()
 {
     listener_.start();
     schedule_keepalive();
+    if (registry_) {
+        registry_stopped_ = false;
+        registry_->start();
+    }
+}
+
+std::optional<std::string> Server::trouble() const
+{
+    if (shutting_down_)
+        return std::string("shutting down");
+    if (registry_)
+        return registry_->trouble();
+    return std::nullopt;
+}
+
+bool Server::holding_input()
+{
+    return !held_.empty() || (registry_ && registry_->must_confirm());
+}
+
+void Server::release_held_input()
+{
+    // Handling one may close another connection, which reports (and is held) in turn: take them
+    // one at a time from the front until none is left.
+    while (!held_.empty()) {
+        HeldInput input = std::move(held_.front());
+        held_.pop_front();
+        if (input.ended) {
+            hub_.disconnect(input.id, *input.ended);
+            connections_.erase(input.id);
+        } else if (input.acknowledged != 0) {
+            hub_.acknowledge(input.id, input.acknowledged);
+        } else {
+            hub_.on_text(input.id, input.text);
+        }
+    }
+    stop_when_done();
+}
+
+void Server::fence()
+{
+    spdlog::warn("closing {} WebSocket connections with 1012: this node was declared dead",
+                 connections_.size());
+    // What they sent since the freeze reaches no one.
+    for (HeldInput& input : held_)
+        if (input.ended) {
+            hub_.disconnect(input.id, ConnectionEnd::closed);
+            connections_.erase(input.id);
+        }
+    held_.clear();
+    for (auto& [id, connection] : connections_)
+        if (auto live = connection.lock())
+            live->close(close_code::service_restart);
 }
 
 void Server::schedule_keepalive()
@@ -143,20 +203,39 @@ ClientId Server::attach(std::weak_ptr<Connection> connection)
 
 void Server::on_text(const ClientId& id, std::string_view text)
 {
+    if (holding_input()) {
+        held_.push_back(HeldInput{id, std::string(text), std::nullopt, 0});
+        return;
+    }
     hub_.on_text(id, text);
 }
 
 void Server::detach(const ClientId& id, ConnectionEnd end)
 {
+    if (holding_input()) {
+        held_.push_back(HeldInput{id, {}, end, 0});
+        return;
+    }
     hub_.disconnect(id, end);
     connections_.erase(id);
-    if (shutting_down_ && connections_.empty())
-        ioc_.stop();
+    stop_when_done();
 }
 
 void Server::acknowledged(const ClientId& id, std::uint64_t texts)
 {
+    if (texts == 0)
+        return;
+    if (holding_input()) {
+        held_.push_back(HeldInput{id, {}, std::nullopt, texts});
+        return;
+    }
     hub_.acknowledge(id, texts);
+}
+
+void Server::stop_when_done()
+{
+    if (shutting_down_ && connections_.empty() && registry_stopped_)
+        ioc_.stop();
 }
 
 void Server::count_refusal(std::string_view reason, std::string_view who, std::string_view detail)
@@ -219,7 +298,24 @@ std::string Server::metrics_text() const
         .refusals = refusals_.by_reason(),
         .start_time = start_time_,
         .tls_not_after = uses_tls() ? std::optional(tls_.not_after) : std::nullopt,
+        .cluster = cluster_metrics(),
     });
+}
+
+std::optional<ClusterMetrics> Server::cluster_metrics() const
+{
+    if (!registry_)
+        return std::nullopt;
+    const NodeRegistryStats& stats = registry_->stats();
+    return ClusterMetrics{
+        .node_id = registry_->node_id(),
+        .redis_up = !registry_->trouble(),
+        .redis_reconnects = registry_->redis_reconnects(),
+        .redis_round_trip = stats.round_trip,
+        .nodes_alive = stats.nodes_alive,
+        .dead_nodes_declared = stats.deaths_declared,
+        .fenced = stats.fenced,
+    };
 }
 
 void Server::shutdown()
@@ -230,7 +326,12 @@ void Server::shutdown()
     listener_.stop();
     keepalive_timer_.cancel();
     spdlog::info("shutting down: closing {} WebSocket connections", connections_.size());
-    if (connections_.empty()) {
+    if (registry_ && !registry_stopped_)
+        registry_->stop([this] {
+            registry_stopped_ = true;
+            stop_when_done();
+        });
+    if (connections_.empty() && registry_stopped_) {
         ioc_.stop();
         return;
     }

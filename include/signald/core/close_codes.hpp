@@ -13,6 +13,8 @@ inline constexpr std::uint16_t unsupported_data = 1003;
 inline constexpr std::uint16_t invalid_payload = 1007;
 inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t too_big = 1009;
+// The node serving the connection was declared dead by the cluster: resume on another one.
+inline constexpr std::uint16_t service_restart = 1012;
 // From the private range (4000-4999): another connection resumed this one's membership.
 inline constexpr std::uint16_t resumed_elsewhere = 4001;
 

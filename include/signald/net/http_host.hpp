@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -36,6 +37,8 @@ public:
     virtual const StaticSite& site() const = 0;
     // The /metrics page, as of now.
     virtual std::string metrics_text() const = 0;
+    // Why the server cannot serve as it should (shown by /healthz with 503), or nullopt.
+    virtual std::optional<std::string> trouble() const = 0;
     // Whose X-Forwarded-For names the client.
     virtual const TrustedProxies& trusted_proxies() const = 0;
     // May this upgrade become a WebSocket? The token counts the session until it is destroyed.

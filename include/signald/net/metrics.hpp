@@ -3,6 +3,7 @@
 // queue), and PrometheusText, which writes the text exposition format. Server owns one NetStats;
 // its sessions count into it on the io_context thread. Neither knows anything about rooms.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -63,6 +64,8 @@ public:
     // One sample of the current family.
     void sample(std::uint64_t value) { sample({}, value); }
     void sample(std::initializer_list<Label> labels, std::uint64_t value);
+    // A duration, in seconds with microsecond precision (Prometheus' base unit).
+    void sample_seconds(std::chrono::microseconds value);
 
     std::string take() { return std::move(out_); }
 

@@ -8,11 +8,24 @@
 #include "signald/net/refusals.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <optional>
 #include <string>
 
 namespace signald {
+
+// What a clustered node adds to a scrape (docs/cluster.md, "Metrics").
+struct ClusterMetrics
+{
+    std::string node_id;
+    bool redis_up = false;
+    std::uint64_t redis_reconnects = 0;
+    std::chrono::microseconds redis_round_trip{0};
+    std::size_t nodes_alive = 0;
+    std::uint64_t dead_nodes_declared = 0;
+    std::uint64_t fenced = 0;
+};
 
 // Everything one scrape shows. The references only live for the call.
 struct MetricsInputs
@@ -28,6 +41,8 @@ struct MetricsInputs
     std::chrono::sys_seconds start_time;
     // When the served certificate expires; nullopt without TLS (the family is then left out).
     std::optional<std::chrono::sys_seconds> tls_not_after;
+    // nullopt without --redis (the families are then left out).
+    std::optional<ClusterMetrics> cluster = std::nullopt;
 };
 
 // Prometheus text exposition (format 0.0.4) of inputs.

@@ -6,6 +6,7 @@
 // (metrics_exposition). Everything runs on one io_context thread; another thread reaches it only
 // through net::post.
 
+#include "signald/cluster/node_registry.hpp"
 #include "signald/core/hub.hpp"
 #include "signald/core/ids.hpp"
 #include "signald/core/transport.hpp"
@@ -17,6 +18,7 @@
 #include "signald/net/http_host.hpp"
 #include "signald/net/listener.hpp"
 #include "signald/net/metrics.hpp"
+#include "signald/net/metrics_exposition.hpp"
 #include "signald/net/refusals.hpp"
 #include "signald/net/server_options.hpp"
 #include "signald/net/static_site.hpp"
@@ -25,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -72,6 +75,7 @@ private:
     // HttpHost, for HTTP sessions and the TLS detector.
     const HttpLimits& http_limits() const override { return http_limits_; }
     std::string metrics_text() const override;
+    std::optional<ClusterMetrics> cluster_metrics() const;
     const TrustedProxies& trusted_proxies() const override { return proxies_; }
     std::variant<Admission, Refusal> admit(const UpgradeRequest& request) override;
     net::ssl::context& tls_context() override { return *tls_.context; }
@@ -81,8 +85,27 @@ private:
     void count_refusal(std::string_view reason, std::string_view who,
                        std::string_view detail) override;
 
+    // HttpHost: why /healthz answers 503, or nullopt.
+    std::optional<std::string> trouble() const override;
+
     void on_connection(tcp::socket socket);
     void schedule_keepalive();
+
+    // Input from clients while this node waits for Redis to confirm it is still alive (it woke
+    // from a freeze): held in arrival order, then handled, or dropped if the node was declared
+    // dead meanwhile (docs/cluster.md, "A frozen node wakes").
+    struct HeldInput
+    {
+        ClientId id;
+        std::string text; // a text message, unless ended
+        std::optional<ConnectionEnd> ended;
+        std::uint64_t acknowledged = 0; // a pong's count, when nonzero and not ended
+    };
+    bool holding_input();
+    void release_held_input();
+    // This node was declared dead: its clients go, to resume on another node.
+    void fence();
+    void stop_when_done();
 
     net::io_context& ioc_;
     ServerOptions options_;
@@ -94,6 +117,8 @@ private:
     TrustedProxies proxies_;
     RandomIds ids_;
     Hub hub_;
+    std::unique_ptr<NodeRegistry> registry_; // with --redis
+    std::deque<HeldInput> held_;
     Listener listener_;
     std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
@@ -107,6 +132,7 @@ private:
     net::steady_timer keepalive_timer_;
     net::steady_timer shutdown_timer_;
     bool shutting_down_ = false;
+    bool registry_stopped_ = true; // until it starts; then until it gave its lease back
 };
 
 } // namespace signald
