@@ -26,19 +26,38 @@ constexpr std::chrono::seconds unanswered_limit{2};
 // another incarnation means this one was replaced. A lease that vanished without a death (Redis
 // restarted empty, or it lapsed before anyone noticed) is simply taken again.
 constexpr std::string_view lease_script = R"lua(
-local prefix, id, inc, ttl, fresh = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local prefix, id, inc, ttl, fresh, may_lead = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local lease = prefix .. 'lease:' .. id
-if redis.call('EXISTS', prefix .. 'dead:' .. id .. ':' .. inc) == 1 then return 'dead' end
+if redis.call('EXISTS', prefix .. 'dead:' .. id .. ':' .. inc) == 1 then return {'dead', ''} end
 local current = redis.call('GET', lease)
 if current and current ~= inc then
-  if fresh ~= '1' then return 'dead' end
+  if fresh ~= '1' then return {'dead', ''} end
   redis.call('SET', prefix .. 'dead:' .. id .. ':' .. current, 'replaced', 'EX', 86400)
   redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', 10000, '*',
              'event', 'dead', 'node', id, 'incarnation', current, 'by', id)
 end
 redis.call('SET', lease, inc, 'PX', ttl)
 redis.call('HSET', prefix .. 'nodes', id, inc)
-return 'ok'
+-- The leader: kept while its lease stands; a vacancy goes to a node allowed to take it.
+local leader = redis.call('GET', prefix .. 'leader')
+if leader then
+  local lid, linc = string.match(leader, '^(%S+) (%S+)$')
+  if not lid or redis.call('GET', prefix .. 'lease:' .. lid) ~= linc then leader = false end
+end
+if not leader then
+  local alone = true
+  local nodes = redis.call('HGETALL', prefix .. 'nodes')
+  for i = 1, #nodes, 2 do
+    if nodes[i] ~= id and redis.call('GET', prefix .. 'lease:' .. nodes[i]) == nodes[i + 1] then
+      alone = false
+    end
+  end
+  if may_lead == '1' or (fresh == '1' and alone) then
+    leader = id .. ' ' .. inc
+    redis.call('SET', prefix .. 'leader', leader)
+  end
+end
+return {'ok', leader or ''}
 )lua";
 
 // The sweep: every registered node whose lease ran out is declared dead, once, by whichever
@@ -184,9 +203,14 @@ void NodeRegistry::heartbeat()
     const std::string ttl = std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
     const bool fresh = lease_valid_until_ == Clock::time_point{};
-    redis_.command(
-        {"EVAL", lease_script, "0", prefix, node_id_, incarnation_, ttl, fresh ? "1" : "0"},
-        [this, sent](RedisReply&& reply) { on_renewed(std::move(reply), sent); });
+    // A vacancy goes at once to the last leader (Redis restarted empty: it still holds the rooms)
+    // and otherwise only to a node that has reached Redis for a while, so the old leader has had
+    // time to come back first. A node that starts alone takes it at once.
+    const bool incumbent = is_leader();
+    const bool settled = healthy_since_ && sent - *healthy_since_ >= settle_time();
+    redis_.command({"EVAL", lease_script, "0", prefix, node_id_, incarnation_, ttl,
+                    fresh ? "1" : "0", incumbent || settled ? "1" : "0"},
+                   [this, sent](RedisReply&& reply) { on_renewed(std::move(reply), sent); });
 }
 
 void NodeRegistry::on_renewed(RedisReply&& reply, Clock::time_point sent)
@@ -201,7 +225,9 @@ void NodeRegistry::on_renewed(RedisReply&& reply, Clock::time_point sent)
         return;
     }
     stats_.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
-    if (reply.text == "dead") {
+    if (reply.kind != RedisReply::Kind::array || reply.elements.size() != 2)
+        return;
+    if (reply.elements[0].text == "dead") {
         ++stats_.fenced;
         spdlog::warn("cluster: node {} incarnation {} was declared dead while it could not renew "
                      "its lease; closing its clients and starting again as a new incarnation",
@@ -217,12 +243,36 @@ void NodeRegistry::on_renewed(RedisReply&& reply, Clock::time_point sent)
     lease_valid_until_ = sent + options_.node_timeout - options_.node_timeout / 10;
     if (hooks_.renewed)
         hooks_.renewed();
+    set_leader(reply.elements[1].text);
+}
+
+void NodeRegistry::set_leader(const std::string& leader)
+{
+    if (leader == leader_)
+        return;
+    spdlog::info("cluster: the leader is {}", leader.empty() ? "nobody yet" : leader);
+    leader_ = leader;
+    if (hooks_.leader_changed)
+        hooks_.leader_changed();
+}
+
+std::chrono::milliseconds NodeRegistry::settle_time() const
+{
+    // Long enough for every node to reconnect after Redis restarts (its backoff tops at 2 s).
+    return std::min<std::chrono::milliseconds>(options_.node_timeout, std::chrono::seconds{3});
+}
+
+NodeRegistry::~NodeRegistry()
+{
+    stopped_ = true;
+    redis_.stop(); // pending callbacks run now, while every member is still alive
 }
 
 void NodeRegistry::new_incarnation()
 {
     incarnation_ = random_incarnation();
     lease_valid_until_ = {};
+    set_leader({});
     spdlog::info("cluster: node {} is now incarnation {}", node_id_, incarnation_);
 }
 

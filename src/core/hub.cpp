@@ -117,15 +117,21 @@ ClientId Hub::connect()
     // forever.
     for (int attempt = 0; attempt < 100; ++attempt) {
         ClientId id = ids_.next();
-        if (clients_.contains(id))
-            continue;
-        clients_.emplace(id, ClientState{.room = std::nullopt,
-                                         .limiter = RateLimiter(
-                                             limits_.rate, limits_.max_message_bytes, clock_()),
-                                         .resume = std::nullopt});
-        return id;
+        if (connect_as(id))
+            return id;
     }
     throw std::runtime_error("id source keeps returning ids in use");
+}
+
+bool Hub::connect_as(const ClientId& id)
+{
+    if (clients_.contains(id))
+        return false;
+    clients_.emplace(id, ClientState{.room = std::nullopt,
+                                     .limiter = RateLimiter(limits_.rate,
+                                                            limits_.max_message_bytes, clock_()),
+                                     .resume = std::nullopt});
+    return true;
 }
 
 std::optional<std::string> Hub::room_of(const ClientId& id) const

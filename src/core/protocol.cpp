@@ -262,10 +262,24 @@ std::string_view to_string(ErrorCode code)
         return "room-full";
     case ErrorCode::resume_failed:
         return "resume-failed";
+    case ErrorCode::unavailable:
+        return "unavailable";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
     return "internal";
+}
+
+std::string_view action_of(const Request& request)
+{
+    struct Name
+    {
+        std::string_view operator()(const JoinRequest&) const { return "join"; }
+        std::string_view operator()(const LeaveRequest&) const { return "leave"; }
+        std::string_view operator()(const SignalRequest&) const { return "signal"; }
+        std::string_view operator()(const ResumeRequest&) const { return "resume"; }
+    };
+    return std::visit(Name{}, request);
 }
 
 std::string_view to_string(SignalType type)

@@ -118,6 +118,28 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                    "Times this node learned it had been declared dead (after a freeze or a "
                    "partition) and closed its clients with 1012.");
         out.sample(cluster.fenced);
+        out.family("signald_cluster_leader_known", "gauge",
+                   "1 once this node knows which node runs the rooms, else 0.");
+        out.sample(cluster.leader_known ? 1 : 0);
+        out.family("signald_cluster_is_leader", "gauge", "1 if this node runs the rooms.");
+        out.sample(cluster.is_leader ? 1 : 0);
+        out.family("signald_cluster_remote_clients", "gauge",
+                   "Clients in this node's rooms whose connection is on another node.");
+        out.sample(cluster.remote_clients);
+        out.family("signald_cluster_unavailable_total", "counter",
+                   "Requests this node refused with unavailable: the cluster was out of reach.");
+        out.sample(cluster.unavailable);
+        out.family("signald_bus_messages_total", "counter",
+                   "Messages between nodes through Redis, by direction.");
+        out.sample({{"direction", "in"}}, cluster.bus_messages_in);
+        out.sample({{"direction", "out"}}, cluster.bus_messages_out);
+        out.family("signald_bus_bytes_total", "counter",
+                   "Bytes of message batches between nodes, by direction.");
+        out.sample({{"direction", "in"}}, cluster.bus_bytes_in);
+        out.sample({{"direction", "out"}}, cluster.bus_bytes_out);
+        out.family("signald_bus_batches_lost_total", "counter",
+                   "Batches Redis did not take (away, or the receiver or this node declared dead).");
+        out.sample(cluster.bus_batches_lost);
     }
     return out.take();
 }

@@ -79,11 +79,49 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
 {
     if (options_.cluster.redis)
-        registry_ = std::make_unique<NodeRegistry>(
-            ioc, options_.cluster,
-            NodeRegistry::Hooks{.fenced = [this] { fence(); },
-                                .declared_dead = {},
-                                .renewed = [this] { release_held_input(); }});
+        start_cluster();
+}
+
+void Server::start_cluster()
+{
+    registry_ = std::make_unique<NodeRegistry>(
+        ioc_, options_.cluster,
+        NodeRegistry::Hooks{.fenced = [this] { fence(); },
+                            .declared_dead = {},
+                            .renewed = [this] { release_held_input(); },
+                            .leader_changed = [this] { link_->leader_changed(); }});
+    bus_ = std::make_unique<Bus>(
+        ioc_, options_.cluster, *registry_,
+        Bus::Hooks{.received =
+                       [this](const std::string& from, std::vector<BusMessage>&& messages) {
+                           link_->received(from, std::move(messages));
+                       },
+                   .node_dead = [this](const std::string& node) { link_->node_dead(node); },
+                   .ready = [this] { link_->bus_ready(); },
+                   .lost = [this](const std::string& to,
+                                  const std::string& batch) { link_->lost(to, batch); }});
+    link_ = std::make_unique<ClusterLink>(
+        hub_, *registry_, *bus_, local_sessions(),
+        ProtocolFeatures{.resume = options_.resume_grace.count() > 0});
+}
+
+LocalSessions Server::local_sessions()
+{
+    return LocalSessions{
+        .send = [this](const ClientId& id, const Text& text) { send(id, text); },
+        .close = [this](const ClientId& id, std::uint16_t code) { close(id, code); },
+        .abort = [this](const ClientId& id, std::uint16_t code,
+                        std::string_view reason) { abort(id, code, reason); },
+        .rebind = [this](const ClientId& from, const ClientId& to) { rebind(from, to); },
+        .ids =
+            [this] {
+                std::vector<ClientId> ids;
+                ids.reserve(connections_.size());
+                for (const auto& [id, connection] : connections_)
+                    ids.push_back(id);
+                return ids;
+            },
+    };
 }
 
 void Server::start()
@@ -93,6 +131,7 @@ void Server::start()
     if (registry_) {
         registry_stopped_ = false;
         registry_->start();
+        bus_->start();
     }
 }
 
@@ -100,8 +139,12 @@ std::optional<std::string> Server::trouble() const
 {
     if (shutting_down_)
         return std::string("shutting down");
-    if (registry_)
-        return registry_->trouble();
+    if (!registry_)
+        return std::nullopt;
+    if (auto trouble = registry_->trouble())
+        return trouble;
+    if (!bus_->ready())
+        return std::string("Redis unreachable: the bus is reconnecting");
     return std::nullopt;
 }
 
@@ -117,14 +160,12 @@ void Server::release_held_input()
     while (!held_.empty()) {
         HeldInput input = std::move(held_.front());
         held_.pop_front();
-        if (input.ended) {
-            hub_.disconnect(input.id, *input.ended);
-            connections_.erase(input.id);
-        } else if (input.acknowledged != 0) {
-            hub_.acknowledge(input.id, input.acknowledged);
-        } else {
-            hub_.on_text(input.id, input.text);
-        }
+        if (input.ended)
+            handle_detach(input.id, *input.ended);
+        else if (input.acknowledged != 0)
+            handle_acknowledged(input.id, input.acknowledged);
+        else
+            handle_text(input.id, input.text);
     }
     stop_when_done();
 }
@@ -140,6 +181,9 @@ void Server::fence()
             connections_.erase(input.id);
         }
     held_.clear();
+    link_->fenced();
+    // The registry names the new incarnation when this returns; its inbox is new too.
+    net::post(ioc_, [this] { bus_->restart_inbox(); });
     for (auto& [id, connection] : connections_)
         if (auto live = connection.lock())
             live->close(close_code::service_restart);
@@ -191,8 +235,18 @@ std::variant<Admission, Refusal> Server::admit(const UpgradeRequest& request)
 
 ClientId Server::attach(std::weak_ptr<Connection> connection)
 {
-    ClientId id = hub_.connect();
+    ClientId id;
+    if (link_ && !link_->serves_here()) {
+        // Its client lives in the leader's Hub, which checks the id is free there.
+        do
+            id = ids_.next();
+        while (connections_.contains(id));
+    } else {
+        id = hub_.connect();
+    }
     connections_.emplace(id, std::move(connection));
+    if (link_)
+        link_->attached(id);
     if (shutting_down_) {
         // Upgraded while we were stopping: it gets the same 1001 as everyone else.
         if (auto live = connections_[id].lock())
@@ -207,7 +261,32 @@ void Server::on_text(const ClientId& id, std::string_view text)
         held_.push_back(HeldInput{id, std::string(text), std::nullopt, 0});
         return;
     }
-    hub_.on_text(id, text);
+    handle_text(id, text);
+}
+
+void Server::handle_text(const ClientId& id, std::string_view text)
+{
+    if (link_ && link_->at_leader(id))
+        link_->text(id, text);
+    else
+        hub_.on_text(id, text);
+}
+
+void Server::handle_detach(const ClientId& id, ConnectionEnd end)
+{
+    if (link_ && link_->at_leader(id))
+        link_->detach(id, end);
+    else
+        hub_.disconnect(id, end);
+    connections_.erase(id);
+}
+
+void Server::handle_acknowledged(const ClientId& id, std::uint64_t texts)
+{
+    if (link_ && link_->at_leader(id))
+        link_->acknowledged(id, texts);
+    else
+        hub_.acknowledge(id, texts);
 }
 
 void Server::detach(const ClientId& id, ConnectionEnd end)
@@ -216,8 +295,7 @@ void Server::detach(const ClientId& id, ConnectionEnd end)
         held_.push_back(HeldInput{id, {}, end, 0});
         return;
     }
-    hub_.disconnect(id, end);
-    connections_.erase(id);
+    handle_detach(id, end);
     stop_when_done();
 }
 
@@ -229,7 +307,7 @@ void Server::acknowledged(const ClientId& id, std::uint64_t texts)
         held_.push_back(HeldInput{id, {}, std::nullopt, texts});
         return;
     }
-    hub_.acknowledge(id, texts);
+    handle_acknowledged(id, texts);
 }
 
 void Server::stop_when_done()
@@ -246,8 +324,11 @@ void Server::count_refusal(std::string_view reason, std::string_view who, std::s
 void Server::send(const ClientId& to, const Text& text)
 {
     const auto found = connections_.find(to);
-    if (found == connections_.end())
+    if (found == connections_.end()) {
+        if (link_)
+            link_->send(to, text);
         return;
+    }
     if (auto connection = found->second.lock())
         connection->send(text);
 }
@@ -255,8 +336,11 @@ void Server::send(const ClientId& to, const Text& text)
 void Server::close(const ClientId& id, std::uint16_t code)
 {
     const auto found = connections_.find(id);
-    if (found == connections_.end())
+    if (found == connections_.end()) {
+        if (link_)
+            link_->close(id, code);
         return;
+    }
     if (auto connection = found->second.lock())
         connection->close(code);
 }
@@ -265,7 +349,7 @@ bool Server::abort(const ClientId& id, std::uint16_t code, std::string_view reas
 {
     const auto found = connections_.find(id);
     if (found == connections_.end())
-        return true;
+        return link_ ? link_->abort(id, code, reason).value_or(true) : true;
     bool was_open = true;
     if (auto connection = found->second.lock())
         was_open = connection->abort(code, reason);
@@ -276,8 +360,11 @@ bool Server::abort(const ClientId& id, std::uint16_t code, std::string_view reas
 void Server::rebind(const ClientId& from, const ClientId& to)
 {
     const auto found = connections_.find(from);
-    if (found == connections_.end())
+    if (found == connections_.end()) {
+        if (link_)
+            link_->rebind(from, to);
         return;
+    }
     std::weak_ptr<Connection> connection = std::move(found->second);
     connections_.erase(found);
     if (auto live = connection.lock())
@@ -315,6 +402,15 @@ std::optional<ClusterMetrics> Server::cluster_metrics() const
         .nodes_alive = stats.nodes_alive,
         .dead_nodes_declared = stats.deaths_declared,
         .fenced = stats.fenced,
+        .leader_known = link_->leader_known(),
+        .is_leader = registry_->is_leader(),
+        .remote_clients = link_->stats().remote_clients,
+        .unavailable = link_->stats().unavailable,
+        .bus_messages_in = bus_->stats().messages_in,
+        .bus_messages_out = bus_->stats().messages_out,
+        .bus_bytes_in = bus_->stats().bytes_in,
+        .bus_bytes_out = bus_->stats().bytes_out,
+        .bus_batches_lost = bus_->stats().batches_lost,
     };
 }
 
@@ -328,6 +424,7 @@ void Server::shutdown()
     spdlog::info("shutting down: closing {} WebSocket connections", connections_.size());
     if (registry_ && !registry_stopped_)
         registry_->stop([this] {
+            bus_->stop();
             registry_stopped_ = true;
             stop_when_done();
         });

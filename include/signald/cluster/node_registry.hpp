@@ -41,9 +41,14 @@ public:
         std::function<void(const std::string& node, const std::string& incarnation)> declared_dead;
         // Redis renewed this node's lease: it is alive as far as the cluster knows.
         std::function<void()> renewed;
+        // leader() changed (to another node, to this one, or to nobody).
+        std::function<void()> leader_changed;
     };
 
     NodeRegistry(net::io_context& ioc, const ClusterOptions& options, Hooks hooks);
+    ~NodeRegistry();
+    NodeRegistry(const NodeRegistry&) = delete;
+    NodeRegistry& operator=(const NodeRegistry&) = delete;
 
     void start();
     // Gives the lease back, so the others need not wait for it to run out (a clean exit); done
@@ -52,6 +57,10 @@ public:
 
     const std::string& node_id() const { return node_id_; }
     const std::string& incarnation() const { return incarnation_; }
+    // "id incarnation" of the node that runs every room (docs/cluster.md, "The leader"), as of
+    // the latest renewal; empty while there is none.
+    const std::string& leader() const { return leader_; }
+    bool is_leader() const { return !leader_.empty() && leader_ == node_id_ + " " + incarnation_; }
     // Why this node cannot serve the cluster now (Redis unreachable or not answering), or
     // nullopt when it can. /healthz shows it.
     std::optional<std::string> trouble() const;
@@ -74,6 +83,8 @@ private:
     void on_swept(RedisReply&& reply);
     void schedule();
     void new_incarnation();
+    void set_leader(const std::string& leader);
+    std::chrono::milliseconds settle_time() const;
 
     net::io_context& ioc_;
     ClusterOptions options_;
@@ -89,6 +100,7 @@ private:
     std::optional<Clock::time_point> healthy_since_;
     std::optional<Clock::time_point> renewal_sent_; // unanswered renewal
     std::string lost_reason_ = "connecting to Redis";
+    std::string leader_;
     NodeRegistryStats stats_;
     bool stopped_ = false;
 };

@@ -62,6 +62,9 @@ public:
 
     // Registers a new connection and returns its id, unique among live connections.
     ClientId connect();
+    // Registers a connection another node made, under the id it chose (clustered: that node
+    // carries the connection's messages here). False, and nothing changes, if the id is in use.
+    bool connect_as(const ClientId& id);
 
     // Handles one text frame from a connected client.
     void on_text(const ClientId& from, std::string_view text);

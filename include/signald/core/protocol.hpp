@@ -31,6 +31,7 @@ enum class ErrorCode
     unknown_peer,
     room_full,
     resume_failed,
+    unavailable,  // clustered: the node cannot reach the rest of the cluster now
     rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
@@ -105,6 +106,8 @@ struct ProtocolFeatures
 ParseResult parse_request(std::string_view text, ProtocolFeatures features = {});
 
 bool is_valid_room_id(std::string_view room_id);
+// The wire name of a request's action ("join", "leave", "signal", "resume").
+std::string_view action_of(const Request& request);
 bool is_valid_name(std::string_view name);
 
 // Builders for every message the server sends.

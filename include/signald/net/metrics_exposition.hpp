@@ -25,6 +25,15 @@ struct ClusterMetrics
     std::size_t nodes_alive = 0;
     std::uint64_t dead_nodes_declared = 0;
     std::uint64_t fenced = 0;
+    bool leader_known = false;
+    bool is_leader = false;
+    std::size_t remote_clients = 0; // the leader's clients whose connection is on another node
+    std::uint64_t unavailable = 0;
+    std::uint64_t bus_messages_in = 0;
+    std::uint64_t bus_messages_out = 0;
+    std::uint64_t bus_bytes_in = 0;
+    std::uint64_t bus_bytes_out = 0;
+    std::uint64_t bus_batches_lost = 0;
 };
 
 // Everything one scrape shows. The references only live for the call.

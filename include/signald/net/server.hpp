@@ -6,6 +6,8 @@
 // (metrics_exposition). Everything runs on one io_context thread; another thread reaches it only
 // through net::post.
 
+#include "signald/cluster/bus.hpp"
+#include "signald/cluster/cluster_link.hpp"
 #include "signald/cluster/node_registry.hpp"
 #include "signald/core/hub.hpp"
 #include "signald/core/ids.hpp"
@@ -103,6 +105,13 @@ private:
     };
     bool holding_input();
     void release_held_input();
+    // Where a connection's input goes: this node's Hub, or the cluster's leader.
+    void handle_text(const ClientId& id, std::string_view text);
+    void handle_detach(const ClientId& id, ConnectionEnd end);
+    void handle_acknowledged(const ClientId& id, std::uint64_t texts);
+    // With --redis: the registry, the bus and the link between them and the sessions.
+    void start_cluster();
+    LocalSessions local_sessions();
     // This node was declared dead: its clients go, to resume on another node.
     void fence();
     void stop_when_done();
@@ -118,6 +127,8 @@ private:
     RandomIds ids_;
     Hub hub_;
     std::unique_ptr<NodeRegistry> registry_; // with --redis
+    std::unique_ptr<Bus> bus_;
+    std::unique_ptr<ClusterLink> link_;
     std::deque<HeldInput> held_;
     Listener listener_;
     std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;

@@ -1,0 +1,99 @@
+#pragma once
+// ClusterLink: where this node's clients meet the cluster's rooms (docs/cluster.md, "The leader").
+// One node, the leader, runs the Hub for every room; every other node is an edge that carries its
+// clients' messages to the leader over the Bus and carries out what the leader's Hub decides for
+// them. So every rule of docs/protocol.md is decided by one Hub, as on a single node.
+//
+// Server asks it, for each connection, whether the connection is served here (the leader's own,
+// or any while no leader is known) or by the leader, and hands it what must cross the bus. It
+// never touches a socket: it reaches this node's sessions through LocalSessions.
+
+#include "signald/cluster/bus.hpp"
+#include "signald/cluster/node_registry.hpp"
+#include "signald/core/hub.hpp"
+#include "signald/core/transport.hpp"
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace signald {
+
+// This node's own sessions, by id; Server implements them.
+struct LocalSessions
+{
+    std::function<void(const ClientId&, const Text&)> send;
+    std::function<void(const ClientId&, std::uint16_t)> close;
+    // Close frame, cut, and forget the id without telling anyone.
+    std::function<void(const ClientId&, std::uint16_t, std::string_view)> abort;
+    std::function<void(const ClientId& from, const ClientId& to)> rebind;
+    std::function<std::vector<ClientId>()> ids;
+};
+
+struct ClusterLinkStats
+{
+    std::uint64_t unavailable = 0; // requests refused with `unavailable`
+    std::size_t remote_clients = 0;
+};
+
+class ClusterLink
+{
+public:
+    ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
+                ProtocolFeatures features);
+
+    // A new connection of this node, already registered in the local Hub when served_here().
+    void attached(const ClientId& id);
+    // Whether this node's own Hub serves a new connection now.
+    bool serves_here() const;
+    // Whether id is a connection of this node whose client lives in the leader's Hub.
+    bool at_leader(const ClientId& id) const { return homes_.contains(id); }
+    void text(const ClientId& id, std::string_view text);
+    void detach(const ClientId& id, ConnectionEnd end);
+    void acknowledged(const ClientId& id, std::uint64_t texts);
+
+    // Transport for clients this node's Hub serves on other nodes; false if id is not one.
+    bool send(const ClientId& to, const Text& text);
+    bool close(const ClientId& id, std::uint16_t code);
+    std::optional<bool> abort(const ClientId& id, std::uint16_t code, std::string_view reason);
+    bool rebind(const ClientId& from, const ClientId& to);
+
+    // From the registry and the bus.
+    void leader_changed();
+    void fenced();
+    void received(const std::string& from, std::vector<BusMessage>&& messages);
+    void node_dead(const std::string& node);
+    void bus_ready();
+    void lost(const std::string& to, const std::string& batch);
+
+    ClusterLinkStats stats() const
+    {
+        ClusterLinkStats stats = stats_;
+        stats.remote_clients = remote_.size();
+        return stats;
+    }
+    // Whether a leader is known and this node acts on it.
+    bool leader_known() const { return !leader_.empty(); }
+
+private:
+    // Answers a request that cannot reach the leader: its own error if it is malformed (that
+    // needs no room), else `unavailable`.
+    void refuse(const ClientId& id, std::string_view text);
+    void send_roster();
+    void forget_remote_clients(ConnectionEnd end, const std::string& of_node = {});
+
+    Hub& hub_;
+    NodeRegistry& registry_;
+    Bus& bus_;
+    LocalSessions local_;
+    ProtocolFeatures features_;
+    // This node's connections whose client lives in the leader's Hub: id -> that leader.
+    std::unordered_map<ClientId, std::string> homes_;
+    // Clients in this node's Hub (it is the leader) whose connection is on another node.
+    std::unordered_map<ClientId, std::string> remote_;
+    std::string leader_; // as last acted on
+    ClusterLinkStats stats_;
+};
+
+} // namespace signald
