@@ -35,8 +35,7 @@ protected:
             nodes_.push_back(
                 std::make_unique<SignaldProcess>(server_args(web_root_.path(), std::move(args))));
             // One at a time: the first one alone becomes the leader at once.
-            ASSERT_EQ(wait_for_metric(nodes_.back()->port(), "signald_cluster_leader_known", 1),
-                      1);
+            ASSERT_EQ(wait_for_metric(nodes_.back()->port(), "signald_cluster_leader_known", 1), 1);
         }
     }
 
