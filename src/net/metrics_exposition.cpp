@@ -50,8 +50,14 @@ std::string metrics_exposition(const MetricsInputs& inputs)
         out.sample({{"action", to_string(static_cast<OutAction>(i))}}, hub.out[i].bytes);
     out.family("signald_protocol_errors_total", "counter",
                "Error replies sent to clients, by code (docs/protocol.md section 7).");
-    for (std::size_t i = 0; i < error_code_count; ++i)
-        out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i]);
+    for (std::size_t i = 0; i < error_code_count; ++i) {
+        // An edge node refuses with `unavailable` itself, when the leader's Hub is out of reach.
+        const std::uint64_t edge = static_cast<ErrorCode>(i) == ErrorCode::unavailable &&
+                                           inputs.cluster
+                                       ? inputs.cluster->unavailable
+                                       : 0;
+        out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i] + edge);
+    }
 
     out.family("signald_resume_events_total", "counter",
                "Members suspended when their connection was lost, resumed, refused a resume "
@@ -126,9 +132,6 @@ std::string metrics_exposition(const MetricsInputs& inputs)
         out.family("signald_cluster_remote_clients", "gauge",
                    "Clients in this node's rooms whose connection is on another node.");
         out.sample(cluster.remote_clients);
-        out.family("signald_cluster_unavailable_total", "counter",
-                   "Requests this node refused with unavailable: the cluster was out of reach.");
-        out.sample(cluster.unavailable);
         out.family("signald_bus_messages_total", "counter",
                    "Messages between nodes through Redis, by direction.");
         out.sample({{"direction", "in"}}, cluster.bus_messages_in);

@@ -172,7 +172,7 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     // Every action and every error code is there from the start, at zero.
     EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 6u);
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 9u);
-    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 12u);
+    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 13u);
     EXPECT_EQ(metrics.family("signald_resume_events_total").size(), 4u);
     for (const auto& [series, value] : metrics.samples)
         if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
@@ -299,7 +299,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), out_messages.size());
 
     const auto errors = metrics.family("signald_protocol_errors_total");
-    EXPECT_EQ(errors.size(), 12u);
+    EXPECT_EQ(errors.size(), 13u);
     for (const auto& [series, value] : errors)
         EXPECT_EQ(value, 1) << series;
 
