@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in fuzz/corpus/<target>/, replacing what is there.
 
-fuzz_protocol and fuzz_resolve_target read their input as it is, so their seeds are plain text.
+fuzz_protocol, fuzz_resolve_target and fuzz_redis_url read their input as it is, so their seeds
+are plain text.
 fuzz_hub and fuzz_origin read it through libFuzzer's FuzzedDataProvider: strings from the front,
 choices (integers, booleans) from the back. The classes below mirror those targets' reads in the
 same order, so a hub scenario reads like the story it tells. If a target changes how it reads
@@ -504,6 +505,25 @@ def ws_connection_seeds():
         .room(100000).close().run().deadline(),
     }
 
+# Values of --redis: each accepted form, and refusals the parser names (TLS, a user name, port 0,
+# a bad escape, trailing text). No seed holds a real secret.
+REDIS_URL_SEEDS = {
+    "host": "redis://localhost",
+    "host-port-db": "redis://10.0.0.5:6380/3",
+    "password": "redis://:s3cr%2Ft%40x@redis.internal:6379/0",
+    "password-raw-at": "redis://:p@ss@127.0.0.1",
+    "ipv6": "redis://[::1]:6379",
+    "ipv6-mapped": "redis://:pw@[::ffff:192.0.2.1]/15",
+    "unix": "unix:///run/redis/redis-server.sock",
+    "unix-db": "unix:///tmp/signald-cluster.abc/redis.sock?db=2147483647",
+    "tls": "rediss://redis.example.org:6380",
+    "user-name": "redis://default:pw@localhost",
+    "port-zero": "redis://localhost:0",
+    "bad-escape": "redis://:a%zz@localhost",
+    "trailing": "redis://localhost:6379/1/x?y#z",
+    "unix-relative": "unix://redis.sock",
+}
+
 
 def write(target, seeds):
     out = pathlib.Path(__file__).resolve().parent / "corpus" / target
@@ -521,6 +541,7 @@ def main():
     write("fuzz_resolve_target", RESOLVE_SEEDS)
     write("fuzz_ws_frames", ws_frames_seeds())
     write("fuzz_ws_connection", {name: script.data() for name, script in ws_connection_seeds().items()})
+    write("fuzz_redis_url", REDIS_URL_SEEDS)
 
 
 if __name__ == "__main__":
