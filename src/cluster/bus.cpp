@@ -80,6 +80,13 @@ void Bus::stop()
     writer_.stop();
 }
 
+void Bus::drain(std::function<void()> done)
+{
+    flush();
+    // Replies come in command order: when the PING's does, every batch before it was taken.
+    writer_.command({"PING"}, [done = std::move(done)](RedisReply&&) { done(); });
+}
+
 void Bus::restart_inbox()
 {
     inbox_ =

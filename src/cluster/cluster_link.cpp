@@ -139,6 +139,13 @@ void ClusterLink::leader_changed()
                      previous.empty() ? "nobody" : previous, leader, restart.size());
 }
 
+void ClusterLink::drain()
+{
+    for (const auto& [id, leader] : homes_)
+        bus_.send(leader, BusKind::detach, id, static_cast<std::uint64_t>(ConnectionEnd::lost));
+    homes_.clear();
+}
+
 void ClusterLink::fenced()
 {
     forget_remote_clients(ConnectionEnd::closed);
@@ -253,8 +260,15 @@ void ClusterLink::bus_ready()
     send_roster();
 }
 
+void ClusterLink::renewed()
+{
+    if (roster_pending_)
+        send_roster();
+}
+
 void ClusterLink::send_roster()
 {
+    roster_pending_ = false;
     if (leader_.empty() || registry_.is_leader())
         return;
     std::string ids;
@@ -274,6 +288,10 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
     if (!messages)
         return;
     for (const BusMessage& message : *messages) {
+        // Right after Redis returns, the leader's lease (or this node's) may not be back yet:
+        // the roster goes again with the next renewal.
+        if (message.kind == BusKind::roster)
+            roster_pending_ = true;
         // A client's request that may not have arrived: it hears so, rather than nothing.
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);

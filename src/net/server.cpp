@@ -88,7 +88,11 @@ void Server::start_cluster()
         ioc_, options_.cluster,
         NodeRegistry::Hooks{.fenced = [this] { fence(); },
                             .declared_dead = {},
-                            .renewed = [this] { release_held_input(); },
+                            .renewed =
+                                [this] {
+                                    release_held_input();
+                                    link_->renewed();
+                                },
                             .leader_changed = [this] { link_->leader_changed(); }});
     bus_ = std::make_unique<Bus>(
         ioc_, options_.cluster, *registry_,
@@ -422,12 +426,19 @@ void Server::shutdown()
     listener_.stop();
     keepalive_timer_.cancel();
     spdlog::info("shutting down: closing {} WebSocket connections", connections_.size());
-    if (registry_ && !registry_stopped_)
-        registry_->stop([this] {
-            bus_->stop();
-            registry_stopped_ = true;
-            stop_when_done();
+    if (registry_ && !registry_stopped_) {
+        // Clustered, a stopping node hands its clients back to the cluster: their members wait
+        // for them to resume on another node (docs/cluster.md, "A node drains"). The bus is
+        // flushed before the lease is given back, then both stop.
+        link_->drain();
+        bus_->drain([this] {
+            registry_->stop([this] {
+                bus_->stop();
+                registry_stopped_ = true;
+                stop_when_done();
+            });
         });
+    }
     if (connections_.empty() && registry_stopped_) {
         ioc_.stop();
         return;

@@ -193,5 +193,115 @@ TEST_F(ClusterRooms, AMemberResumesOnAnotherNodeAndGetsWhatItMissedExactlyOnce)
     EXPECT_EQ(again->next_json()["type"], "hangup");
 }
 
+TEST_F(ClusterRooms, ADrainingEdgeSuspendsItsMembersAndTheyResumeOnAnotherNode)
+{
+    start_cluster(3, {"--resume-grace", "10"});
+    auto a = connect(0);
+    auto b = connect(2);
+    a->join("r");
+    b->send_text(R"({"action":"join","roomId":"r"})");
+    const auto joined = b->next_json();
+    const std::string b_id = joined["clientId"];
+    a->next_json(); // peer-joined
+
+    nodes_[2]->send_signal(SIGTERM);
+    EXPECT_TRUE(b->expect_close(1001, 3s));
+    const auto suspended = a->next_json(3s);
+    EXPECT_EQ(suspended["action"], "peer-suspended");
+    EXPECT_EQ(suspended["clientId"], b_id);
+    const auto status = nodes_[2]->wait_exit(10s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->code, 0);
+
+    a->send_text(R"({"action":"signal","roomId":"r","type":"offer","to":")" + b_id +
+                 R"(","data":"while away"})");
+    auto again = connect(1);
+    again->send_text(R"({"action":"resume","token":")" + joined["resumeToken"].get<std::string>() +
+                     R"(","received":0})");
+    EXPECT_EQ(again->next_json()["action"], "resumed");
+    EXPECT_EQ(again->next_json()["data"], "while away");
+    EXPECT_EQ(a->next_json()["action"], "peer-resumed");
+}
+
+TEST_F(ClusterRooms, ADrainingEdgeWithResumeOffRemovesItsMembers)
+{
+    start_cluster(2, {"--resume-grace", "0"});
+    auto a = connect(0);
+    auto b = connect(1);
+    a->join("r");
+    const std::string b_id = b->join("r");
+    a->next_json(); // peer-joined
+    nodes_[1]->send_signal(SIGTERM);
+    const auto left = a->next_json(3s);
+    EXPECT_EQ(left["action"], "peer-left");
+    EXPECT_EQ(left["clientId"], b_id);
+}
+
+TEST_F(ClusterRooms, WithRedisGoneEdgesRefuseWithUnavailableAndTheLeadersOwnClientsGoOn)
+{
+    start_cluster(2);
+    auto a = connect(0);
+    auto a2 = connect(0);
+    auto b = connect(1);
+    a->join("r");
+    const std::string a2_id = a2->join("r");
+    const std::string b_id = b->join("r");
+    a->next_json();  // a2
+    a->next_json();  // b
+    a2->next_json(); // b
+
+    redis_.kill();
+    // Both nodes say so on /healthz within 5 s.
+    for (const auto& node : nodes_) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (http_request(node->port(), "GET", "/healthz").result_int() != 503 &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(50ms);
+        EXPECT_EQ(http_request(node->port(), "GET", "/healthz").result_int(), 503u);
+    }
+    b->send_text(R"({"action":"signal","roomId":"r","type":"offer"})");
+    const auto refused = b->next_json();
+    EXPECT_EQ(refused["code"], "unavailable");
+    EXPECT_EQ(refused["request"], "signal");
+    auto late = connect(1);
+    late->send_text(R"({"action":"join","roomId":"r"})");
+    EXPECT_EQ(late->next_json()["code"], "unavailable");
+    // Malformed is still malformed: that needs no room.
+    b->send_text("{");
+    EXPECT_EQ(b->next_json()["code"], "bad-json");
+    // On the leader's own node the room goes on.
+    a->send_text(R"({"action":"signal","roomId":"r","type":"offer","to":")" + a2_id +
+                 R"(","data":1})");
+    EXPECT_EQ(a2->next_json()["data"], 1);
+
+    // Redis comes back empty; the cluster converges and nobody was closed or told a falsehood.
+    redis_.start();
+    for (const auto& node : nodes_) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (http_request(node->port(), "GET", "/healthz").result_int() != 200 &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(50ms);
+        EXPECT_EQ(http_request(node->port(), "GET", "/healthz").result_int(), 200u);
+    }
+    EXPECT_TRUE(a->is_open() && a2->is_open() && b->is_open());
+    auto newcomer = connect(1);
+    std::optional<nlohmann::json> joined;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        newcomer->send_text(R"({"action":"join","roomId":"r"})");
+        auto answer = newcomer->next_json();
+        if (answer["action"] == "joined") {
+            joined = answer;
+            break;
+        }
+        ASSERT_EQ(answer["code"], "unavailable") << answer;
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(joined.has_value()) << "the cluster did not converge";
+    EXPECT_EQ((*joined)["peers"].size(), 3u) << *joined;
+    b->send_text(R"({"action":"signal","roomId":"r","type":"hangup"})");
+    EXPECT_EQ(a->next_json(5s)["action"], "peer-joined"); // the newcomer
+    EXPECT_EQ(a->next_json(5s)["from"], b_id);
+}
+
 } // namespace
 } // namespace signald::test

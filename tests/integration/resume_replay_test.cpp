@@ -99,6 +99,10 @@ TEST_F(ResumeReplay, MembersWhoJoinedDuringTheSuspensionHearPeerResumedAndTheRep
               json::parse(R"([{"clientId":")" + a_id_ + R"(","suspended":true},{"clientId":")" +
                           b_id_ + R"("}])"));
     c->send_json({{"action", "signal"}, {"roomId", "p"}, {"type", "offer"}, {"to", a_id_}});
+    // Its answer comes after the signal was handled (one sender's messages are handled in
+    // order), so d's join below cannot overtake it, even with c and d on different nodes.
+    c->send_json({{"action", "leave"}, {"roomId", "elsewhere"}});
+    ASSERT_EQ(c->next_json().value("code", ""), "not-in-room");
     // d comes and goes while a is away.
     auto d = connect();
     const std::string d_id = d->join("p");

@@ -54,6 +54,8 @@ public:
 
     void start();
     void stop();
+    // Sends what is queued and calls done once Redis has taken it (or could not be reached).
+    void drain(std::function<void()> done);
     bool ready() const { return writer_.ready() && reader_.ready(); }
 
     // Queues one message for node `to` ("id incarnation"); this turn's messages leave together.

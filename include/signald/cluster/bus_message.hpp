@@ -19,12 +19,12 @@ namespace signald {
 enum class BusKind : std::uint8_t
 {
     // edge to home
-    attach = 1, // id: a new connection
-    text = 2,   // id, text: a text message from the client
-    detach = 3, // id, number: the connection ended (ConnectionEnd)
-    acked = 4,  // id, number: the client has the first `number` texts
-    roster = 5, // text: every connection the edge serves for this home, comma-separated
-                // home to edge
+    attach = 1,  // id: a new connection
+    text = 2,    // id, text: a text message from the client
+    detach = 3,  // id, number: the connection ended (ConnectionEnd)
+    acked = 4,   // id, number: the client has the first `number` texts
+    roster = 5,  // text: every connection the edge serves for this home, comma-separated
+                 // home to edge
     send = 16,   // id, text: a text message for the client
     close = 17,  // id, number: start closing with this code
     abort = 18,  // id, number, text: close with code and reason, then cut, and forget it

@@ -59,12 +59,19 @@ public:
     std::optional<bool> abort(const ClientId& id, std::uint16_t code, std::string_view reason);
     bool rebind(const ClientId& from, const ClientId& to);
 
+    // This node is stopping: its clients' members at the leader are suspended (their connections
+    // lost, as far as the leader knows), so they resume on another node; with resume off they
+    // are removed. Their connections are then closed by the caller.
+    void drain();
+
     // From the registry and the bus.
     void leader_changed();
     void fenced();
     void received(const std::string& from, std::vector<BusMessage>&& messages);
     void node_dead(const std::string& node);
     void bus_ready();
+    // This node's lease was renewed: a roster that did not arrive goes again.
+    void renewed();
     void lost(const std::string& to, const std::string& batch);
 
     ClusterLinkStats stats() const
@@ -93,6 +100,7 @@ private:
     // Clients in this node's Hub (it is the leader) whose connection is on another node.
     std::unordered_map<ClientId, std::string> remote_;
     std::string leader_; // as last acted on
+    bool roster_pending_ = false;
     ClusterLinkStats stats_;
 };
 
