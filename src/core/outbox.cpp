@@ -41,6 +41,15 @@ void Outbox::restart()
     bytes_ = 0;
 }
 
+void Outbox::restore(std::uint64_t first, std::vector<Text> texts)
+{
+    restart();
+    next_ = first + texts.size();
+    for (const Text& text : texts)
+        bytes_ += text->size();
+    held_ = std::move(texts);
+}
+
 void Outbox::drop_front()
 {
     bytes_ -= held_[head_]->size();

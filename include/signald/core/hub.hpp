@@ -80,6 +80,16 @@ public:
     // Ends the grace period of suspended members whose time is up. Call at least once a second.
     void tick();
 
+    // Every client's state and every room, as JSON text, for another process to go on from
+    // (clustered: a leader that stops hands its rooms over; hub_state.cpp). Rate limits start
+    // afresh there; everything the protocol promises (order, numbering, held messages, tokens,
+    // grace periods) carries over.
+    std::string export_state() const;
+    // Takes over the clients and rooms of export_state's text, beside its own; a client id it
+    // already has is skipped. False, and nothing changes, if the text is not such a state.
+    bool import_state(std::string_view state);
+    std::vector<ClientId> client_ids() const;
+
     // Clients with a connection; suspended members are not among them.
     std::size_t client_count() const { return clients_.size() - suspended_.size(); }
     std::size_t suspended_count() const { return suspended_.size(); }

@@ -33,10 +33,17 @@ public:
     // Bytes of the held message texts.
     std::size_t bytes() const { return bytes_; }
     std::size_t held() const { return held_.size() - head_; }
+    // The number of the oldest held message (last() + 1 when nothing is held).
+    std::uint64_t first_held() const { return next_ - held(); }
+    // The held messages, oldest first (to hand a member to another process).
+    std::vector<Text> held_texts() const
+    {
+        return {held_.begin() + static_cast<std::ptrdiff_t>(head_), held_.end()};
+    }
+    // Holds texts as messages first, first + 1, ... (numbering goes on after them).
+    void restore(std::uint64_t first, std::vector<Text> texts);
 
 private:
-    // The number of the oldest held message (next_ when nothing is held).
-    std::uint64_t first_held() const { return next_ - held(); }
     void drop_front();
 
     // held_[head_ ..] are messages first_held() .. last(). A vector with a moving head, not a

@@ -1,0 +1,175 @@
+// Hub::export_state and import_state: a hub's whole state as JSON, so another process can go on
+// exactly where this one stopped (docs/cluster.md, "A node drains"). Kept apart from hub.cpp: it
+// is plumbing, and the protocol's rules do not depend on it.
+
+#include "signald/core/hub.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace signald {
+namespace {
+
+using nlohmann::json;
+
+constexpr int state_version = 1;
+
+std::string hex(const ResumeSecret& secret)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const std::uint8_t byte : secret) {
+        out += digits[byte >> 4];
+        out += digits[byte & 15];
+    }
+    return out;
+}
+
+bool unhex(const std::string& text, ResumeSecret& secret)
+{
+    if (text.size() != secret.size() * 2)
+        return false;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < secret.size(); ++i) {
+        const int high = digit(text[2 * i]);
+        const int low = digit(text[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return false;
+        secret[i] = static_cast<std::uint8_t>(high * 16 + low);
+    }
+    return true;
+}
+
+} // namespace
+
+std::vector<ClientId> Hub::client_ids() const
+{
+    std::vector<ClientId> ids;
+    ids.reserve(clients_.size());
+    for (const auto& [id, client] : clients_)
+        ids.push_back(id);
+    return ids;
+}
+
+std::string Hub::export_state() const
+{
+    const TimePoint now = clock_();
+    json rooms = json::object();
+    for (const auto& [room_id, members] : rooms_.all()) {
+        json list = json::array();
+        for (const Member& member : members) {
+            json entry{{"id", member.client_id}, {"suspended", member.suspended}};
+            if (member.name)
+                entry["name"] = *member.name;
+            list.push_back(std::move(entry));
+        }
+        rooms[room_id] = std::move(list);
+    }
+    json clients = json::array();
+    for (const auto& [id, client] : clients_) {
+        json entry{{"id", id},
+                   {"texts", client.texts},
+                   {"closing", client.closing},
+                   {"spoke", client.spoke},
+                   {"suspended", client.suspended}};
+        if (client.room)
+            entry["room"] = *client.room;
+        if (client.resume) {
+            const Resumable& held = *client.resume;
+            json texts = json::array();
+            for (const Text& text : held.outbox.held_texts())
+                texts.push_back(*text);
+            const auto remaining =
+                std::chrono::duration_cast<std::chrono::milliseconds>(held.expires - now).count();
+            entry["resume"] =
+                json{{"secret", hex(held.secret)},
+                     {"numbered_from", held.numbered_from},
+                     {"handed", held.handed},
+                     {"expires_in_ms", client.suspended ? std::max<long long>(0, remaining) : 0},
+                     {"first_held", held.outbox.first_held()},
+                     {"held", std::move(texts)}};
+        }
+        clients.push_back(std::move(entry));
+    }
+    return json{{"version", state_version},
+                {"rooms", std::move(rooms)},
+                {"clients", std::move(clients)},
+                {"suspended", suspended_}}
+        .dump();
+}
+
+bool Hub::import_state(std::string_view text)
+{
+    const json state = json::parse(text, nullptr, false);
+    if (state.is_discarded() || !state.is_object() || state.value("version", 0) != state_version)
+        return false;
+    try {
+        const TimePoint now = clock_();
+        std::unordered_map<ClientId, ClientState> imported;
+        for (const json& entry : state.at("clients")) {
+            const ClientId id = entry.at("id").get<std::string>();
+            if (clients_.contains(id))
+                continue;
+            ClientState client{.room = std::nullopt,
+                               .limiter = RateLimiter(limits_.rate, limits_.max_message_bytes, now),
+                               .resume = std::nullopt};
+            if (entry.contains("room"))
+                client.room = entry.at("room").get<std::string>();
+            client.texts = entry.at("texts").get<std::uint64_t>();
+            client.closing = entry.at("closing").get<bool>();
+            client.spoke = entry.at("spoke").get<bool>();
+            client.suspended = entry.at("suspended").get<bool>();
+            if (entry.contains("resume")) {
+                const json& held = entry.at("resume");
+                Resumable resumable;
+                if (!unhex(held.at("secret").get<std::string>(), resumable.secret))
+                    return false;
+                resumable.numbered_from = held.at("numbered_from").get<std::uint64_t>();
+                resumable.handed = held.at("handed").get<std::uint64_t>();
+                resumable.expires =
+                    now + std::chrono::milliseconds(held.at("expires_in_ms").get<std::int64_t>());
+                std::vector<Text> texts;
+                for (const json& message : held.at("held"))
+                    texts.push_back(make_text(message.get<std::string>()));
+                resumable.outbox.restore(held.at("first_held").get<std::uint64_t>(),
+                                         std::move(texts));
+                client.resume = std::move(resumable);
+            }
+            imported.emplace(id, std::move(client));
+        }
+        std::vector<std::pair<std::string, Member>> members;
+        for (const auto& [room_id, list] : state.at("rooms").items())
+            for (const json& entry : list) {
+                Member member{.client_id = entry.at("id").get<std::string>(),
+                              .name = std::nullopt,
+                              .where = this_node,
+                              .suspended = entry.at("suspended").get<bool>()};
+                if (entry.contains("name"))
+                    member.name = entry.at("name").get<std::string>();
+                if (imported.contains(member.client_id))
+                    members.emplace_back(room_id, std::move(member));
+            }
+        std::vector<ClientId> suspended;
+        for (const json& id : state.at("suspended"))
+            if (imported.contains(id.get<std::string>()))
+                suspended.push_back(id.get<std::string>());
+        // Parsed whole: now it changes the hub.
+        for (auto& [room_id, member] : members)
+            rooms_.add(room_id, std::move(member));
+        for (auto& [id, client] : imported)
+            clients_.emplace(id, std::move(client));
+        suspended_.insert(suspended_.end(), suspended.begin(), suspended.end());
+        return true;
+    } catch (const json::exception&) {
+        return false;
+    }
+}
+
+} // namespace signald

@@ -1,0 +1,144 @@
+// Hub::export_state and import_state: a second hub given the first one's state goes on exactly
+// where it stopped: the same rooms in the same order, room-full counting them, tokens that resume
+// with the same numbering and the same held messages, grace periods that still end.
+
+#include "fake_transport.hpp"
+#include "fixed_ids.hpp"
+#include "hub_harness.hpp"
+#include "manual_clock.hpp"
+
+#include "signald/core/hub.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace signald::test {
+namespace {
+
+using nlohmann::json;
+
+struct Node
+{
+    explicit Node(HubLimits limits) : hub(transport, ids, limits, clock.clock()) {}
+    FakeTransport transport;
+    FixedIds ids;
+    ManualClock clock;
+    Hub hub;
+};
+
+std::string join(Hub& hub, const std::string& room, const std::string& name)
+{
+    const ClientId id = hub.connect();
+    hub.on_text(id, R"({"action":"join","roomId":")" + room + R"(","name":")" + name + "\"}");
+    return id;
+}
+
+std::string token_of(FakeTransport& transport, const ClientId& id)
+{
+    for (const SentMessage& message : transport.to(id))
+        if (message.action() == "joined" || message.action() == "resumed")
+            return message.field("resumeToken");
+    return {};
+}
+
+TEST(HubState, ASecondHubGoesOnWithTheSameRoomsTokensAndHeldMessages)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits(std::chrono::seconds{30}, 1 << 20, 3);
+    Node first(limits);
+    const ClientId ann = join(first.hub, "standup", "Ann");
+    const ClientId bob = join(first.hub, "standup", "Bob");
+    const std::string bob_token = token_of(first.transport, bob);
+    first.hub.disconnect(bob, ConnectionEnd::lost); // suspended
+    first.hub.on_text(ann, R"({"action":"signal","roomId":"standup","type":"offer","to":")" + bob +
+                               R"(","data":"held"})");
+    ASSERT_TRUE(first.hub.is_suspended(bob));
+    const std::string state = first.hub.export_state();
+
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(state));
+    EXPECT_EQ(second.hub.room_of(ann), "standup");
+    EXPECT_TRUE(second.hub.is_suspended(bob));
+    EXPECT_EQ(second.hub.suspended_count(), 1u);
+    ASSERT_EQ(second.hub.rooms().members("standup").size(), 2u);
+    EXPECT_EQ(second.hub.rooms().members("standup")[0].client_id, ann);
+    EXPECT_EQ(second.hub.rooms().members("standup")[1].name, "Bob");
+
+    // Bob resumes on the second hub and gets the held offer: exactly what he missed.
+    const ClientId fresh = second.hub.connect();
+    second.hub.on_text(fresh, R"({"action":"resume","token":")" + bob_token + R"(","received":0})");
+    const auto to_bob = second.transport.to(bob);
+    ASSERT_GE(to_bob.size(), 2u);
+    EXPECT_EQ(to_bob[0].action(), "resumed");
+    EXPECT_EQ(to_bob[1].field("data"), "held");
+    EXPECT_EQ(second.transport.to(ann).back().action(), "peer-resumed");
+
+    // Room full counts the imported members (3, with a third joining).
+    const ClientId cy = join(second.hub, "standup", "Cy");
+    EXPECT_EQ(second.transport.to(cy).back().action(), "joined");
+    const ClientId dan = join(second.hub, "standup", "Dan");
+    EXPECT_EQ(second.transport.to(dan).back().code(), "room-full");
+}
+
+TEST(HubState, AnImportedGracePeriodStillEnds)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits(std::chrono::seconds{10});
+    Node first(limits);
+    const ClientId ann = join(first.hub, "r", "Ann");
+    const ClientId bob = join(first.hub, "r", "Bob");
+    first.hub.disconnect(bob, ConnectionEnd::lost);
+    first.clock.advance(std::chrono::seconds{6});
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(first.hub.export_state()));
+    second.clock.advance(std::chrono::seconds{3});
+    second.hub.tick();
+    EXPECT_TRUE(second.hub.is_suspended(bob)); // 9 s of 10
+    second.clock.advance(std::chrono::seconds{2});
+    second.hub.tick();
+    EXPECT_FALSE(second.hub.room_of(bob).has_value());
+    EXPECT_EQ(second.transport.to(ann).back().action(), "peer-left");
+}
+
+TEST(HubState, NumberingGoesOnSoAResumeAfterTheMoveCountsFromTheSameJoined)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits();
+    Node first(limits);
+    const ClientId ann = join(first.hub, "r", "Ann");
+    const ClientId bob = join(first.hub, "r", "Bob");
+    const std::string bob_token = token_of(first.transport, bob);
+    for (int i = 0; i < 3; ++i)
+        first.hub.on_text(ann, R"({"action":"signal","roomId":"r","type":"offer","data":)" +
+                                   std::to_string(i) + "}");
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(first.hub.export_state()));
+    second.hub.on_text(ann, R"({"action":"signal","roomId":"r","type":"offer","data":3})");
+    // Bob had read two of the four; his connection is lost and he resumes.
+    second.hub.disconnect(bob, ConnectionEnd::lost);
+    second.transport.take();
+    const ClientId fresh = second.hub.connect();
+    second.hub.on_text(fresh, R"({"action":"resume","token":")" + bob_token + R"(","received":2})");
+    const auto to_bob = second.transport.to(bob);
+    ASSERT_EQ(to_bob.size(), 3u);
+    EXPECT_EQ(to_bob[0].action(), "resumed");
+    EXPECT_EQ(json::parse(to_bob[1].text)["data"], 2);
+    EXPECT_EQ(json::parse(to_bob[2].text)["data"], 3);
+}
+
+TEST(HubState, NotAStateChangesNothing)
+{
+    QuietLogs quiet;
+    Node node(resume_limits());
+    const ClientId ann = join(node.hub, "r", "Ann");
+    EXPECT_FALSE(node.hub.import_state("{"));
+    EXPECT_FALSE(node.hub.import_state(R"({"version":1,"rooms":{},"clients":[{"id":"x"}]})"));
+    EXPECT_FALSE(node.hub.import_state(R"({"version":2})"));
+    EXPECT_EQ(node.hub.client_ids().size(), 1u);
+    EXPECT_EQ(node.hub.room_of(ann), "r");
+}
+
+} // namespace
+} // namespace signald::test
