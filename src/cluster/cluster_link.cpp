@@ -3,6 +3,7 @@
 #include "signald/core/close_codes.hpp"
 #include "signald/core/protocol.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <unordered_set>
@@ -24,7 +25,10 @@ void ClusterLink::attached(const ClientId& id)
     if (serves_here())
         return;
     homes_.emplace(id, leader_);
-    bus_.send(leader_, BusKind::attach, id);
+    if (paused_)
+        held_attaches_.push_back(id); // attached where the rooms are once the hand-over is over
+    else
+        bus_.send(leader_, BusKind::attach, id);
 }
 
 void ClusterLink::text(const ClientId& id, std::string_view text)
@@ -118,6 +122,22 @@ void ClusterLink::leader_changed()
     const std::string previous = leader_;
     leader_ = leader;
     const bool here = registry_.is_leader();
+    if (!previous.empty() && registry_.predecessor() == previous) {
+        // A hand-over: the rooms moved whole, so every connection stays open and follows them.
+        spdlog::info("cluster: following the rooms from {} to {}", previous, leader);
+        if (here) {
+            take_rooms();
+            return;
+        }
+        for (auto& [id, home] : homes_)
+            if (home == previous)
+                home = leader;
+        send_roster(); // connections the old leader never heard of are closed with 1012
+        unpause();
+        return;
+    }
+    if (here)
+        take_rooms(); // a vacancy: the last leader may have left rooms for whoever comes next
     // Clients whose rooms lived elsewhere (with the old leader, or in this node's Hub while it
     // served alone) start again where the rooms are now: close them with 1012.
     std::vector<ClientId> restart;
@@ -168,9 +188,20 @@ void ClusterLink::forget_remote_clients(ConnectionEnd end, const std::string& of
 void ClusterLink::received(const std::string& from, std::vector<BusMessage>&& messages)
 {
     for (BusMessage& message : messages) {
+        if (taking_rooms_)
+            held_messages_.emplace_back(from, std::move(message)); // after the rooms arrive
+        else
+            handle(from, message);
+    }
+}
+
+void ClusterLink::handle(const std::string& from, BusMessage& message)
+{
+    {
         switch (message.kind) {
         case BusKind::attach:
-            if (!registry_.is_leader() || !hub_.connect_as(message.id)) {
+            if (!registry_.is_leader() || hand_over_ == HandOver::done ||
+                !hub_.connect_as(message.id)) {
                 // Not the leader (any more), or the id is taken: it starts again.
                 bus_.send(from, BusKind::close, message.id, close_code::service_restart);
                 break;
@@ -234,6 +265,14 @@ void ClusterLink::received(const std::string& from, std::vector<BusMessage>&& me
             if (homes_.erase(message.id) == 1)
                 local_.abort(message.id, static_cast<std::uint16_t>(message.number), message.text);
             break;
+        case BusKind::pause:
+            if (from == leader_)
+                pause(from);
+            break;
+        case BusKind::paused:
+            if (awaiting_pause_.erase(from) == 1 && awaiting_pause_.empty())
+                finish_hand_over();
+            break;
         case BusKind::rebind: {
             const auto home = homes_.find(message.id);
             if (home == homes_.end())
@@ -264,6 +303,138 @@ void ClusterLink::renewed()
 {
     if (roster_pending_)
         send_roster();
+    if (paused_ && !taking_rooms_ && std::chrono::steady_clock::now() > paused_until_) {
+        spdlog::warn("cluster: {} paused the rooms and never handed them over; going on", leader_);
+        unpause();
+    }
+}
+
+void ClusterLink::pause(const std::string& by)
+{
+    paused_ = true;
+    // The hand-over takes a round trip or two; past this, the old leader is gone anyway.
+    paused_until_ = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    if (!by.empty())
+        bus_.send(by, BusKind::paused, {}); // after everything this node sent it before
+}
+
+void ClusterLink::unpause()
+{
+    if (!paused_)
+        return;
+    paused_ = false;
+    for (const ClientId& id : held_attaches_) {
+        const auto home = homes_.find(id);
+        if (home != homes_.end())
+            bus_.send(home->second, BusKind::attach, id);
+    }
+    held_attaches_.clear();
+    local_.release();
+}
+
+void ClusterLink::hand_over(std::chrono::milliseconds keep, std::function<void()> done)
+{
+    if (!registry_.is_leader() || hand_over_ != HandOver::none) {
+        done();
+        return;
+    }
+    hand_over_ = HandOver::pausing;
+    keep_ = keep;
+    handed_over_ = std::move(done);
+    for (const auto& [id, node] : remote_)
+        awaiting_pause_.insert(node);
+    spdlog::info("cluster: stopping: pausing {} nodes to hand the rooms over",
+                 awaiting_pause_.size());
+    if (awaiting_pause_.empty())
+        return finish_hand_over();
+    for (const std::string& node : awaiting_pause_)
+        bus_.send(node, BusKind::pause, {});
+}
+
+void ClusterLink::finish_hand_over()
+{
+    if (hand_over_ != HandOver::pausing)
+        return;
+    hand_over_ = HandOver::done;
+    if (!awaiting_pause_.empty())
+        spdlog::warn("cluster: {} nodes did not answer the pause in time", awaiting_pause_.size());
+    awaiting_pause_.clear();
+    // This node's own clients are about to be closed: their members wait for them to resume on
+    // another node, as after any lost connection.
+    for (const ClientId& id : local_.ids())
+        if (!homes_.contains(id))
+            hub_.disconnect(id, ConnectionEnd::lost);
+    nlohmann::json edges = nlohmann::json::object();
+    for (const auto& [id, node] : remote_)
+        edges[id] = node;
+    const std::size_t rooms = hub_.rooms().room_count();
+    std::string state =
+        nlohmann::json{{"hub", hub_.export_state()}, {"edges", std::move(edges)}}.dump();
+    registry_.hand_over(std::move(state), keep_, [this, rooms](const std::string& successor) {
+        if (successor.empty())
+            spdlog::error("cluster: could not hand the rooms over; they end with this node");
+        else if (successor == "-")
+            spdlog::info("cluster: no other node is alive: {} rooms wait in Redis for the next "
+                         "leader",
+                         rooms);
+        else
+            spdlog::info("cluster: handed {} rooms over to {}", rooms, successor);
+        // From now on this node's Hub is not the cluster's: nothing it does leaves the node.
+        remote_.clear();
+        auto done = std::move(handed_over_);
+        handed_over_ = {};
+        if (done)
+            done();
+    });
+}
+
+void ClusterLink::take_rooms()
+{
+    taking_rooms_ = true;
+    pause({});
+    registry_.take_rooms([this](std::optional<std::string> rooms) {
+        if (rooms)
+            adopt(*rooms);
+        taking_rooms_ = false;
+        auto held = std::move(held_messages_);
+        held_messages_.clear();
+        for (auto& [from, message] : held)
+            handle(from, message);
+        unpause();
+    });
+}
+
+void ClusterLink::adopt(const std::string& rooms)
+{
+    const auto state = nlohmann::json::parse(rooms, nullptr, false);
+    if (state.is_discarded() || !state.contains("hub") || !state["hub"].is_string() ||
+        !hub_.import_state(state["hub"].get<std::string>())) {
+        spdlog::error("cluster: the rooms left in Redis could not be read; starting empty");
+        return;
+    }
+    const std::string me = registry_.node_id() + " " + registry_.incarnation();
+    std::unordered_set<ClientId> known;
+    if (state.contains("edges") && state["edges"].is_object())
+        for (const auto& [id, node] : state["edges"].items()) {
+            if (!node.is_string())
+                continue;
+            known.insert(id);
+            if (node.get<std::string>() == me)
+                homes_.erase(id); // this node's own connection: served here now
+            else
+                remote_[id] = node.get<std::string>();
+        }
+    // Connections of this node the old leader did not hand over start again.
+    std::vector<ClientId> restart;
+    for (const auto& [id, home] : homes_)
+        if (!known.contains(id))
+            restart.push_back(id);
+    for (const ClientId& id : restart) {
+        homes_.erase(id);
+        local_.close(id, close_code::service_restart);
+    }
+    spdlog::info("cluster: took over {} rooms ({} clients on other nodes)",
+                 hub_.rooms().room_count(), remote_.size());
 }
 
 void ClusterLink::send_roster()

@@ -41,7 +41,7 @@ redis.call('HSET', prefix .. 'nodes', id, inc)
 -- The leader: kept while its lease stands; a vacancy goes to a node allowed to take it.
 local leader = redis.call('GET', prefix .. 'leader')
 if leader then
-  local lid, linc = string.match(leader, '^(%S+) (%S+)$')
+  local lid, linc = string.match(leader, '^(%S+) (%S+)')
   if not lid or redis.call('GET', prefix .. 'lease:' .. lid) ~= linc then leader = false end
 end
 if not leader then
@@ -80,6 +80,28 @@ for i = 1, #nodes, 2 do
   end
 end
 return result
+)lua";
+
+// A leader that stops leaves its rooms in Redis and names a live node its successor, in one step:
+// the new leader value says whom it succeeds, so the other nodes follow it instead of starting
+// over. With no other node alive the place stays vacant, recording the predecessor; whoever
+// leads next takes the rooms (GETDEL, so exactly one does). The rooms keep for ttl: the grace
+// period, after which every member in them would have expired anyway.
+constexpr std::string_view handover_script = R"lua(
+local prefix, id, inc, rooms, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local leader = redis.call('GET', prefix .. 'leader')
+if not leader or string.match(leader, '^(%S+ %S+)') ~= id .. ' ' .. inc then return '' end
+redis.call('SET', prefix .. 'rooms', rooms, 'PX', ttl)
+local nodes = redis.call('HGETALL', prefix .. 'nodes')
+for i = 1, #nodes, 2 do
+  if nodes[i] ~= id and redis.call('GET', prefix .. 'lease:' .. nodes[i]) == nodes[i + 1] then
+    local successor = nodes[i] .. ' ' .. nodes[i + 1]
+    redis.call('SET', prefix .. 'leader', successor .. ' ' .. id .. ' ' .. inc)
+    return successor
+  end
+end
+redis.call('SET', prefix .. 'leader', '- - ' .. id .. ' ' .. inc)
+return '-'
 )lua";
 
 // A clean exit: the lease is given back and the node is dead at once, so no one waits for it.
@@ -246,14 +268,49 @@ void NodeRegistry::on_renewed(RedisReply&& reply, Clock::time_point sent)
     set_leader(reply.elements[1].text);
 }
 
-void NodeRegistry::set_leader(const std::string& leader)
+void NodeRegistry::set_leader(const std::string& value)
 {
+    // "id incarnation", then "id incarnation" of the leader it succeeds after a hand-over.
+    std::string leader = value;
+    std::string predecessor;
+    const auto first = value.find(' ');
+    const auto second = first == std::string::npos ? first : value.find(' ', first + 1);
+    if (second != std::string::npos) {
+        leader = value.substr(0, second);
+        predecessor = value.substr(second + 1);
+    }
+    if (leader == "- -")
+        leader.clear(); // vacant after a hand-over with no successor
     if (leader == leader_)
         return;
-    spdlog::info("cluster: the leader is {}", leader.empty() ? "nobody yet" : leader);
+    spdlog::info("cluster: the leader is {}{}", leader.empty() ? "nobody yet" : leader,
+                 predecessor.empty() ? "" : ", taking over from " + predecessor);
     leader_ = leader;
+    predecessor_ = predecessor;
     if (hooks_.leader_changed)
         hooks_.leader_changed();
+}
+
+void NodeRegistry::hand_over(std::string rooms, std::chrono::milliseconds keep,
+                             std::function<void(std::string successor)> done)
+{
+    const std::string prefix(key_prefix);
+    redis_.command({"EVAL", handover_script, "0", prefix, node_id_, incarnation_, rooms,
+                    std::to_string(std::max<long long>(keep.count(), 1000))},
+                   [done = std::move(done)](RedisReply&& reply) {
+                       done(reply.kind == RedisReply::Kind::string ? reply.text : std::string{});
+                   });
+}
+
+void NodeRegistry::take_rooms(std::function<void(std::optional<std::string> rooms)> done)
+{
+    const std::string key = std::string(key_prefix) + "rooms";
+    redis_.command({"GETDEL", key}, [done = std::move(done)](RedisReply&& reply) {
+        if (reply.kind == RedisReply::Kind::string)
+            done(std::move(reply.text));
+        else
+            done(std::nullopt);
+    });
 }
 
 std::chrono::milliseconds NodeRegistry::settle_time() const

@@ -125,6 +125,7 @@ LocalSessions Server::local_sessions()
                     ids.push_back(id);
                 return ids;
             },
+        .release = [this] { release_held_input(); },
     };
 }
 
@@ -154,7 +155,8 @@ std::optional<std::string> Server::trouble() const
 
 bool Server::holding_input()
 {
-    return !held_.empty() || (registry_ && registry_->must_confirm());
+    return !held_.empty() || (link_ && (link_->paused() || link_->handing_over())) ||
+           (registry_ && registry_->must_confirm());
 }
 
 void Server::release_held_input()
@@ -425,6 +427,27 @@ void Server::shutdown()
     shutting_down_ = true;
     listener_.stop();
     keepalive_timer_.cancel();
+    if (link_ && registry_->is_leader()) {
+        // The rooms go to another node first, so that no call ends (docs/cluster.md, "A node
+        // drains"); edges that do not answer the pause within 2 s are not waited for.
+        shutdown_timer_.expires_after(std::chrono::seconds{2});
+        shutdown_timer_.async_wait([this](error_code ec) {
+            if (!ec)
+                link_->finish_hand_over();
+        });
+        const auto keep = std::max<std::chrono::milliseconds>(options_.resume_grace,
+                                                              options_.cluster.node_timeout);
+        link_->hand_over(keep, [this] {
+            shutdown_timer_.cancel();
+            close_everything();
+        });
+        return;
+    }
+    close_everything();
+}
+
+void Server::close_everything()
+{
     spdlog::info("shutting down: closing {} WebSocket connections", connections_.size());
     if (registry_ && !registry_stopped_) {
         // Clustered, a stopping node hands its clients back to the cluster: their members wait

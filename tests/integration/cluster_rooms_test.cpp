@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <memory>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -301,6 +302,210 @@ TEST_F(ClusterRooms, WithRedisGoneEdgesRefuseWithUnavailableAndTheLeadersOwnClie
     b->send_text(R"({"action":"signal","roomId":"r","type":"hangup"})");
     EXPECT_EQ(a->next_json(5s)["action"], "peer-joined"); // the newcomer
     EXPECT_EQ(a->next_json(5s)["from"], b_id);
+}
+
+// A member: its client, its id and its latest token, to resume with when its node stops.
+struct Member
+{
+    std::unique_ptr<WsClient> client;
+    std::string id;
+    std::string token;
+    std::uint64_t received = 0;      // texts since the token's joined or resumed
+    std::vector<nlohmann::json> log; // everything it was sent, across its connections
+};
+
+// The next message for member m, counted for its next resume.
+nlohmann::json next(Member& m, std::chrono::milliseconds timeout = 3s)
+{
+    auto message = m.client->next_json(timeout);
+    ++m.received;
+    m.log.push_back(message);
+    return message;
+}
+
+// Reads what reaches m until its connection ends (counting it, as a client does for its resume);
+// false if it is still open after timeout.
+bool read_until_close(Member& m, std::chrono::milliseconds timeout = 5s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (m.client->is_open() && std::chrono::steady_clock::now() < deadline)
+        if (const auto text = m.client->next_text(100ms)) {
+            ++m.received;
+            m.log.push_back(nlohmann::json::parse(*text));
+        }
+    return !m.client->is_open();
+}
+
+// Resumes m on port: resumed, then the replay comes through next().
+void resume(Member& m, std::uint16_t port)
+{
+    m.client = std::make_unique<WsClient>();
+    m.client->connect(port);
+    m.client->send_text(R"({"action":"resume","token":")" + m.token + R"(","received":)" +
+                        std::to_string(m.received) + "}");
+    const auto resumed = m.client->next_json();
+    ASSERT_EQ(resumed["action"], "resumed") << resumed;
+    ASSERT_EQ(resumed["clientId"], m.id);
+    m.token = resumed["resumeToken"];
+    m.received = 0;
+}
+
+Member join_member(std::unique_ptr<WsClient> client, const std::string& room)
+{
+    Member m{std::move(client), {}, {}, 0, {}};
+    m.client->send_text(R"({"action":"join","roomId":")" + room + R"("})");
+    const auto joined = m.client->next_json();
+    EXPECT_EQ(joined["action"], "joined");
+    m.id = joined["clientId"];
+    m.token = joined["resumeToken"];
+    return m;
+}
+
+TEST_F(ClusterRooms, AStoppingLeaderHandsItsRoomsOverAndNoCallEnds)
+{
+    start_cluster(3, {"--resume-grace", "20"});
+    Member a = join_member(connect(1), "call");
+    Member b = join_member(connect(2), "call");
+    Member c = join_member(connect(0), "call"); // on the leader
+    EXPECT_EQ(next(a)["action"], "peer-joined");
+    EXPECT_EQ(next(a)["action"], "peer-joined");
+    EXPECT_EQ(next(b)["action"], "peer-joined");
+
+    nodes_[0]->send_signal(SIGTERM);
+    EXPECT_TRUE(c.client->expect_close(1001, 5s));
+    const auto stopped = nodes_[0]->wait_exit(10s);
+    ASSERT_TRUE(stopped.has_value());
+    EXPECT_EQ(stopped->code, 0);
+    // The others stay connected and hear that c is suspended, not gone.
+    auto suspended = next(a);
+    EXPECT_EQ(suspended["action"], "peer-suspended");
+    EXPECT_EQ(suspended["clientId"], c.id);
+    EXPECT_EQ(next(b)["action"], "peer-suspended");
+    EXPECT_TRUE(a.client->is_open());
+
+    // Signals go on between the members that stayed, through the new leader.
+    a.client->send_text(R"({"action":"signal","roomId":"call","type":"offer","to":")" + b.id +
+                        R"(","data":"after"})");
+    const auto offer = next(b);
+    EXPECT_EQ(offer["data"], "after");
+    EXPECT_EQ(offer["from"], a.id);
+    // c comes back on another node with the same id and gets what it missed, exactly once.
+    a.client->send_text(R"({"action":"signal","roomId":"call","type":"offer","to":")" + c.id +
+                        R"(","data":"for c"})");
+    resume(c, nodes_[2]->port());
+    EXPECT_EQ(next(c)["data"], "for c");
+    EXPECT_EQ(next(a)["action"], "peer-resumed");
+    EXPECT_EQ(next(b)["action"], "peer-resumed");
+    EXPECT_TRUE(c.client->expect_silence(300ms));
+}
+
+TEST_F(ClusterRooms, ARollingRestartOfEveryNodeEndsNoCallAndChangesNoClientId)
+{
+    start_cluster(3, {"--resume-grace", "20"});
+    std::vector<Member> members;
+    for (std::size_t i = 0; i < 3; ++i)
+        members.push_back(join_member(connect(i), "rolling"));
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = i + 1; j < 3; ++j)
+            ASSERT_EQ(next(members[i])["action"], "peer-joined");
+    std::vector<std::size_t> node_of{0, 1, 2};
+
+    for (std::size_t restarted = 0; restarted < 3; ++restarted) {
+        SCOPED_TRACE("restarting node" + std::to_string(restarted));
+        std::vector<std::size_t> seen;
+        for (const Member& member : members)
+            seen.push_back(member.log.size());
+        nodes_[restarted]->send_signal(SIGTERM);
+        ASSERT_TRUE(nodes_[restarted]->wait_exit(10s).has_value());
+        // Whoever was on it resumes on the next node.
+        std::set<std::string> away;
+        for (std::size_t m = 0; m < members.size(); ++m)
+            if (node_of[m] == restarted) {
+                ASSERT_TRUE(read_until_close(members[m]));
+                away.insert(members[m].id);
+            }
+        for (std::size_t m = 0; m < members.size(); ++m)
+            if (node_of[m] == restarted) {
+                node_of[m] = (restarted + 1) % 3;
+                resume(members[m], nodes_[node_of[m]]->port());
+            }
+        // Everyone hears, live or replayed, exactly once, that each of the others who went away
+        // was suspended and then resumed.
+        for (std::size_t m = 0; m < members.size(); ++m) {
+            Member& member = members[m];
+            const std::size_t expected = 2 * (away.size() - away.count(member.id));
+            while (member.log.size() - seen[m] < expected)
+                next(member);
+            std::map<std::string, std::vector<std::string>> heard;
+            for (std::size_t i = seen[m]; i < member.log.size(); ++i)
+                heard[member.log[i].value("clientId", "")].push_back(
+                    member.log[i].value("action", ""));
+            for (const std::string& id : away)
+                if (id != member.id)
+                    EXPECT_EQ(heard[id],
+                              (std::vector<std::string>{"peer-suspended", "peer-resumed"}))
+                        << member.id << " about " << id;
+            EXPECT_TRUE(member.client->expect_silence(100ms)) << member.id;
+        }
+        // The node comes back (as an edge) under its old id.
+        std::vector<std::string> args{
+            "--redis",        redis_.url(), "--node-id",      "node" + std::to_string(restarted),
+            "--node-timeout", "2",          "--resume-grace", "20"};
+        nodes_[restarted] =
+            std::make_unique<SignaldProcess>(server_args(web_root_.path(), std::move(args)));
+        ASSERT_TRUE(nodes_[restarted]->wait_for_stderr("cluster: the leader is ", 1, 5s));
+        // Everybody still talks to everybody, with the ids they started with.
+        for (std::size_t from = 0; from < members.size(); ++from)
+            members[from].client->send_text(
+                R"({"action":"signal","roomId":"rolling","type":"ice-candidate","data":)" +
+                std::to_string(restarted * 10 + from) + "}");
+        for (std::size_t to = 0; to < members.size(); ++to)
+            for (std::size_t from = 0; from < members.size(); ++from) {
+                if (from == to)
+                    continue;
+                const auto signal = next(members[to]);
+                ASSERT_EQ(signal["action"], "signal") << signal;
+            }
+    }
+    // The newcomer sees exactly the three, with their first ids.
+    auto newcomer = connect(1);
+    newcomer->send_text(R"({"action":"join","roomId":"rolling"})");
+    const auto joined = newcomer->next_json();
+    ASSERT_EQ(joined["peers"].size(), 3u) << joined;
+    for (std::size_t i = 0; i < 3; ++i)
+        EXPECT_EQ(joined["peers"][i]["clientId"], members[i].id);
+}
+
+TEST_F(ClusterRooms, TheLastNodeLeavesItsRoomsForTheNextOne)
+{
+    start_cluster(1, {"--resume-grace", "20"});
+    Member a = join_member(connect(0), "alone");
+    Member b = join_member(connect(0), "alone");
+    EXPECT_EQ(next(a)["action"], "peer-joined");
+    nodes_[0]->send_signal(SIGTERM);
+    ASSERT_TRUE(nodes_[0]->wait_exit(10s).has_value());
+    ASSERT_TRUE(read_until_close(a));
+    ASSERT_TRUE(read_until_close(b));
+
+    std::vector<std::string> args{"--redis",        redis_.url(), "--node-id",      "node9",
+                                  "--node-timeout", "2",          "--resume-grace", "20"};
+    nodes_[0] = std::make_unique<SignaldProcess>(server_args(web_root_.path(), std::move(args)));
+    ASSERT_TRUE(nodes_[0]->wait_for_stderr("took over 1 rooms", 1, 5s)) << nodes_[0]->stderr_text();
+    resume(a, nodes_[0]->port());
+    resume(b, nodes_[0]->port());
+    // Each hears of the other's suspension (live before the close, or replayed) and resume.
+    std::vector<std::string> heard;
+    while (auto text = a.client->next_text(300ms)) {
+        ++a.received;
+        heard.push_back(nlohmann::json::parse(*text)["action"]);
+    }
+    EXPECT_EQ(heard.back(), "peer-resumed");
+    EXPECT_LE(heard.size(), 2u);
+    a.client->send_text(R"({"action":"signal","roomId":"alone","type":"hangup"})");
+    nlohmann::json signal = nlohmann::json::object();
+    for (int i = 0; i < 4 && signal.value("action", "") != "signal"; ++i)
+        signal = next(b); // b's own replay comes first
+    EXPECT_EQ(signal["from"], a.id);
 }
 
 } // namespace

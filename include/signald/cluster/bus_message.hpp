@@ -24,11 +24,13 @@ enum class BusKind : std::uint8_t
     detach = 3,  // id, number: the connection ended (ConnectionEnd)
     acked = 4,   // id, number: the client has the first `number` texts
     roster = 5,  // text: every connection the edge serves for this home, comma-separated
+    paused = 6,  // the edge holds its clients' input now: everything before this was sent
                  // home to edge
     send = 16,   // id, text: a text message for the client
     close = 17,  // id, number: start closing with this code
     abort = 18,  // id, number, text: close with code and reason, then cut, and forget it
     rebind = 19, // id, text: the connection `id` serves client `text` from now on
+    pause = 20,  // hold your clients' input: this home is handing its rooms over
 };
 
 struct BusMessage

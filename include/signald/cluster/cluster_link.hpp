@@ -15,7 +15,9 @@
 
 #include <functional>
 #include <string>
+#include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace signald {
@@ -29,6 +31,8 @@ struct LocalSessions
     std::function<void(const ClientId&, std::uint16_t, std::string_view)> abort;
     std::function<void(const ClientId& from, const ClientId& to)> rebind;
     std::function<std::vector<ClientId>()> ids;
+    // Input held while paused() may go on now.
+    std::function<void()> release;
 };
 
 struct ClusterLinkStats
@@ -63,6 +67,15 @@ public:
     // lost, as far as the leader knows), so they resume on another node; with resume off they
     // are removed. Their connections are then closed by the caller.
     void drain();
+    // This node, the leader, is stopping: it pauses the edges, suspends its own clients'
+    // members, and leaves every room in Redis for a successor (docs/cluster.md, "A node
+    // drains"). done runs when that is over (or could not be done); finish_hand_over() ends
+    // the wait for edges that did not answer the pause.
+    void hand_over(std::chrono::milliseconds keep, std::function<void()> done);
+    void finish_hand_over();
+    bool handing_over() const { return hand_over_ != HandOver::none; }
+    // Whether this node's clients' input must wait: a hand-over is under way.
+    bool paused() const { return paused_; }
 
     // From the registry and the bus.
     void leader_changed();
@@ -89,6 +102,12 @@ private:
     void refuse(const ClientId& id, std::string_view text);
     void send_roster();
     void forget_remote_clients(ConnectionEnd end, const std::string& of_node = {});
+    void handle(const std::string& from, BusMessage& message);
+    // Becoming the leader: takes the rooms a stopping leader left, then serves.
+    void take_rooms();
+    void adopt(const std::string& rooms);
+    void pause(const std::string& by);
+    void unpause();
 
     Hub& hub_;
     NodeRegistry& registry_;
@@ -101,6 +120,23 @@ private:
     std::unordered_map<ClientId, std::string> remote_;
     std::string leader_; // as last acted on
     bool roster_pending_ = false;
+    // Hand-over, on the side of the edges and of the new leader.
+    bool paused_ = false;
+    std::chrono::steady_clock::time_point paused_until_{};
+    std::vector<ClientId> held_attaches_; // new connections while paused
+    bool taking_rooms_ = false;
+    std::vector<std::pair<std::string, BusMessage>> held_messages_; // while taking rooms
+    // Hand-over, on the side of the stopping leader: the edges yet to answer the pause.
+    enum class HandOver : std::uint8_t
+    {
+        none,
+        pausing,
+        done,
+    };
+    HandOver hand_over_ = HandOver::none;
+    std::unordered_set<std::string> awaiting_pause_;
+    std::chrono::milliseconds keep_{0};
+    std::function<void()> handed_over_;
     ClusterLinkStats stats_;
 };
 

@@ -60,6 +60,15 @@ public:
     // "id incarnation" of the node that runs every room (docs/cluster.md, "The leader"), as of
     // the latest renewal; empty while there is none.
     const std::string& leader() const { return leader_; }
+    // The leader the current one took over from in a hand-over; empty after a vacancy.
+    const std::string& predecessor() const { return predecessor_; }
+    // This node, the leader, stops: leaves rooms (export_state and where each client is) in
+    // Redis for keep, and names a successor; done gets it ("id incarnation"), "-" if no other
+    // node is alive, or "" if this node was not the leader or Redis could not be asked.
+    void hand_over(std::string rooms, std::chrono::milliseconds keep,
+                   std::function<void(std::string successor)> done);
+    // Takes the rooms a stopping leader left, if any (exactly one new leader gets them).
+    void take_rooms(std::function<void(std::optional<std::string> rooms)> done);
     bool is_leader() const { return !leader_.empty() && leader_ == node_id_ + " " + incarnation_; }
     // Why this node cannot serve the cluster now (Redis unreachable or not answering), or
     // nullopt when it can. /healthz shows it.
@@ -101,6 +110,7 @@ private:
     std::optional<Clock::time_point> renewal_sent_; // unanswered renewal
     std::string lost_reason_ = "connecting to Redis";
     std::string leader_;
+    std::string predecessor_;
     NodeRegistryStats stats_;
     bool stopped_ = false;
 };

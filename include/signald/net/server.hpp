@@ -115,6 +115,8 @@ private:
     // This node was declared dead: its clients go, to resume on another node.
     void fence();
     void stop_when_done();
+    // The end of shutdown(): every client closed with 1001, the node out of the cluster.
+    void close_everything();
 
     net::io_context& ioc_;
     ServerOptions options_;
