@@ -525,6 +525,28 @@ REDIS_URL_SEEDS = {
 }
 
 
+def bus_message(kind, client_id=b"", number=0, text=b""):
+    """One message of a batch between nodes (src/cluster/bus_message.cpp)."""
+    return (bytes([kind, len(client_id)]) + client_id + number.to_bytes(8, "big") +
+            len(text).to_bytes(4, "big") + text)
+
+
+BUS_MESSAGE_SEEDS = {
+    "empty": b"",
+    "attach": bus_message(1, b"4f9kq2m7xa"),
+    "text": bus_message(2, b"4f9kq2m7xa", 0, b'{"action":"join","roomId":"standup"}'),
+    "detach-lost": bus_message(3, b"4f9kq2m7xa", 1),
+    "acked": bus_message(4, b"4f9kq2m7xa", 17),
+    "roster": bus_message(5, b"", 0, b"4f9kq2m7xa,h83npz0c5t"),
+    "paused": bus_message(6),
+    "send-close-abort": bus_message(16, b"h83npz0c5t", 0, b'{"action":"left","roomId":"r"}') +
+    bus_message(17, b"h83npz0c5t", 1008) + bus_message(18, b"h83npz0c5t", 4001, b"resumed elsewhere"),
+    "rebind-pause": bus_message(19, b"aaaaaaaaa1", 0, b"aaaaaaaaa0") + bus_message(20),
+    "truncated": bus_message(2, b"4f9kq2m7xa", 0, b"{}")[:-1],
+    "unknown-kind": bus_message(7, b"x"),
+}
+
+
 def write(target, seeds):
     out = pathlib.Path(__file__).resolve().parent / "corpus" / target
     out.mkdir(parents=True, exist_ok=True)
@@ -542,6 +564,7 @@ def main():
     write("fuzz_ws_frames", ws_frames_seeds())
     write("fuzz_ws_connection", {name: script.data() for name, script in ws_connection_seeds().items()})
     write("fuzz_redis_url", REDIS_URL_SEEDS)
+    write("fuzz_bus_message", BUS_MESSAGE_SEEDS)
 
 
 if __name__ == "__main__":
