@@ -72,10 +72,14 @@ test("SDP summary: size, m-lines with direction, media codecs apart from helper 
 
 // ---- The signaling client: resume -------------------------------------------------------------
 
-test("a close without a close frame resumes; a server's close frame rejoins; 4001 stops", () => {
+test("a close without a close frame or from a stopping node resumes; others rejoin; 4001 stops", () => {
     assert.equal(afterClose(1006, true), "resume");
     assert.equal(afterClose(1006, false), "rejoin", "no token (--resume-grace 0): today's rejoin");
-    for (const code of [1000, 1001, 1002, 1003, 1005, 1007, 1008, 1009, 1011])
+    // A cluster node that stops (1001) or was declared dead (1012) leaves our place to resume.
+    assert.equal(afterClose(1001, true), "resume");
+    assert.equal(afterClose(1012, true), "resume");
+    assert.equal(afterClose(1001, false), "rejoin");
+    for (const code of [1000, 1002, 1003, 1005, 1007, 1008, 1009, 1011])
         assert.equal(afterClose(code, true), "rejoin", `close code ${code} ends the membership`);
     assert.equal(afterClose(4001, true), "elsewhere");
     assert.equal(afterClose(4001, false), "elsewhere");
@@ -251,8 +255,8 @@ for (const answer of [
     });
 }
 
-test("a close frame from the server (1001, 1008) rejoins at once; 4001 stops; no token means no resume", (t) => {
-    for (const code of [1001, 1008]) {
+test("a close frame from the server (1008, 1011) rejoins at once; 4001 stops; no token means no resume", (t) => {
+    for (const code of [1008, 1011]) {
         const { client, ws, states, last } = joinedClient(t);
         ws.drop(code, "bye");
         assert.equal(states.at(-1).state, "reconnecting");
@@ -269,6 +273,17 @@ test("a close frame from the server (1001, 1008) rejoins at once; 4001 stops; no
         assert.equal(client.active, false);
         t.mock.timers.tick(60000);
         assert.equal(FakeSocket.all.length, 1, "no reconnect after a takeover");
+        t.mock.timers.reset();
+    }
+    // A node of a cluster that stops (1001) or was declared dead (1012): our place is kept.
+    for (const code of [1001, 1012]) {
+        const { client, ws, states, last } = joinedClient(t);
+        ws.drop(code, "bye");
+        assert.equal(states.at(-1).state, "resuming");
+        assert.notEqual(client.clientId, null, "the membership is kept while resuming");
+        t.mock.timers.tick(1000);
+        last().open();
+        assert.equal(last().sent[0].action, "resume");
         t.mock.timers.reset();
     }
     {

@@ -4,13 +4,14 @@
 //
 // After a socket ends there are three ways on (afterClose below decides which):
 //   - resume: the socket ended without a close frame (code 1006: Wi-Fi roamed, a proxy restarted,
-//     a laptop lid closed) while we held a resumeToken. The server keeps our place for its grace
+//     a laptop lid closed), or a node of a cluster stopped (1001) or restarted (1012), while we
+//     held a resumeToken. The server keeps our place for its grace
 //     period and keeps everything it would have sent us. We reconnect, send `resume` first with
 //     the token and the number of messages received since that token came, and the server
 //     replays the rest. Our clientId, our room and the peer connections stay as they are;
 //     signals the app sends meanwhile wait in the outbox until `resumed`.
-//   - rejoin: a close frame from the server (1001 at shutdown, 1008 policy, ...) means our
-//     membership is gone, and so does `resume-failed`. We join again as a new member, with backoff.
+//   - rejoin: any other close frame from the server (1008 policy, ...) means our membership is
+//     gone, and so does `resume-failed`. We join again as a new member, with backoff.
 //   - elsewhere: close code 4001, another connection resumed our membership. We stop.
 
 // Rejoin backoff: 0.5 s, 1 s, 2 s, 4 s, then every 8 s, each +-25% so that a room full of tabs
@@ -35,9 +36,12 @@ export function afterClose(code, resumable)
 {
     if (code === 4001)
         return "elsewhere";   // "resumed elsewhere": another connection has our membership now
-    // 1006: no close frame reached us. Every close the server decides on comes with a frame and
-    // ends the membership; only a connection that merely broke leaves it suspended.
-    if (code === 1006 && resumable)
+    // 1006: no close frame reached us: the connection merely broke and our place is kept.
+    // 1001 and 1012: the server (a node of a cluster) stopped or restarted; a cluster keeps our
+    // place for us to resume on another node (docs/cluster.md). A single server that stopped
+    // does not: the resume is then refused and we join again, one round trip later.
+    // Every other close the server decides on ends the membership.
+    if ((code === 1006 || code === 1001 || code === 1012) && resumable)
         return "resume";
     return "rejoin";
 }
