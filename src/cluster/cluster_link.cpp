@@ -11,8 +11,9 @@
 namespace signald {
 
 ClusterLink::ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
-                         ProtocolFeatures features)
-    : hub_(hub), registry_(registry), bus_(bus), local_(std::move(local)), features_(features)
+                         ProtocolFeatures features, std::chrono::milliseconds keep)
+    : hub_(hub), registry_(registry), bus_(bus), local_(std::move(local)), features_(features),
+      keep_(keep)
 {}
 
 bool ClusterLink::serves_here() const
@@ -303,10 +304,26 @@ void ClusterLink::renewed()
 {
     if (roster_pending_)
         send_roster();
+    save_rooms();
     if (paused_ && !taking_rooms_ && std::chrono::steady_clock::now() > paused_until_) {
         spdlog::warn("cluster: {} paused the rooms and never handed them over; going on", leader_);
         unpause();
     }
+}
+
+void ClusterLink::save_rooms()
+{
+    if (!registry_.is_leader() || taking_rooms_ || hand_over_ != HandOver::none)
+        return;
+    nlohmann::json edges = nlohmann::json::object();
+    for (const auto& [id, node] : remote_)
+        edges[id] = node;
+    std::string state =
+        nlohmann::json{{"hub", hub_.export_state(false)}, {"edges", std::move(edges)}}.dump();
+    if (state == last_saved_)
+        return;
+    last_saved_ = state;
+    registry_.save_rooms(std::move(state), keep_);
 }
 
 void ClusterLink::pause(const std::string& by)
@@ -332,14 +349,13 @@ void ClusterLink::unpause()
     local_.release();
 }
 
-void ClusterLink::hand_over(std::chrono::milliseconds keep, std::function<void()> done)
+void ClusterLink::hand_over(std::function<void()> done)
 {
     if (!registry_.is_leader() || hand_over_ != HandOver::none) {
         done();
         return;
     }
     hand_over_ = HandOver::pausing;
-    keep_ = keep;
     handed_over_ = std::move(done);
     for (const auto& [id, node] : remote_)
         awaiting_pause_.insert(node);
@@ -391,10 +407,14 @@ void ClusterLink::finish_hand_over()
 void ClusterLink::take_rooms()
 {
     taking_rooms_ = true;
+    // Handed over, the rooms go on exactly; left by a leader that crashed, they are what it last
+    // saved, and every member resumes, with a gap where messages were lost.
+    const Hub::Restore how =
+        registry_.predecessor().empty() ? Hub::Restore::after_crash : Hub::Restore::exact;
     pause({});
-    registry_.take_rooms([this](std::optional<std::string> rooms) {
+    registry_.take_rooms([this, how](std::optional<std::string> rooms) {
         if (rooms)
-            adopt(*rooms);
+            adopt(*rooms, how);
         taking_rooms_ = false;
         auto held = std::move(held_messages_);
         held_messages_.clear();
@@ -404,16 +424,24 @@ void ClusterLink::take_rooms()
     });
 }
 
-void ClusterLink::adopt(const std::string& rooms)
+void ClusterLink::adopt(const std::string& rooms, Hub::Restore how)
 {
     const auto state = nlohmann::json::parse(rooms, nullptr, false);
     if (state.is_discarded() || !state.contains("hub") || !state["hub"].is_string() ||
-        !hub_.import_state(state["hub"].get<std::string>())) {
+        !hub_.import_state(state["hub"].get<std::string>(), how)) {
         spdlog::error("cluster: the rooms left in Redis could not be read; starting empty");
         return;
     }
     const std::string me = registry_.node_id() + " " + registry_.incarnation();
     std::unordered_set<ClientId> known;
+    if (how == Hub::Restore::after_crash) {
+        // Every member waits for its client to resume; the connections of then are gone or
+        // being closed with 1012 by their nodes.
+        spdlog::warn("cluster: took over {} rooms saved by a leader that crashed; their members "
+                     "are suspended until they resume",
+                     hub_.rooms().room_count());
+        return;
+    }
     if (state.contains("edges") && state["edges"].is_object())
         for (const auto& [id, node] : state["edges"].items()) {
             if (!node.is_string())

@@ -302,6 +302,14 @@ void NodeRegistry::hand_over(std::string rooms, std::chrono::milliseconds keep,
                    });
 }
 
+void NodeRegistry::save_rooms(std::string rooms, std::chrono::milliseconds keep)
+{
+    const std::string key = std::string(key_prefix) + "rooms";
+    redis_.command(
+        {"SET", key, rooms, "PX", std::to_string(std::max<long long>(keep.count(), 1000))},
+        [](RedisReply&&) {});
+}
+
 void NodeRegistry::take_rooms(std::function<void(std::optional<std::string> rooms)> done)
 {
     const std::string key = std::string(key_prefix) + "rooms";

@@ -127,10 +127,10 @@ bool Hub::connect_as(const ClientId& id)
 {
     if (clients_.contains(id))
         return false;
-    clients_.emplace(id, ClientState{.room = std::nullopt,
-                                     .limiter = RateLimiter(limits_.rate,
-                                                            limits_.max_message_bytes, clock_()),
-                                     .resume = std::nullopt});
+    clients_.emplace(
+        id, ClientState{.room = std::nullopt,
+                        .limiter = RateLimiter(limits_.rate, limits_.max_message_bytes, clock_()),
+                        .resume = std::nullopt});
     return true;
 }
 
@@ -458,13 +458,19 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
             return refuse("the member held more than --resume-buffer-bytes when it was taken over");
     }
     const Resumable& held = *member->resume;
-    if (request.received > held.handed) {
+    // Restored after the node that ran the room crashed: what the client got after the state
+    // was saved is not known here, nor held, and every member was suspended meanwhile without
+    // being told. The resume succeeds all the same, saying so (gap), with the room as it is now,
+    // so that the client can mend its view and restart its calls' ICE.
+    const bool gap = held.restored;
+    if (!gap && request.received > held.handed) {
         const std::uint64_t handed = held.handed; // remove_holder frees held
         remove_holder(holder, "resumed with more received than it was sent");
         return refuse("received is more than the " + std::to_string(handed) +
                       " messages the previous connection was sent");
     }
-    auto replay = held.outbox.after(request.received);
+    auto replay = gap ? std::optional<std::vector<Text>>(std::vector<Text>{})
+                      : held.outbox.after(request.received);
     if (!replay) {
         remove_holder(holder, "resume needed messages no longer held");
         return refuse("message " + std::to_string(request.received + 1) +
@@ -488,8 +494,15 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     const std::string ice_servers = ice_servers_ ? ice_servers_(holder) : std::string{};
     const ResumeSecret secret = ids_.secret();
     member->resume.reset(); // the old token dies; `resumed` itself is not numbered
+    std::vector<Peer> peers;
+    if (gap)
+        for (const Member& other : rooms_.members(room_id))
+            if (other.client_id != holder)
+                peers.push_back(other.peer());
     answer(holder, OutAction::resumed,
-           make_text(reply::resumed(room_id, holder, token_for(holder, secret), ice_servers)));
+           make_text(
+               reply::resumed(room_id, holder, token_for(holder, secret), ice_servers,
+                              gap ? std::optional<std::span<const Peer>>(peers) : std::nullopt)));
     start_numbering(*member, secret);
     // The replay is numbered anew on this connection, like live traffic after it.
     for (const Text& text : *replay) {
@@ -501,7 +514,11 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     const Text text = make_text(reply::peer_resumed(room_id, holder));
     publish(room_id, holder, OutAction::peer_resumed,
             [&](const Member&) -> const Text& { return text; });
-    spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay->size());
+    if (gap)
+        spdlog::info("{} resumed in {} after the cluster lost messages it may have missed (gap)",
+                     holder, room_id);
+    else
+        spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay->size());
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,

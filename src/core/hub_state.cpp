@@ -58,7 +58,7 @@ std::vector<ClientId> Hub::client_ids() const
     return ids;
 }
 
-std::string Hub::export_state() const
+std::string Hub::export_state(bool with_held) const
 {
     const TimePoint now = clock_();
     json rooms = json::object();
@@ -84,8 +84,9 @@ std::string Hub::export_state() const
         if (client.resume) {
             const Resumable& held = *client.resume;
             json texts = json::array();
-            for (const Text& text : held.outbox.held_texts())
-                texts.push_back(*text);
+            if (with_held)
+                for (const Text& text : held.outbox.held_texts())
+                    texts.push_back(*text);
             const auto remaining =
                 std::chrono::duration_cast<std::chrono::milliseconds>(held.expires - now).count();
             entry["resume"] =
@@ -93,7 +94,7 @@ std::string Hub::export_state() const
                      {"numbered_from", held.numbered_from},
                      {"handed", held.handed},
                      {"expires_in_ms", client.suspended ? std::max<long long>(0, remaining) : 0},
-                     {"first_held", held.outbox.first_held()},
+                     {"first_held", with_held ? held.outbox.first_held() : held.outbox.last() + 1},
                      {"held", std::move(texts)}};
         }
         clients.push_back(std::move(entry));
@@ -105,8 +106,13 @@ std::string Hub::export_state() const
         .dump();
 }
 
-bool Hub::import_state(std::string_view text)
+bool Hub::import_state(std::string_view text, Restore how)
 {
+    const bool after_crash = how == Restore::after_crash;
+    // After a crash every member is suspended until it resumes: without resume there is
+    // nothing to go on with.
+    if (after_crash && !resume_on())
+        return true;
     const json state = json::parse(text, nullptr, false);
     if (state.is_discarded() || !state.is_object() || state.value("version", 0) != state_version)
         return false;
@@ -122,6 +128,10 @@ bool Hub::import_state(std::string_view text)
                                .resume = std::nullopt};
             if (entry.contains("room"))
                 client.room = entry.at("room").get<std::string>();
+            // After a crash only members come back (a connection in no room is gone for good),
+            // and only those that can resume.
+            if (after_crash && (!client.room || !entry.contains("resume")))
+                continue;
             client.texts = entry.at("texts").get<std::uint64_t>();
             client.closing = entry.at("closing").get<bool>();
             client.spoke = entry.at("spoke").get<bool>();
@@ -140,6 +150,14 @@ bool Hub::import_state(std::string_view text)
                     texts.push_back(make_text(message.get<std::string>()));
                 resumable.outbox.restore(held.at("first_held").get<std::uint64_t>(),
                                          std::move(texts));
+                if (after_crash) {
+                    // Its connection went with the crash: suspended from now, for a whole grace
+                    // period, with what it was last known to have been handed.
+                    client.suspended = true;
+                    resumable.restored = true;
+                    resumable.handed = resumable.outbox.last();
+                    resumable.expires = now + limits_.resume_grace;
+                }
                 client.resume = std::move(resumable);
             }
             imported.emplace(id, std::move(client));
@@ -150,7 +168,7 @@ bool Hub::import_state(std::string_view text)
                 Member member{.client_id = entry.at("id").get<std::string>(),
                               .name = std::nullopt,
                               .where = this_node,
-                              .suspended = entry.at("suspended").get<bool>()};
+                              .suspended = after_crash || entry.at("suspended").get<bool>()};
                 if (entry.contains("name"))
                     member.name = entry.at("name").get<std::string>();
                 if (imported.contains(member.client_id))
@@ -160,6 +178,10 @@ bool Hub::import_state(std::string_view text)
         for (const json& id : state.at("suspended"))
             if (imported.contains(id.get<std::string>()))
                 suspended.push_back(id.get<std::string>());
+        if (after_crash)
+            for (const auto& [id, client] : imported)
+                if (std::find(suspended.begin(), suspended.end(), id) == suspended.end())
+                    suspended.push_back(id);
         // Parsed whole: now it changes the hub.
         for (auto& [room_id, member] : members)
             rooms_.add(room_id, std::move(member));

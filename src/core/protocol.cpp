@@ -362,13 +362,23 @@ std::string joined(std::string_view room_id, std::string_view client_id,
 }
 
 std::string resumed(std::string_view room_id, std::string_view client_id,
-                    std::string_view resume_token, std::string_view ice_servers)
+                    std::string_view resume_token, std::string_view ice_servers,
+                    std::optional<std::span<const Peer>> gap_peers)
 {
     std::string out = start_room_message("resumed", room_id);
     out += R"(,"clientId":)";
     append_string(out, client_id);
     out += R"(,"resumeToken":)";
     append_string(out, resume_token);
+    if (gap_peers) {
+        out += R"(,"gap":true,"peers":[)";
+        for (std::size_t i = 0; i < gap_peers->size(); ++i) {
+            if (i > 0)
+                out += ',';
+            append_peer(out, (*gap_peers)[i]);
+        }
+        out += ']';
+    }
     append_ice_servers(out, ice_servers);
     out += '}';
     return out;

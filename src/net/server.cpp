@@ -104,9 +104,12 @@ void Server::start_cluster()
                    .ready = [this] { link_->bus_ready(); },
                    .lost = [this](const std::string& to,
                                   const std::string& batch) { link_->lost(to, batch); }});
+    // Rooms left in Redis are worth keeping as long as a member could still resume into them.
+    const auto keep =
+        std::max<std::chrono::milliseconds>(options_.resume_grace, options_.cluster.node_timeout);
     link_ = std::make_unique<ClusterLink>(
         hub_, *registry_, *bus_, local_sessions(),
-        ProtocolFeatures{.resume = options_.resume_grace.count() > 0});
+        ProtocolFeatures{.resume = options_.resume_grace.count() > 0}, keep);
 }
 
 LocalSessions Server::local_sessions()
@@ -435,9 +438,7 @@ void Server::shutdown()
             if (!ec)
                 link_->finish_hand_over();
         });
-        const auto keep = std::max<std::chrono::milliseconds>(options_.resume_grace,
-                                                              options_.cluster.node_timeout);
-        link_->hand_over(keep, [this] {
+        link_->hand_over([this] {
             shutdown_timer_.cancel();
             close_everything();
         });

@@ -440,11 +440,13 @@ TEST_F(ClusterRooms, ARollingRestartOfEveryNodeEndsNoCallAndChangesNoClientId)
             for (std::size_t i = seen[m]; i < member.log.size(); ++i)
                 heard[member.log[i].value("clientId", "")].push_back(
                     member.log[i].value("action", ""));
-            for (const std::string& id : away)
-                if (id != member.id)
+            for (const std::string& id : away) {
+                if (id != member.id) {
                     EXPECT_EQ(heard[id],
                               (std::vector<std::string>{"peer-suspended", "peer-resumed"}))
                         << member.id << " about " << id;
+                }
+            }
             EXPECT_TRUE(member.client->expect_silence(100ms)) << member.id;
         }
         // The node comes back (as an edge) under its old id.
@@ -506,6 +508,63 @@ TEST_F(ClusterRooms, TheLastNodeLeavesItsRoomsForTheNextOne)
     for (int i = 0; i < 4 && signal.value("action", "") != "signal"; ++i)
         signal = next(b); // b's own replay comes first
     EXPECT_EQ(signal["from"], a.id);
+}
+
+TEST_F(ClusterRooms, AfterTheLeaderCrashesEveryMemberResumesWithAGapAndTheSameId)
+{
+    start_cluster(3, {"--resume-grace", "20"});
+    std::vector<Member> members;
+    for (std::size_t i = 0; i < 3; ++i)
+        members.push_back(join_member(connect(i), "crash"));
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = i + 1; j < 3; ++j)
+            ASSERT_EQ(next(members[i])["action"], "peer-joined");
+    // The leader saves its rooms at its next lease renewal (every half second here).
+    ASSERT_TRUE(nodes_[0]->wait_for_stderr("cluster: the leader is node0", 1, 2s));
+    std::this_thread::sleep_for(1s); // at least one save of the three members
+
+    nodes_[0]->send_signal(SIGKILL);
+    // Members on the surviving nodes are closed with 1012; the one on the leader lost its
+    // connection with it. All resume on node1 or node2 with their tokens.
+    EXPECT_TRUE(members[0].client->wait_close(2s).has_value());
+    for (std::size_t i = 1; i < 3; ++i) {
+        const auto close = members[i].client->wait_close(10s);
+        ASSERT_TRUE(close.has_value());
+        EXPECT_EQ(close->code, 1012);
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        Member& m = members[i];
+        std::optional<nlohmann::json> resumed;
+        // Until a node leads again (the lease and a settling second), a resume may be refused.
+        for (int attempt = 0; attempt < 50 && !resumed; ++attempt) {
+            m.client = std::make_unique<WsClient>();
+            m.client->connect(nodes_[1 + i % 2]->port());
+            m.client->send_text(R"({"action":"resume","token":")" + m.token + R"(","received":)" +
+                                std::to_string(m.received) + "}");
+            auto answer = m.client->next_json(3s);
+            if (answer["action"] == "resumed")
+                resumed = answer;
+            else
+                std::this_thread::sleep_for(200ms);
+        }
+        ASSERT_TRUE(resumed.has_value()) << "member " << i << " could not resume";
+        EXPECT_EQ((*resumed)["clientId"], m.id);
+        EXPECT_EQ((*resumed)["gap"], true);
+        // The room as it is: the others, suspended until they come back.
+        EXPECT_EQ((*resumed)["peers"].size(), 2u) << *resumed;
+        m.token = (*resumed)["resumeToken"];
+        m.received = 0;
+    }
+    // Each hears of the others resuming after it; then they talk again.
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = i + 1; j < 3; ++j) {
+            const auto resumed = next(members[i]);
+            EXPECT_EQ(resumed["action"], "peer-resumed");
+            EXPECT_EQ(resumed["clientId"], members[j].id);
+        }
+    members[2].client->send_text(R"({"action":"signal","roomId":"crash","type":"offer","to":")" +
+                                 members[0].id + R"(","data":"again"})");
+    EXPECT_EQ(next(members[0])["data"], "again");
 }
 
 } // namespace

@@ -140,5 +140,52 @@ TEST(HubState, NotAStateChangesNothing)
     EXPECT_EQ(node.hub.room_of(ann), "r");
 }
 
+TEST(HubState, AfterACrashEveryMemberIsSuspendedAndResumesWithAGapAndTheRoomAsItIs)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits(std::chrono::seconds{10});
+    Node first(limits);
+    const ClientId ann = join(first.hub, "r", "Ann");
+    const ClientId bob = join(first.hub, "r", "Bob");
+    const std::string ann_token = token_of(first.transport, ann);
+    const ClientId idle = first.hub.connect(); // in no room: gone with the crash
+    const std::string saved = first.hub.export_state(false);
+    EXPECT_EQ(saved.find("peer-joined"), std::string::npos) << "no held messages in it";
+
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(saved, Hub::Restore::after_crash));
+    EXPECT_TRUE(second.hub.is_suspended(ann));
+    EXPECT_TRUE(second.hub.is_suspended(bob));
+    EXPECT_EQ(second.hub.client_ids().size(), 2u);
+    EXPECT_FALSE(second.hub.room_of(idle).has_value());
+    EXPECT_TRUE(second.transport.sent.empty()) << "nobody is told anything until it resumes";
+
+    // Ann's client got a message the save did not know of; she resumes all the same.
+    const ClientId fresh = second.hub.connect();
+    second.hub.on_text(fresh, R"({"action":"resume","token":")" + ann_token + R"(","received":5})");
+    const auto to_ann = second.transport.to(ann);
+    ASSERT_EQ(to_ann.size(), 1u);
+    const json resumed = json::parse(to_ann[0].text);
+    EXPECT_EQ(resumed["action"], "resumed");
+    EXPECT_EQ(resumed["gap"], true);
+    EXPECT_EQ(resumed["peers"],
+              json::parse(R"([{"clientId":")" + bob + R"(","suspended":true,"name":"Bob"}])"));
+    // Bob never comes back: one peer-left when his fresh grace period ends.
+    second.clock.advance(std::chrono::seconds{11});
+    second.hub.tick();
+    EXPECT_EQ(second.transport.to(ann).back().action(), "peer-left");
+}
+
+TEST(HubState, AfterACrashWithResumeOffNothingComesBack)
+{
+    QuietLogs quiet;
+    Node first(HubLimits{});
+    join(first.hub, "r", "Ann");
+    Node second(HubLimits{});
+    ASSERT_TRUE(second.hub.import_state(first.hub.export_state(false), Hub::Restore::after_crash));
+    EXPECT_TRUE(second.hub.client_ids().empty());
+    EXPECT_EQ(second.hub.rooms().room_count(), 0u);
+}
+
 } // namespace
 } // namespace signald::test

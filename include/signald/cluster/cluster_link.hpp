@@ -44,8 +44,9 @@ struct ClusterLinkStats
 class ClusterLink
 {
 public:
+    // keep: how long rooms left in Redis are worth keeping (the grace period, at least).
     ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
-                ProtocolFeatures features);
+                ProtocolFeatures features, std::chrono::milliseconds keep);
 
     // A new connection of this node, already registered in the local Hub when served_here().
     void attached(const ClientId& id);
@@ -71,7 +72,7 @@ public:
     // members, and leaves every room in Redis for a successor (docs/cluster.md, "A node
     // drains"). done runs when that is over (or could not be done); finish_hand_over() ends
     // the wait for edges that did not answer the pause.
-    void hand_over(std::chrono::milliseconds keep, std::function<void()> done);
+    void hand_over(std::function<void()> done);
     void finish_hand_over();
     bool handing_over() const { return hand_over_ != HandOver::none; }
     // Whether this node's clients' input must wait: a hand-over is under way.
@@ -105,7 +106,9 @@ private:
     void handle(const std::string& from, BusMessage& message);
     // Becoming the leader: takes the rooms a stopping leader left, then serves.
     void take_rooms();
-    void adopt(const std::string& rooms);
+    void adopt(const std::string& rooms, Hub::Restore how);
+    // The leader saves its rooms (without held messages) when they changed, against a crash.
+    void save_rooms();
     void pause(const std::string& by);
     void unpause();
 
@@ -136,6 +139,7 @@ private:
     HandOver hand_over_ = HandOver::none;
     std::unordered_set<std::string> awaiting_pause_;
     std::chrono::milliseconds keep_{0};
+    std::string last_saved_;
     std::function<void()> handed_over_;
     ClusterLinkStats stats_;
 };

@@ -67,6 +67,8 @@ public:
     // node is alive, or "" if this node was not the leader or Redis could not be asked.
     void hand_over(std::string rooms, std::chrono::milliseconds keep,
                    std::function<void(std::string successor)> done);
+    // Leaves the rooms in Redis for keep, in case this node (the leader) crashes.
+    void save_rooms(std::string rooms, std::chrono::milliseconds keep);
     // Takes the rooms a stopping leader left, if any (exactly one new leader gets them).
     void take_rooms(std::function<void(std::optional<std::string> rooms)> done);
     bool is_leader() const { return !leader_.empty() && leader_ == node_id_ + " " + incarnation_; }

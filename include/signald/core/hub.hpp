@@ -84,10 +84,18 @@ public:
     // (clustered: a leader that stops hands its rooms over; hub_state.cpp). Rate limits start
     // afresh there; everything the protocol promises (order, numbering, held messages, tokens,
     // grace periods) carries over.
-    std::string export_state() const;
+    // with_held: the held messages too (a hand-over); without them the state is much smaller
+    // (saved continuously against a crash).
+    std::string export_state(bool with_held = true) const;
+    enum class Restore : std::uint8_t
+    {
+        exact,       // handed over: every connection goes on where it was
+        after_crash, // saved earlier by a process that then died: every member is suspended
+                     // with a fresh grace period, and its resume may report a gap
+    };
     // Takes over the clients and rooms of export_state's text, beside its own; a client id it
     // already has is skipped. False, and nothing changes, if the text is not such a state.
-    bool import_state(std::string_view state);
+    bool import_state(std::string_view state, Restore how = Restore::exact);
     std::vector<ClientId> client_ids() const;
 
     // Clients with a connection; suspended members are not among them.
@@ -111,6 +119,9 @@ private:
         std::uint64_t numbered_from = 0; // texts handed before message 1 (joined/resumed included)
         std::uint64_t handed = 0;        // messages numbered on the connection that was lost
         TimePoint expires{};             // while suspended
+        // Restored from a state saved before a crash: a resume that finds messages missing
+        // succeeds with a gap instead of failing.
+        bool restored = false;
     };
 
     struct ClientState

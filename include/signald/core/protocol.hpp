@@ -117,8 +117,10 @@ namespace reply {
 std::string joined(std::string_view room_id, std::string_view client_id,
                    std::span<const Peer> peers, std::string_view ice_servers = {},
                    std::string_view resume_token = {});
+// gap_peers: after a gap (messages lost in a crash), `"gap":true` and the room's other members.
 std::string resumed(std::string_view room_id, std::string_view client_id,
-                    std::string_view resume_token, std::string_view ice_servers = {});
+                    std::string_view resume_token, std::string_view ice_servers = {},
+                    std::optional<std::span<const Peer>> gap_peers = std::nullopt);
 std::string peer_suspended(std::string_view room_id, std::string_view client_id);
 std::string peer_resumed(std::string_view room_id, std::string_view client_id);
 std::string peer_joined(std::string_view room_id, const Peer& peer,
