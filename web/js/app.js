@@ -75,6 +75,29 @@ function addPeer(peerId, initiator)
     return peer;
 }
 
+// A resume after a gap (docs/protocol.md 6.7): a clustered server lost messages we may have
+// missed (the node that ran the room crashed), so the room is what `peers` says now. Calls with
+// members who are gone end; the others restart ICE, so that whatever negotiation was under way
+// is done again; a member we had no call with gets one, offered by the smaller clientId (the
+// other side decides the same way).
+function resumedAfterGap(members)
+{
+    const present = new Set(members.map((member) => member.clientId));
+    for (const peerId of [...peers.keys()])
+        if (!present.has(peerId))
+            removePeer(peerId, "no longer in the room after the server's gap");
+    for (const member of members) {
+        names.set(member.clientId, member.name ?? "");
+        const known = peers.get(member.clientId);
+        if (known)
+            known.restartIce();
+        else
+            addPeer(member.clientId, signaling.clientId < member.clientId);
+        tiles.setSuspended(member.clientId, member.suspended === true);
+    }
+    log("ws", `resumed our place after a gap on the server; ${members.length} member(s) here, restarting ICE`);
+}
+
 function removePeer(peerId, reason)
 {
     const peer = peers.get(peerId);
@@ -134,6 +157,10 @@ function onMessage(msg)
         // Fresh TURN credentials for peer connections made from now on; the calls we have keep
         // theirs. What we missed follows as ordinary messages, so the member list is not resent.
         iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
+        if (msg.gap === true && Array.isArray(msg.peers)) {
+            resumedAfterGap(msg.peers);
+            break;
+        }
         log("ws", `resumed our place in “${msg.roomId}” as ${msg.clientId}; missed messages follow`);
         break;
     case "peer-suspended":
