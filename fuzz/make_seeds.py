@@ -543,7 +543,7 @@ BUS_MESSAGE_SEEDS = {
     bus_message(17, b"h83npz0c5t", 1008) + bus_message(18, b"h83npz0c5t", 4001, b"resumed elsewhere"),
     "rebind-pause": bus_message(19, b"aaaaaaaaa1", 0, b"aaaaaaaaa0") + bus_message(20),
     "truncated": bus_message(2, b"4f9kq2m7xa", 0, b"{}")[:-1],
-    "unknown-kind": bus_message(7, b"x"),
+    "unknown-kind": bus_message(8, b"x"),
 }
 
 

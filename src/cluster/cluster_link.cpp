@@ -50,12 +50,15 @@ void ClusterLink::detach(const ClientId& id, ConnectionEnd end)
     // Lost with Redis away: the roster after it returns tells the leader.
     bus_.send(home->second, BusKind::detach, id, static_cast<std::uint64_t>(end));
     homes_.erase(home);
+    answered_alone_.erase(id);
 }
 
 void ClusterLink::acknowledged(const ClientId& id, std::uint64_t texts)
 {
     const auto home = homes_.find(id);
-    if (home != homes_.end())
+    // A count that includes texts the leader did not number would acknowledge its messages
+    // the client does not have.
+    if (home != homes_.end() && !answered_alone_.contains(id))
         bus_.send(home->second, BusKind::acked, id, texts);
 }
 
@@ -113,6 +116,8 @@ void ClusterLink::refuse(const ClientId& id, std::string_view text)
     else
         error.request = std::string(action_of(std::get<Request>(parsed)));
     local_.send(id, make_text(reply::error(error)));
+    if (homes_.contains(id))
+        answered_alone_.insert(id);
 }
 
 void ClusterLink::leader_changed()
@@ -266,6 +271,15 @@ void ClusterLink::handle(const std::string& from, BusMessage& message)
             if (homes_.erase(message.id) == 1)
                 local_.abort(message.id, static_cast<std::uint16_t>(message.number), message.text);
             break;
+        case BusKind::gap: {
+            const auto edge = remote_.find(message.id);
+            if (edge == remote_.end() || edge->second != from)
+                break;
+            remote_.erase(edge);
+            hub_.allow_gap(message.id);
+            hub_.disconnect(message.id, ConnectionEnd::lost);
+            break;
+        }
         case BusKind::pause:
             if (from == leader_)
                 pause(from);
@@ -470,6 +484,21 @@ void ClusterLink::send_roster()
     roster_pending_ = false;
     if (leader_.empty() || registry_.is_leader())
         return;
+    // Connections answered alone meanwhile start again: the leader lets their resume report a
+    // gap and suspends them, and they are closed with 1012, to resume.
+    for (const ClientId& id : answered_alone_) {
+        const auto home = homes_.find(id);
+        if (home == homes_.end())
+            continue;
+        gaps_to_send_[id] = home->second;
+        homes_.erase(home);
+        local_.close(id, close_code::service_restart);
+    }
+    answered_alone_.clear();
+    // Sent until one arrives (lost(): the leader's lease may not be back yet).
+    for (const auto& [id, leader] : gaps_to_send_)
+        bus_.send(leader, BusKind::gap, id);
+    gaps_to_send_.clear();
     std::string ids;
     for (const auto& [id, home] : homes_) {
         if (home != leader_)
@@ -491,6 +520,10 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
         // the roster goes again with the next renewal.
         if (message.kind == BusKind::roster)
             roster_pending_ = true;
+        if (message.kind == BusKind::gap) {
+            gaps_to_send_[message.id] = to;
+            roster_pending_ = true;
+        }
         // A client's request that may not have arrived: it hears so, rather than nothing.
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);
@@ -499,7 +532,6 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
         if (message.kind == BusKind::send && remote_.erase(message.id) == 1)
             hub_.disconnect(message.id, ConnectionEnd::lost);
     }
-    (void)to;
 }
 
 } // namespace signald

@@ -58,6 +58,13 @@ std::vector<ClientId> Hub::client_ids() const
     return ids;
 }
 
+void Hub::allow_gap(const ClientId& id)
+{
+    const auto client = clients_.find(id);
+    if (client != clients_.end() && client->second.resume)
+        client->second.resume->restored = true;
+}
+
 std::string Hub::export_state(bool with_held) const
 {
     const TimePoint now = clock_();

@@ -122,6 +122,10 @@ private:
     // Clients in this node's Hub (it is the leader) whose connection is on another node.
     std::unordered_map<ClientId, std::string> remote_;
     std::string leader_; // as last acted on
+    // Connections this node answered alone while the leader was out of reach: their count of
+    // texts is not the leader's any more, so they resume, with a gap, once it is back.
+    std::unordered_set<ClientId> answered_alone_;
+    std::unordered_map<ClientId, std::string> gaps_to_send_; // id -> its leader
     bool roster_pending_ = false;
     // Hand-over, on the side of the edges and of the new leader.
     bool paused_ = false;

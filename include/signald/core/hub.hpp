@@ -97,6 +97,10 @@ public:
     // already has is skipped. False, and nothing changes, if the text is not such a state.
     bool import_state(std::string_view state, Restore how = Restore::exact);
     std::vector<ClientId> client_ids() const;
+    // The client's connection was sent texts this hub did not number (its node answered alone
+    // while cut off from the cluster), so the client's count is off: its next resume succeeds
+    // with a gap (docs/protocol.md 6.7) instead of failing.
+    void allow_gap(const ClientId& id);
 
     // Clients with a connection; suspended members are not among them.
     std::size_t client_count() const { return clients_.size() - suspended_.size(); }
