@@ -373,6 +373,7 @@ public:
             limits.rate.burst_seconds = 2;
             limits.max_message_bytes = 512;
         }
+        limits_ = limits;
         hub_ = std::make_unique<Hub>(recorder_, ids_, limits, [now = now_] { return *now; });
     }
 
@@ -383,9 +384,41 @@ public:
             reconcile();
             check();
         }
+        check_state_round_trip();
     }
 
 private:
+    // What a leader hands over (Hub::export_state) is whole: a hub that imports it exports the
+    // same state again, whatever state the steps left (docs/cluster.md, "A node drains").
+    void check_state_round_trip()
+    {
+        struct Silent final : Transport
+        {
+            void send(const ClientId&, const Text&) override { FUZZ_CHECK(false); }
+            void close(const ClientId&, std::uint16_t) override { FUZZ_CHECK(false); }
+            bool abort(const ClientId&, std::uint16_t, std::string_view) override
+            {
+                FUZZ_CHECK(false);
+                return false;
+            }
+            void rebind(const ClientId&, const ClientId&) override { FUZZ_CHECK(false); }
+        } silent;
+        CyclingIds ids;
+        const std::string state = hub_->export_state();
+        Hub copy(silent, ids, limits_, [now = now_] { return *now; });
+        FUZZ_CHECK(copy.import_state(state));
+        const auto normalized = [](const std::string& text) {
+            json parsed = json::parse(text);
+            auto& clients = parsed["clients"];
+            std::sort(clients.begin(), clients.end(),
+                      [](const json& a, const json& b) { return a["id"] < b["id"]; });
+            return parsed;
+        };
+        FUZZ_CHECK(normalized(copy.export_state()) == normalized(state));
+        FUZZ_CHECK(copy.client_ids().size() == hub_->client_ids().size());
+        FUZZ_CHECK(copy.suspended_count() == hub_->suspended_count());
+    }
+
     void do_step()
     {
         switch (input_.ConsumeIntegralInRange<int>(0, 15)) {
@@ -856,6 +889,7 @@ private:
     Recorder recorder_;
     CyclingIds ids_;
     std::shared_ptr<TimePoint> now_ = std::make_shared<TimePoint>();
+    HubLimits limits_;
     std::unique_ptr<Hub> hub_;
     std::set<ClientId> gone_;  // departed and not handed out again
     std::set<ClientId> spoke_; // connections that sent something (a resume must be first)

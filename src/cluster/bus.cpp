@@ -125,17 +125,21 @@ void Bus::flush()
         // arguments during the call.
         const auto batch = std::make_shared<const std::string>(std::move(pending));
         stats_.bytes_out += batch->size();
-        writer_.command({"EVAL", send_script, "0", prefix, registry_.node_id(),
-                         registry_.incarnation(), to_id, to_incarnation, *batch, inbox_max_entries},
-                        [this, to = to, batch](RedisReply&& reply) {
-                            if (reply.ok() && reply.text == "ok")
-                                return;
-                            ++stats_.batches_lost;
-                            if (reply.kind == RedisReply::Kind::error)
-                                spdlog::error("cluster: sending on the bus failed: {}", reply.text);
-                            if (!stopped_ && hooks_.lost)
-                                hooks_.lost(to, *batch);
-                        });
+        writer_.command(
+            {"EVAL", send_script, "0", prefix, registry_.node_id(), registry_.incarnation(), to_id,
+             to_incarnation, *batch, inbox_max_entries},
+            [this, to = to, batch, sent = std::chrono::steady_clock::now()](RedisReply&& reply) {
+                if (reply.ok() && reply.text == "ok") {
+                    stats_.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - sent);
+                    return;
+                }
+                ++stats_.batches_lost;
+                if (reply.kind == RedisReply::Kind::error)
+                    spdlog::error("cluster: sending on the bus failed: {}", reply.text);
+                if (!stopped_ && hooks_.lost)
+                    hooks_.lost(to, *batch);
+            });
     }
     pending_.clear();
 }

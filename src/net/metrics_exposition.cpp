@@ -52,10 +52,10 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                "Error replies sent to clients, by code (docs/protocol.md section 7).");
     for (std::size_t i = 0; i < error_code_count; ++i) {
         // An edge node refuses with `unavailable` itself, when the leader's Hub is out of reach.
-        const std::uint64_t edge = static_cast<ErrorCode>(i) == ErrorCode::unavailable &&
-                                           inputs.cluster
-                                       ? inputs.cluster->unavailable
-                                       : 0;
+        const std::uint64_t edge =
+            static_cast<ErrorCode>(i) == ErrorCode::unavailable && inputs.cluster
+                ? inputs.cluster->unavailable
+                : 0;
         out.sample({{"code", to_string(static_cast<ErrorCode>(i))}}, hub.errors[i] + edge);
     }
 
@@ -140,9 +140,16 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                    "Bytes of message batches between nodes, by direction.");
         out.sample({{"direction", "in"}}, cluster.bus_bytes_in);
         out.sample({{"direction", "out"}}, cluster.bus_bytes_out);
-        out.family("signald_bus_batches_lost_total", "counter",
-                   "Batches Redis did not take (away, or the receiver or this node declared dead).");
+        out.family(
+            "signald_bus_batches_lost_total", "counter",
+            "Batches Redis did not take (away, or the receiver or this node declared dead).");
         out.sample(cluster.bus_batches_lost);
+        out.family("signald_bus_round_trip_seconds", "gauge",
+                   "The latest batch between nodes, from handed to Redis to taken.");
+        out.sample_seconds(cluster.bus_round_trip);
+        out.family("signald_cluster_edge_clients", "gauge",
+                   "This node's clients whose rooms the leader runs (0 on the leader).");
+        out.sample(cluster.edge_clients);
     }
     return out.take();
 }

@@ -406,7 +406,7 @@ std::optional<ClusterMetrics> Server::cluster_metrics() const
     return ClusterMetrics{
         .node_id = registry_->node_id(),
         .redis_up = !registry_->trouble(),
-        .redis_reconnects = registry_->redis_reconnects(),
+        .redis_reconnects = registry_->redis_reconnects() + bus_->reconnects(),
         .redis_round_trip = stats.round_trip,
         .nodes_alive = stats.nodes_alive,
         .dead_nodes_declared = stats.deaths_declared,
@@ -420,6 +420,8 @@ std::optional<ClusterMetrics> Server::cluster_metrics() const
         .bus_bytes_in = bus_->stats().bytes_in,
         .bus_bytes_out = bus_->stats().bytes_out,
         .bus_batches_lost = bus_->stats().batches_lost,
+        .bus_round_trip = bus_->stats().round_trip,
+        .edge_clients = link_->stats().edge_clients,
     };
 }
 

@@ -12,6 +12,7 @@
 #include "signald/cluster/redis_connection.hpp"
 #include "signald/net/beast.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,7 +29,8 @@ struct BusStats
     std::uint64_t bytes_out = 0; // stream entry values, as appended
     std::uint64_t messages_in = 0;
     std::uint64_t bytes_in = 0;
-    std::uint64_t batches_lost = 0; // refused (receiver dead, sender fenced) or unanswered
+    std::uint64_t batches_lost = 0;          // refused (receiver dead, sender fenced) or unanswered
+    std::chrono::microseconds round_trip{0}; // the latest batch, handed to Redis to taken
 };
 
 class Bus

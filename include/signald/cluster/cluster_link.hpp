@@ -39,6 +39,7 @@ struct ClusterLinkStats
 {
     std::uint64_t unavailable = 0; // requests refused with `unavailable`
     std::size_t remote_clients = 0;
+    std::size_t edge_clients = 0;
 };
 
 class ClusterLink
@@ -92,6 +93,7 @@ public:
     {
         ClusterLinkStats stats = stats_;
         stats.remote_clients = remote_.size();
+        stats.edge_clients = homes_.size();
         return stats;
     }
     // Whether a leader is known and this node acts on it.

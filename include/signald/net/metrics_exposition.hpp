@@ -34,6 +34,8 @@ struct ClusterMetrics
     std::uint64_t bus_bytes_in = 0;
     std::uint64_t bus_bytes_out = 0;
     std::uint64_t bus_batches_lost = 0;
+    std::chrono::microseconds bus_round_trip{0};
+    std::size_t edge_clients = 0; // this node's clients whose rooms are at the leader
 };
 
 // Everything one scrape shows. The references only live for the call.
