@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <set>
 #include <memory>
 
 namespace signald {
@@ -17,15 +19,18 @@ constexpr std::string_view inbox_max_entries = "100000";
 
 // Appends a batch to the receiver's inbox, unless the sender was declared dead (its lease is not
 // its own any more: it must relay nothing) or the receiver is (its inbox would only grow). An
-// inbox expires a day after its last entry, so a dead node's is not kept for ever.
+// inbox expires a day after its last entry, so a dead node's is not kept for ever. Each batch
+// carries its number in the sender's sequence for that receiver, and the numbers of earlier ones
+// the sender knows Redis refused, so a batch Redis lost after taking it (it restarted empty
+// before the receiver read it) shows as a gap instead of vanishing silently.
 constexpr std::string_view send_script = R"lua(
-local prefix, from_id, from_inc, to_id, to_inc, batch, maxlen =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local prefix, from_id, from_inc, to_id, to_inc, batch, maxlen, seq, refused =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 if redis.call('GET', prefix .. 'lease:' .. from_id) ~= from_inc then return 'fenced' end
 if redis.call('GET', prefix .. 'lease:' .. to_id) ~= to_inc then return 'gone' end
 local inbox = prefix .. 'inbox:' .. to_id .. ':' .. to_inc
 redis.call('XADD', inbox, 'MAXLEN', '~', maxlen, '*', 'from', from_id .. ' ' .. from_inc,
-           'b', batch)
+           'n', seq, 'k', refused, 'b', batch)
 redis.call('EXPIRE', inbox, 86400)
 return 'ok'
 )lua";
@@ -92,6 +97,7 @@ void Bus::restart_inbox()
     inbox_ =
         std::string(key_prefix) + "inbox:" + registry_.node_id() + ":" + registry_.incarnation();
     inbox_last_ = "0";
+    received_.clear(); // every sender numbers a new inbox's batches from 1
 }
 
 void Bus::on_ready()
@@ -125,16 +131,31 @@ void Bus::flush()
         // arguments during the call.
         const auto batch = std::make_shared<const std::string>(std::move(pending));
         stats_.bytes_out += batch->size();
+        const std::uint64_t number = ++sequence_[to];
+        std::set<std::uint64_t>& refused = refused_[to];
+        std::string refused_text;
+        for (const std::uint64_t n : refused) {
+            if (!refused_text.empty())
+                refused_text += ',';
+            refused_text += std::to_string(n);
+        }
         writer_.command(
             {"EVAL", send_script, "0", prefix, registry_.node_id(), registry_.incarnation(), to_id,
-             to_incarnation, *batch, inbox_max_entries},
-            [this, to = to, batch, sent = std::chrono::steady_clock::now()](RedisReply&& reply) {
+             to_incarnation, *batch, inbox_max_entries, std::to_string(number), refused_text},
+            [this, to = to, batch, number, told = refused,
+             sent = std::chrono::steady_clock::now()](RedisReply&& reply) {
+                std::set<std::uint64_t>& still_refused = refused_[to];
                 if (reply.ok() && reply.text == "ok") {
                     stats_.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - sent);
+                    for (const std::uint64_t n : told)
+                        still_refused.erase(n); // the receiver knows of these now
                     return;
                 }
                 ++stats_.batches_lost;
+                // Past a few thousand the receiver may as well see a gap.
+                if (still_refused.size() < 4096)
+                    still_refused.insert(number);
                 if (reply.kind == RedisReply::Kind::error)
                     spdlog::error("cluster: sending on the bus failed: {}", reply.text);
                 if (!stopped_ && hooks_.lost)
@@ -200,8 +221,34 @@ void Bus::on_read(RedisReply&& reply)
             }
             const RedisReply* from = field(fields, "from");
             const RedisReply* batch = field(fields, "b");
-            if (!from || !batch)
+            const RedisReply* number = field(fields, "n");
+            if (!from || !batch || !number)
                 continue;
+            // Every batch of that sender's sequence since the last one arrived, or the sender
+            // knew Redis refused it; anything else was lost.
+            const std::uint64_t n = std::strtoull(number->text.c_str(), nullptr, 10);
+            const auto last = received_[from->text];
+            received_[from->text] = n;
+            bool missing = false;
+            if (last != 0 && n > last + 1) {
+                const RedisReply* refused = field(fields, "k");
+                std::set<std::uint64_t> known;
+                for (std::size_t start = 0; refused && start < refused->text.size();) {
+                    const std::size_t comma =
+                        std::min(refused->text.find(',', start), refused->text.size());
+                    known.insert(std::strtoull(refused->text.c_str() + start, nullptr, 10));
+                    start = comma + 1;
+                }
+                for (std::uint64_t m = last + 1; m < n && !missing; ++m)
+                    missing = !known.contains(m) || n - last > 100000;
+            }
+            if (last != 0 && (missing || n <= last)) {
+                ++stats_.gaps;
+                spdlog::warn("cluster: batches {} to {} from {} were lost", last + 1, n - 1,
+                             from->text);
+                if (hooks_.gap)
+                    hooks_.gap(from->text);
+            }
             auto messages = decode_batch(batch->text);
             if (!messages) {
                 spdlog::error("cluster: dropped a malformed batch from {}", from->text);

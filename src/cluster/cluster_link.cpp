@@ -510,6 +510,38 @@ void ClusterLink::send_roster()
     bus_.send(leader_, BusKind::roster, {}, 0, ids);
 }
 
+void ClusterLink::bus_gap(const std::string& from)
+{
+    if (registry_.is_leader()) {
+        // Its edge's texts, ends or counts for these clients may be gone: each is suspended
+        // (its messages held) and its edge closes it, so it resumes and gets exactly what it
+        // missed; what it sent meanwhile is lost as with any broken connection.
+        std::vector<ClientId> restart;
+        for (const auto& [id, node] : remote_)
+            if (node == from)
+                restart.push_back(id);
+        for (const ClientId& id : restart) {
+            remote_.erase(id);
+            hub_.disconnect(id, ConnectionEnd::lost);
+            bus_.send(from, BusKind::close, id, close_code::service_restart);
+        }
+        return;
+    }
+    // Messages of the leader for these clients may be gone, though the leader numbered and holds
+    // them: each is suspended there and closed here with 1012, and resumes exactly. One this
+    // node answered alone meanwhile resumes with a gap instead, through the roster.
+    std::vector<ClientId> restart;
+    for (const auto& [id, home] : homes_)
+        if (home == from && !answered_alone_.contains(id))
+            restart.push_back(id);
+    for (const ClientId& id : restart) {
+        bus_.send(from, BusKind::detach, id, static_cast<std::uint64_t>(ConnectionEnd::lost));
+        homes_.erase(id);
+        local_.close(id, close_code::service_restart);
+    }
+    roster_pending_ = !answered_alone_.empty() || roster_pending_;
+}
+
 void ClusterLink::lost(const std::string& to, const std::string& batch)
 {
     const auto messages = decode_batch(batch);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct BusStats
     std::uint64_t bytes_in = 0;
     std::uint64_t batches_lost = 0;          // refused (receiver dead, sender fenced) or unanswered
     std::chrono::microseconds round_trip{0}; // the latest batch, handed to Redis to taken
+    std::uint64_t gaps = 0;                  // times batches from a node were found missing
 };
 
 class Bus
@@ -46,6 +48,8 @@ public:
         std::function<void()> ready;
         // A batch for `to` may not have arrived (Redis away, or `to` is dead).
         std::function<void(const std::string& to, const std::string& batch)> lost;
+        // Batches from `from` were lost on the way (numbers missing from its sequence).
+        std::function<void(const std::string& from)> gap;
     };
 
     Bus(net::io_context& ioc, const ClusterOptions& options, const NodeRegistry& registry,
@@ -78,7 +82,11 @@ private:
     net::io_context& ioc_;
     const NodeRegistry& registry_;
     Hooks hooks_;
-    std::map<std::string, std::string> pending_; // batches by receiver
+    std::map<std::string, std::string> pending_;    // batches by receiver
+    std::map<std::string, std::uint64_t> sequence_; // the last batch number sent, by receiver
+    // Numbers of batches Redis refused, by receiver, until a batch telling it so was taken.
+    std::map<std::string, std::set<std::uint64_t>> refused_;
+    std::map<std::string, std::uint64_t> received_; // the last batch number read, by sender
     std::string inbox_;
     std::string inbox_last_ = "0";
     std::string events_last_; // empty until the stream's current end is known

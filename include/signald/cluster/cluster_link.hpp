@@ -88,6 +88,10 @@ public:
     // This node's lease was renewed: a roster that did not arrive goes again.
     void renewed();
     void lost(const std::string& to, const std::string& batch);
+    // Batches from node `from` never arrived: what they carried for this node's clients, or
+    // from its clients, is unknown; those clients start again (1012), resuming exactly or,
+    // where this node answered them alone, with a gap.
+    void bus_gap(const std::string& from);
 
     ClusterLinkStats stats() const
     {
