@@ -102,7 +102,10 @@ std::string Hub::export_state(bool with_held) const
                      {"handed", held.handed},
                      {"expires_in_ms", client.suspended ? std::max<long long>(0, remaining) : 0},
                      {"first_held", with_held ? held.outbox.first_held() : held.outbox.last() + 1},
-                     {"held", std::move(texts)}};
+                     {"held", std::move(texts)},
+                     // A gap already allowed (restored after a crash, or answered alone by
+                     // its edge) stays allowed wherever the member goes next.
+                     {"restored", held.restored}};
         }
         clients.push_back(std::move(entry));
     }
@@ -157,6 +160,7 @@ bool Hub::import_state(std::string_view text, Restore how)
                     texts.push_back(make_text(message.get<std::string>()));
                 resumable.outbox.restore(held.at("first_held").get<std::uint64_t>(),
                                          std::move(texts));
+                resumable.restored = held.value("restored", false);
                 if (after_crash) {
                     // Its connection went with the crash: suspended from now, for a whole grace
                     // period, with what it was last known to have been handed.

@@ -409,6 +409,42 @@ TEST_F(ClusterRooms, AStoppingLeaderHandsItsRoomsOverAndNoCallEnds)
     EXPECT_TRUE(c.client->expect_silence(300ms));
 }
 
+// The nodes learn of a hand-over each at its own lease renewal. When an edge learns first, it
+// follows the rooms at once (roster, held input) to a successor that does not know yet that it
+// leads: the successor must not take the roster for a stranger's (closing every listed
+// connection with 1012) nor drop the texts. node1, the successor (first in signald:nodes after
+// node0) serves nobody, so the leader does not wait for it; it is frozen so that node2 surely
+// renews first.
+TEST_F(ClusterRooms, AnEdgeThatLearnsOfTheHandOverBeforeTheSuccessorLosesNothing)
+{
+    start_cluster(3, {"--resume-grace", "20"});
+    Member a = join_member(connect(0), "race"); // on the leader
+    Member b = join_member(connect(2), "race"); // on node2
+    EXPECT_EQ(next(a)["action"], "peer-joined");
+
+    nodes_[1]->send_signal(SIGSTOP);
+    nodes_[0]->send_signal(SIGTERM);
+    ASSERT_TRUE(read_until_close(a));
+    EXPECT_EQ(next(b)["action"], "peer-suspended");
+    std::this_thread::sleep_for(600ms); // node2 renews (every 500 ms) and follows the rooms
+    b.client->send_text(R"({"action":"signal","roomId":"race","type":"offer","to":")" + a.id +
+                        R"(","data":"while node1 slept"})");
+    std::this_thread::sleep_for(100ms);
+    nodes_[1]->send_signal(SIGCONT); // within its lease (2 s from a renewal < 500 ms before)
+    ASSERT_TRUE(nodes_[0]->wait_exit(10s).has_value());
+
+    // b stays connected, and a, resuming on the new leader, gets b's offer.
+    EXPECT_TRUE(b.client->expect_silence(1500ms));
+    EXPECT_TRUE(b.client->is_open()) << "node1:\n"
+                                     << nodes_[1]->stderr_text() << "node2:\n"
+                                     << nodes_[2]->stderr_text();
+    resume(a, nodes_[1]->port());
+    nlohmann::json offer = nlohmann::json::object();
+    for (int i = 0; i < 3 && offer.value("action", "") != "signal"; ++i)
+        offer = next(a);
+    EXPECT_EQ(offer.value("data", ""), "while node1 slept") << offer;
+}
+
 TEST_F(ClusterRooms, ARollingRestartOfEveryNodeEndsNoCallAndChangesNoClientId)
 {
     start_cluster(3, {"--resume-grace", "20"});

@@ -187,5 +187,53 @@ TEST(HubState, AfterACrashWithResumeOffNothingComesBack)
     EXPECT_EQ(second.hub.rooms().room_count(), 0u);
 }
 
+// A member restored after a crash whose client has not resumed yet is handed over again (its new
+// leader stops): its resume must still succeed with a gap on the third hub. The client may have
+// got messages from the crashed leader that the save never knew of (received > handed).
+TEST(HubState, ARestoredMemberHandedOverAgainStillResumesWithAGap)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits(std::chrono::seconds{10});
+    Node first(limits);
+    const ClientId ann = join(first.hub, "r", "Ann");
+    join(first.hub, "r", "Bob");
+    const std::string ann_token = token_of(first.transport, ann);
+    const std::string saved = first.hub.export_state(false);
+
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(saved, Hub::Restore::after_crash));
+    Node third(limits);
+    ASSERT_TRUE(third.hub.import_state(second.hub.export_state(), Hub::Restore::exact));
+
+    const ClientId fresh = third.hub.connect();
+    third.hub.on_text(fresh, R"({"action":"resume","token":")" + ann_token + R"(","received":5})");
+    const auto to_ann = third.transport.to(ann);
+    ASSERT_EQ(to_ann.size(), 1u) << third.transport.to(fresh).size();
+    const json resumed = json::parse(to_ann[0].text);
+    EXPECT_EQ(resumed["action"], "resumed");
+    EXPECT_EQ(resumed["gap"], true);
+}
+
+// Likewise a client its edge answered alone (allow_gap): the permission survives a hand-over.
+TEST(HubState, AnAllowedGapSurvivesAHandOver)
+{
+    QuietLogs quiet;
+    const HubLimits limits = resume_limits(std::chrono::seconds{10});
+    Node first(limits);
+    const ClientId ann = join(first.hub, "r", "Ann");
+    join(first.hub, "r", "Bob");
+    const std::string ann_token = token_of(first.transport, ann);
+    first.hub.allow_gap(ann);
+    first.hub.disconnect(ann, ConnectionEnd::lost);
+
+    Node second(limits);
+    ASSERT_TRUE(second.hub.import_state(first.hub.export_state(), Hub::Restore::exact));
+    const ClientId fresh = second.hub.connect();
+    second.hub.on_text(fresh, R"({"action":"resume","token":")" + ann_token + R"(","received":7})");
+    const auto to_ann = second.transport.to(ann);
+    ASSERT_EQ(to_ann.size(), 1u);
+    EXPECT_EQ(json::parse(to_ann[0].text)["gap"], true);
+}
+
 } // namespace
 } // namespace signald::test
