@@ -201,8 +201,33 @@ void ClusterLink::received(const std::string& from, std::vector<BusMessage>&& me
     }
 }
 
+bool ClusterLink::for_a_leader(BusKind kind)
+{
+    switch (kind) {
+    case BusKind::attach:
+    case BusKind::text:
+    case BusKind::detach:
+    case BusKind::acked:
+    case BusKind::roster:
+    case BusKind::gap:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void ClusterLink::handle(const std::string& from, BusMessage& message)
 {
+    // An edge may learn of a hand-over to this node before this node does (each learns at its
+    // own renewal): what it sends the new leader waits until this node knows, and has the rooms.
+    if (for_a_leader(message.kind) && !registry_.is_leader() && hand_over_ == HandOver::none) {
+        if (held_messages_.empty()) {
+            held_for_lead_until_ = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+            registry_.renew_now();
+        }
+        held_messages_.emplace_back(from, std::move(message));
+        return;
+    }
     {
         switch (message.kind) {
         case BusKind::attach:
@@ -304,6 +329,8 @@ void ClusterLink::handle(const std::string& from, BusMessage& message)
 
 void ClusterLink::node_dead(const std::string& node)
 {
+    // Remembered: rooms handed over later may still name it as a client's node.
+    dead_nodes_.insert(node);
     // Its clients' connections are gone without a word: suspended, as a lost connection is.
     if (registry_.is_leader())
         forget_remote_clients(ConnectionEnd::lost, node);
@@ -311,6 +338,7 @@ void ClusterLink::node_dead(const std::string& node)
 
 void ClusterLink::bus_ready()
 {
+    send_closes();
     send_roster();
 }
 
@@ -319,6 +347,25 @@ void ClusterLink::renewed()
     if (roster_pending_)
         send_roster();
     save_rooms();
+    send_closes();
+    if (!held_messages_.empty() && !taking_rooms_ && !registry_.is_leader() &&
+        std::chrono::steady_clock::now() > held_for_lead_until_) {
+        // This node never became the leader: what was sent it for one starts again elsewhere.
+        auto held = std::move(held_messages_);
+        held_messages_.clear();
+        for (const auto& [from, message] : held) {
+            if (message.kind == BusKind::attach)
+                bus_.send(from, BusKind::close, message.id, close_code::service_restart);
+            if (message.kind == BusKind::roster)
+                for (std::size_t start = 0; start < message.text.size();) {
+                    const std::size_t comma =
+                        std::min(message.text.find(',', start), message.text.size());
+                    bus_.send(from, BusKind::close, message.text.substr(start, comma - start),
+                              close_code::service_restart);
+                    start = comma + 1;
+                }
+        }
+    }
     if (paused_ && !taking_rooms_ && std::chrono::steady_clock::now() > paused_until_) {
         spdlog::warn("cluster: {} paused the rooms and never handed them over; going on", leader_);
         unpause();
@@ -461,10 +508,13 @@ void ClusterLink::adopt(const std::string& rooms, Hub::Restore how)
             if (!node.is_string())
                 continue;
             known.insert(id);
-            if (node.get<std::string>() == me)
+            const std::string edge = node.get<std::string>();
+            if (edge == me)
                 homes_.erase(id); // this node's own connection: served here now
+            else if (registry_.predecessor_was_last() || dead_nodes_.contains(edge))
+                hub_.disconnect(id, ConnectionEnd::lost); // its node is gone: it resumes
             else
-                remote_[id] = node.get<std::string>();
+                remote_[id] = edge;
         }
     // Connections of this node the old leader did not hand over start again.
     std::vector<ClientId> restart;
@@ -559,11 +609,41 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
         // A client's request that may not have arrived: it hears so, rather than nothing.
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);
-        // A client of this Hub that may have missed messages: suspended, so that the edge's
-        // roster (after the outage) makes it resume and get exactly what it missed.
-        if (message.kind == BusKind::send && remote_.erase(message.id) == 1)
-            hub_.disconnect(message.id, ConnectionEnd::lost);
+        // A client of this Hub that may have missed messages (or whose close, abort or rebind
+        // did not arrive): suspended, and its edge told, until it hears, to close it with 1012,
+        // so that it resumes and gets exactly what it missed.
+        switch (message.kind) {
+        case BusKind::send:
+            if (remote_.erase(message.id) == 1)
+                hub_.disconnect(message.id, ConnectionEnd::lost);
+            closes_to_send_[to][message.id] = close_code::service_restart;
+            break;
+        case BusKind::rebind: // the edge still knows the connection by its own id
+            if (const auto edge = remote_.find(message.text);
+                edge != remote_.end() && edge->second == to) {
+                remote_.erase(edge);
+                hub_.disconnect(message.text, ConnectionEnd::lost);
+            }
+            closes_to_send_[to][message.id] = close_code::service_restart;
+            break;
+        case BusKind::close:
+        case BusKind::abort:
+            closes_to_send_[to][message.id] = static_cast<std::uint16_t>(message.number);
+            break;
+        default:
+            break;
+        }
     }
+}
+
+void ClusterLink::send_closes()
+{
+    auto closes = std::move(closes_to_send_);
+    closes_to_send_.clear();
+    for (const auto& [edge, ids] : closes)
+        if (!dead_nodes_.contains(edge))
+            for (const auto& [id, code] : ids)
+                bus_.send(edge, BusKind::close, id, code);
 }
 
 } // namespace signald

@@ -38,8 +38,10 @@ if current and current ~= inc then
 end
 redis.call('SET', lease, inc, 'PX', ttl)
 redis.call('HSET', prefix .. 'nodes', id, inc)
--- The leader: kept while its lease stands; a vacancy goes to a node allowed to take it.
+-- The leader: kept while its lease stands; a vacancy goes to a node allowed to take it. A vacancy
+-- a stopping last node left ('- - id inc') passes its predecessor on, marked 'last'.
 local leader = redis.call('GET', prefix .. 'leader')
+local last = leader and string.match(leader, '^%- %- (%S+ %S+)$')
 if leader then
   local lid, linc = string.match(leader, '^(%S+) (%S+)')
   if not lid or redis.call('GET', prefix .. 'lease:' .. lid) ~= linc then leader = false end
@@ -54,6 +56,7 @@ if not leader then
   end
   if may_lead == '1' or (fresh == '1' and alone) then
     leader = id .. ' ' .. inc
+    if last then leader = leader .. ' ' .. last .. ' last' end
     redis.call('SET', prefix .. 'leader', leader)
   end
 end
@@ -273,11 +276,16 @@ void NodeRegistry::set_leader(const std::string& value)
     // "id incarnation", then "id incarnation" of the leader it succeeds after a hand-over.
     std::string leader = value;
     std::string predecessor;
+    bool was_last = false;
     const auto first = value.find(' ');
     const auto second = first == std::string::npos ? first : value.find(' ', first + 1);
     if (second != std::string::npos) {
         leader = value.substr(0, second);
         predecessor = value.substr(second + 1);
+        if (predecessor.ends_with(" last")) {
+            predecessor.resize(predecessor.size() - 5);
+            was_last = true;
+        }
     }
     if (leader == "- -")
         leader.clear(); // vacant after a hand-over with no successor
@@ -287,6 +295,7 @@ void NodeRegistry::set_leader(const std::string& value)
                  predecessor.empty() ? "" : ", taking over from " + predecessor);
     leader_ = leader;
     predecessor_ = predecessor;
+    predecessor_was_last_ = was_last;
     if (hooks_.leader_changed)
         hooks_.leader_changed();
 }
@@ -297,8 +306,12 @@ void NodeRegistry::hand_over(std::string rooms, std::chrono::milliseconds keep,
     const std::string prefix(key_prefix);
     redis_.command({"EVAL", handover_script, "0", prefix, node_id_, incarnation_, rooms,
                     std::to_string(std::max<long long>(keep.count(), 1000))},
-                   [done = std::move(done)](RedisReply&& reply) {
-                       done(reply.kind == RedisReply::Kind::string ? reply.text : std::string{});
+                   [this, done = std::move(done)](RedisReply&& reply) {
+                       // Not while this registry is destroyed with the reply pending: its
+                       // caller is gone too.
+                       if (!destroying_)
+                           done(reply.kind == RedisReply::Kind::string ? reply.text
+                                                                       : std::string{});
                    });
 }
 
@@ -313,7 +326,9 @@ void NodeRegistry::save_rooms(std::string rooms, std::chrono::milliseconds keep)
 void NodeRegistry::take_rooms(std::function<void(std::optional<std::string> rooms)> done)
 {
     const std::string key = std::string(key_prefix) + "rooms";
-    redis_.command({"GETDEL", key}, [done = std::move(done)](RedisReply&& reply) {
+    redis_.command({"GETDEL", key}, [this, done = std::move(done)](RedisReply&& reply) {
+        if (destroying_)
+            return;
         if (reply.kind == RedisReply::Kind::string)
             done(std::move(reply.text));
         else
@@ -329,6 +344,7 @@ std::chrono::milliseconds NodeRegistry::settle_time() const
 
 NodeRegistry::~NodeRegistry()
 {
+    destroying_ = true;
     stopped_ = true;
     redis_.stop(); // pending callbacks run now, while every member is still alive
 }

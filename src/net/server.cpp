@@ -82,6 +82,11 @@ Server::Server(net::io_context& ioc, ServerOptions options)
         start_cluster();
 }
 
+Server::~Server()
+{
+    destroying_ = true;
+}
+
 void Server::start_cluster()
 {
     registry_ = std::make_unique<NodeRegistry>(
@@ -442,6 +447,8 @@ void Server::shutdown()
                 link_->finish_hand_over();
         });
         link_->hand_over([this] {
+            if (destroying_)
+                return;
             shutdown_timer_.cancel();
             close_everything();
         });
@@ -459,7 +466,11 @@ void Server::close_everything()
         // flushed before the lease is given back, then both stop.
         link_->drain();
         bus_->drain([this] {
+            if (destroying_)
+                return;
             registry_->stop([this] {
+                if (destroying_)
+                    return;
                 bus_->stop();
                 registry_stopped_ = true;
                 stop_when_done();

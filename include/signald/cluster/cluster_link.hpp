@@ -110,6 +110,9 @@ private:
     void send_roster();
     void forget_remote_clients(ConnectionEnd end, const std::string& of_node = {});
     void handle(const std::string& from, BusMessage& message);
+    // Whether a message of this kind is for a leader (from an edge).
+    static bool for_a_leader(BusKind kind);
+    void send_closes();
     // Becoming the leader: takes the rooms a stopping leader left, then serves.
     void take_rooms();
     void adopt(const std::string& rooms, Hub::Restore how);
@@ -132,6 +135,10 @@ private:
     // texts is not the leader's any more, so they resume, with a gap, once it is back.
     std::unordered_set<ClientId> answered_alone_;
     std::unordered_map<ClientId, std::string> gaps_to_send_; // id -> its leader
+    // Closes for clients of other nodes that a lost batch did not deliver: edge -> id -> code.
+    std::unordered_map<std::string, std::unordered_map<ClientId, std::uint16_t>> closes_to_send_;
+    std::unordered_set<std::string> dead_nodes_;
+    std::chrono::steady_clock::time_point held_for_lead_until_{};
     bool roster_pending_ = false;
     // Hand-over, on the side of the edges and of the new leader.
     bool paused_ = false;

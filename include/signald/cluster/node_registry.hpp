@@ -79,6 +79,11 @@ public:
     // out by its own clock. A node that wakes from a freeze finds it has, and must wait for a
     // renewal before it relays anything.
     bool lease_valid() const { return Clock::now() < lease_valid_until_; }
+    // Renews the lease now rather than at the next tick (to learn the leader sooner).
+    void renew_now() { heartbeat(); }
+    // Whether the current leader took over from a leader that stopped with no other node alive:
+    // the rooms' edges are gone (docs/cluster.md, "The last node").
+    bool predecessor_was_last() const { return predecessor_was_last_; }
     // Whether input must wait for Redis to confirm the lease: it ran out by this node's clock
     // while Redis is there to ask (a node waking from a freeze). With Redis unreachable the node
     // goes on serving its own clients (docs/cluster.md, "Redis goes away"). Sends the renewal.
@@ -113,8 +118,10 @@ private:
     std::string lost_reason_ = "connecting to Redis";
     std::string leader_;
     std::string predecessor_;
+    bool predecessor_was_last_ = false;
     NodeRegistryStats stats_;
     bool stopped_ = false;
+    bool destroying_ = false;
 };
 
 } // namespace signald

@@ -47,6 +47,11 @@ class Server final : public Transport, public WsHost, public HttpHost
 public:
     // Loads the web root, then binds. Throws std::runtime_error with a one-line reason.
     Server(net::io_context& ioc, ServerOptions options);
+    // Redis callbacks still pending (Redis hung at shutdown) run while the cluster parts are
+    // destroyed: they must find the server gone, not half-destroyed.
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
 
     void start();
     // Stops accepting, closes every WebSocket with 1001 and stops the io_context once they are
@@ -146,6 +151,7 @@ private:
     net::steady_timer shutdown_timer_;
     bool shutting_down_ = false;
     bool registry_stopped_ = true; // until it starts; then until it gave its lease back
+    bool destroying_ = false;
 };
 
 } // namespace signald
