@@ -255,6 +255,32 @@ for (const answer of [
     });
 }
 
+test("resume: unavailable (a cluster node cut off from the rooms) keeps the membership and tries again", (t) => {
+    const { client, ws, states, messages, last } = joinedClient(t);
+    ws.receive({ action: "peer-joined", roomId: "room", peer: { clientId: "c-bob" } });
+    ws.drop(1001);
+    client.sendTo("c-bob", "offer", { sdp: "o" });
+    t.mock.timers.tick(1000);
+    const second = last();
+    second.open();
+    second.receive({ action: "error", code: "unavailable", message: "the cluster cannot be reached", request: "resume" });
+    assert.notEqual(second.closedByPage, null, "the page closes that connection");
+    assert.equal(states.at(-1).state, "resuming");
+    assert.equal(client.clientId, "c-ada", "the clientId stays");
+    assert.equal(messages.at(-1).code, "unavailable", "the app hears the error");
+    second.drop(1012);   // what the node says afterwards changes nothing: that socket is done
+    t.mock.timers.tick(2900);
+    assert.equal(last(), second, "the next attempt no sooner than 3 s after the last");
+    t.mock.timers.tick(700);
+    const third = last();
+    assert.notEqual(third, second);
+    third.open();
+    assert.deepEqual(third.sent, [{ action: "resume", token: "T1", received: 1 }], "the same token and count");
+    third.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.deepEqual(third.sent.slice(1).map((m) => [m.type, m.to]), [["offer", "c-bob"]], "the waiting offer goes out");
+    assert.ok(!states.some((s) => ["reconnecting", "rejoining", "idle"].includes(s.state)), "the membership was never given up");
+});
+
 test("a close frame from the server (1008, 1011) rejoins at once; 4001 stops; no token means no resume", (t) => {
     for (const code of [1008, 1011]) {
         const { client, ws, states, last } = joinedClient(t);

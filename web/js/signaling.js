@@ -10,6 +10,8 @@
 //     the token and the number of messages received since that token came, and the server
 //     replays the rest. Our clientId, our room and the peer connections stay as they are;
 //     signals the app sends meanwhile wait in the outbox until `resumed`.
+//     An `unavailable` answer to `resume` (a cluster node that cannot reach the rooms this
+//     moment) is tried again the same way.
 //   - rejoin: any other close frame from the server (1008 policy, ...) means our membership is
 //     gone, and so does `resume-failed`. We join again as a new member, with backoff.
 //   - elsewhere: close code 4001, another connection resumed our membership. We stop.
@@ -279,9 +281,12 @@ export class SignalingClient
         }
         if (this.#phase === "resuming") {
             // The first answer to `resume` is either `resumed` or an error (resume-failed, or
-            // unknown-action from a server restarted with --resume-grace 0).
+            // unknown-action from a server restarted with --resume-grace 0; unavailable from a
+            // cluster node that cannot reach the rooms this moment).
             if (msg.action === "resumed") {
                 this.#onResumed(ws, msg);
+            } else if (msg.action === "error" && msg.code === "unavailable") {
+                this.#onResumeUnavailable(ws, msg);
             } else {
                 this.#onResumeFailed(ws, msg);
             }
@@ -318,6 +323,19 @@ export class SignalingClient
         for (const text of outbox)
             ws.send(text);
         this.#onState("resumed", { roomId: msg.roomId, clientId: msg.clientId });
+    }
+
+    // `unavailable`: the node we reached cannot reach the node that runs the rooms right now (Redis
+    // is away, or the rooms are moving between nodes in a rolling restart). Nothing changed
+    // (protocol.md): our place is still kept, so we try again as after a broken socket, on a new
+    // connection, which a load balancer may send to another node.
+    #onResumeUnavailable(ws, msg)
+    {
+        this.#clearTimers();
+        this.#ws = null;   // from now on its events are ignored
+        ws.close();
+        this.#log("ws", `resume not possible now (${msg.code}); trying again`);
+        this.#scheduleResume(null);
     }
 
     // The server no longer has our membership (or refuses this resume): today's full rejoin. The
