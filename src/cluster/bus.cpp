@@ -92,6 +92,14 @@ void Bus::drain(std::function<void()> done)
     writer_.command({"PING"}, [done = std::move(done)](RedisReply&&) { done(); });
 }
 
+void Bus::announce_pause()
+{
+    const std::string events = std::string(key_prefix) + "events";
+    writer_.command({"XADD", events, "MAXLEN", "~", "10000", "*", "event", "pause", "node",
+                     registry_.node_id(), "incarnation", registry_.incarnation()},
+                    [](RedisReply&&) {});
+}
+
 void Bus::restart_inbox()
 {
     inbox_ =
@@ -213,10 +221,16 @@ void Bus::on_read(RedisReply&& reply)
             (is_events ? events_last_ : inbox_last_) = entry.elements[0].text;
             const RedisReply& fields = entry.elements[1];
             if (is_events) {
+                const RedisReply* event = field(fields, "event");
                 const RedisReply* node = field(fields, "node");
                 const RedisReply* incarnation = field(fields, "incarnation");
-                if (node && incarnation && hooks_.node_dead)
-                    hooks_.node_dead(node->text + " " + incarnation->text);
+                if (!event || !node || !incarnation)
+                    continue;
+                const std::string who = node->text + " " + incarnation->text;
+                if (event->text == "dead" && hooks_.node_dead)
+                    hooks_.node_dead(who);
+                else if (event->text == "pause" && hooks_.paused_by)
+                    hooks_.paused_by(who);
                 continue;
             }
             const RedisReply* from = field(fields, "from");

@@ -336,6 +336,12 @@ void ClusterLink::node_dead(const std::string& node)
         forget_remote_clients(ConnectionEnd::lost, node);
 }
 
+void ClusterLink::paused_by(const std::string& node)
+{
+    if (node == leader_ && !registry_.is_leader())
+        pause(node);
+}
+
 void ClusterLink::bus_ready()
 {
     send_closes();
@@ -422,10 +428,13 @@ void ClusterLink::hand_over(std::function<void()> done)
         awaiting_pause_.insert(node);
     spdlog::info("cluster: stopping: pausing {} nodes to hand the rooms over",
                  awaiting_pause_.size());
-    if (awaiting_pause_.empty())
+    if (awaiting_pause_.empty()) {
+        bus_.announce_pause();
         return finish_hand_over();
+    }
     for (const std::string& node : awaiting_pause_)
         bus_.send(node, BusKind::pause, {});
+    bus_.announce_pause(); // the others too: they may be attaching new clients meanwhile
 }
 
 void ClusterLink::finish_hand_over()
@@ -516,14 +525,16 @@ void ClusterLink::adopt(const std::string& rooms, Hub::Restore how)
             else
                 remote_[id] = edge;
         }
-    // Connections of this node the old leader did not hand over start again.
-    std::vector<ClientId> restart;
+    // Connections of this node the old leader never attached (they came during the hand-over)
+    // are this node's own from now on; one whose id is taken starts again.
+    std::vector<ClientId> unknown;
     for (const auto& [id, home] : homes_)
         if (!known.contains(id))
-            restart.push_back(id);
-    for (const ClientId& id : restart) {
+            unknown.push_back(id);
+    for (const ClientId& id : unknown) {
         homes_.erase(id);
-        local_.close(id, close_code::service_restart);
+        if (!hub_.connect_as(id))
+            local_.close(id, close_code::service_restart);
     }
     spdlog::info("cluster: took over {} rooms ({} clients on other nodes)",
                  hub_.rooms().room_count(), remote_.size());

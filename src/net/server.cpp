@@ -109,7 +109,8 @@ void Server::start_cluster()
                    .ready = [this] { link_->bus_ready(); },
                    .lost = [this](const std::string& to,
                                   const std::string& batch) { link_->lost(to, batch); },
-                   .gap = [this](const std::string& from) { link_->bus_gap(from); }});
+                   .gap = [this](const std::string& from) { link_->bus_gap(from); },
+                   .paused_by = [this](const std::string& node) { link_->paused_by(node); }});
     // Rooms left in Redis are worth keeping as long as a member could still resume into them.
     const auto keep =
         std::max<std::chrono::milliseconds>(options_.resume_grace, options_.cluster.node_timeout);

@@ -50,6 +50,8 @@ public:
         std::function<void(const std::string& to, const std::string& batch)> lost;
         // Batches from `from` were lost on the way (numbers missing from its sequence).
         std::function<void(const std::string& from)> gap;
+        // The leader `node` is handing its rooms over: hold input until it is done.
+        std::function<void(const std::string& node)> paused_by;
     };
 
     Bus(net::io_context& ioc, const ClusterOptions& options, const NodeRegistry& registry,
@@ -67,6 +69,9 @@ public:
     // Queues one message for node `to` ("id incarnation"); this turn's messages leave together.
     void send(const std::string& to, BusKind kind, std::string_view id, std::uint64_t number = 0,
               std::string_view text = {});
+    // Tells every node, on the event stream, that this node (the leader) is handing its rooms
+    // over, so that even nodes with none of its clients hold theirs' input meanwhile.
+    void announce_pause();
     // This node became a new incarnation: read the new inbox from its start.
     void restart_inbox();
 

@@ -85,6 +85,7 @@ public:
     void received(const std::string& from, std::vector<BusMessage>&& messages);
     void node_dead(const std::string& node);
     void bus_ready();
+    void paused_by(const std::string& node);
     // This node's lease was renewed: a roster that did not arrive goes again.
     void renewed();
     void lost(const std::string& to, const std::string& batch);
