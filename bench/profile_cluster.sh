@@ -11,7 +11,7 @@
 #   build without frame pointers; larger files, so keep --seconds short
 #   default generator: fanout --rooms 250 --members 4 --warmup 2 --duration 10
 #
-# Needs perf, redis-server, and build/bench from bench/run (Release). Every process it starts is
+# Needs perf, redis-server, redis-cli, and build/bench from bench/run (Release). Every process it starts is
 # stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +47,7 @@ while [[ $# -gt 0 ]]; do
 done
 signald=build/bench/signald
 bench=build/bench/bench/signald-bench
-for tool in perf redis-server taskset "$signald" "$bench"; do
+for tool in perf redis-server redis-cli taskset "$signald" "$bench"; do
     command -v "$tool" >/dev/null || {
         echo "profile_cluster: $tool is missing (bench/run builds build/bench)" >&2
         exit 1
@@ -120,6 +120,18 @@ sleep "$wait_for_perf"
 wait "${pids[3]}" || true
 echo "generator: $(cat "$out/generator.json")"
 echo "(server_cpu_pct_each: leader, edge, redis)"
+# What each node put on the bus and took off it (bytes / EVAL calls = the mean batch).
+for i in 0 1; do
+    port=${urls[i]#ws://127.0.0.1:}
+    exec 3<>"/dev/tcp/127.0.0.1/${port%/ws}"
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    echo "bench$i: $(grep -E '^signald_bus_(messages|bytes)_total' <&3 | tr '\n' ' ')"
+    exec 3<&-
+done
+# Redis's own count: how many bus batches (EVAL) and reads (XREAD), and microseconds per call.
+echo "redis commandstats:"
+redis-cli -s "$socket" INFO commandstats | grep -E '^cmdstat_(eval|evalsha|xread|xadd)[:]' |
+    sed 's/^/  /'
 for role in leader edge redis; do
     echo
     echo "== $role: top symbols by self time ($out/$role.data)"
