@@ -1,9 +1,10 @@
 // The benchmark runner: every scenario against signald and the Node ws baseline, N runs each,
-// each run with a fresh server. Prints the machine and a markdown table, and writes the raw
+// each run with a fresh server; the fan-out and latency scenarios also against a fresh two-node
+// signald cluster (one Redis, runner/cluster.mjs). Prints the machine and a markdown table, and writes the raw
 // results and the table under build/bench. bench/run builds everything and then calls this; call
 // it directly only with binaries you built yourself.
 //   node bench/run.mjs [--quick] [--runs N] [--scenarios a,b]
-//                      [--bench-bin PATH] [--signald-bin PATH]
+//                      [--bench-bin PATH] [--signald-bin PATH] [--redis-server PATH]
 // Exits non-zero if any run failed or any run saw a protocol violation.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -12,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { describeMachine, formatMachine } from "./runner/machine.mjs";
+import { startCluster } from "./runner/cluster.mjs";
 import { describeExit, isLive, runGenerator, startServer, stop, stopAllOnSignal }
     from "./runner/processes.mjs";
 import { buildTable, formatNumber, listProblems } from "./runner/report.mjs";
@@ -29,6 +31,7 @@ const { values: options } = parseArgs({
                                                 join(outDir, "bench/signald-bench") },
         "signald-bin": { type: "string",
                          default: process.env.SIGNALD_BIN ?? join(outDir, "signald") },
+        "redis-server": { type: "string", default: process.env.REDIS_SERVER ?? "redis-server" },
     },
 });
 
@@ -40,7 +43,8 @@ const tailChars = 1000; // of stderr, kept in the results for a run that failed
 
 const runCount = Number(options.runs ?? (options.quick ? 1 : 3));
 const times = options.quick ? timing.quick : timing.full;
-// The table's two columns. args(scenario) gives the server's arguments for that scenario.
+// The table's two columns. args(scenario) gives the server's arguments for that scenario;
+// start(scenario) starts it: { children, url, pids, stop }.
 const webRoot = join(repoRoot, "web");
 const servers = [
     { id: "signald", label: "signald", program: options["signald-bin"],
@@ -48,20 +52,43 @@ const servers = [
     { id: "node-ws", label: "Node ws", program: process.execPath,
       args: () => [join(repoRoot, "bench/baselines/node-ws/server.js"), "--port", "0"] },
 ];
+for (const server of servers) server.start = (scenario) => startSingle(server, scenario);
+
+// signald as two nodes with one Redis, every room's members spread over both, in the scenarios
+// that say cluster: true. Its rows sit under signald's in the table, compared with Node.
+const cluster = {
+    id: "signald-cluster", label: "signald, 2-node cluster", program: options["signald-bin"],
+    args: (scenario) => signaldArgs(webRoot, scenario.signald),
+    start: (scenario) => startCluster({ cpu: serverCpu, program: options["signald-bin"],
+                                        args: cluster.args(scenario),
+                                        redisProgram: options["redis-server"],
+                                        timeoutMs: listenTimeoutMs }),
+};
+
+async function startSingle(server, scenario)
+{
+    const { child, url } = await startServer({ cpu: serverCpu, program: server.program,
+                                               args: server.args(scenario),
+                                               timeoutMs: listenTimeoutMs });
+    return { children: [child], url, pids: [child.pid], stop: () => stop(child) };
+}
 
 // signald with other options, only in the scenarios that list the variant (scenarios.mjs).
 function variantServer(variant)
 {
     const args = (scenario) => signaldArgs(webRoot, { ...scenario.signald, ...variant.options });
-    return { id: variant.id, label: `signald, ${variant.label}`, program: options["signald-bin"],
-             args };
+    const server = { id: variant.id, label: `signald, ${variant.label}`,
+                     program: options["signald-bin"], args };
+    server.start = (scenario) => startSingle(server, scenario);
+    return server;
 }
 
-// Who runs in a scenario: signald, its variants, then Node.
+// Who runs in a scenario: signald, its variants, the cluster, then Node.
 function lineupOf(scenario)
 {
     const [signald, node] = servers;
-    return [signald, ...(scenario.variants ?? []).map(variantServer), node];
+    return [signald, ...(scenario.variants ?? []).map(variantServer),
+            ...(scenario.cluster ? [cluster] : []), node];
 }
 
 function fail(message)
@@ -85,6 +112,8 @@ function checkPrerequisites(chosen)
 {
     for (const program of [options["bench-bin"], options["signald-bin"]])
         if (!existsSync(program)) fail(`${program} does not exist: build it (bench/run does)`);
+    if (chosen.some((scenario) => scenario.cluster) && !onPath(options["redis-server"]))
+        fail(`${options["redis-server"]} not found: the cluster runs need Debian's redis-server`);
     if (!Number.isInteger(runCount) || runCount < 1) fail("--runs must be a positive integer");
     if (availableParallelism() < 2)
         fail("needs two CPUs: the server runs on CPU 1, the generator on CPU 0");
@@ -94,6 +123,12 @@ function checkPrerequisites(chosen)
     const sockets = Math.max(0, ...chosen.map((scenario) => scenario.fileDescriptors ?? 0));
     if (openFiles < sockets + 1000)
         fail(`open files limit is ${openFiles}; run \`ulimit -n ${sockets + 1000}\` first`);
+}
+
+function onPath(program)
+{
+    if (program.includes("/")) return existsSync(program);
+    return (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(join(dir, program)));
 }
 
 // The generator's result is its last stdout line that parses as a JSON object.
@@ -110,28 +145,29 @@ function parseResult(stdout)
     return null;
 }
 
-// One run: fresh server, generator, server stopped. Never throws; a failure is recorded.
+// One run: fresh server (or cluster), generator, server stopped. Never throws; a failure is
+// recorded.
 async function runOnce(scenario, server, run)
 {
     const record = { scenario: scenario.name, server: server.id, run };
     const timeoutMs = generatorTimeoutMs(scenario, times);
     let started = null;
     try {
-        const serverArgs = server.args(scenario);
-        record.server_command = [server.program, ...serverArgs].join(" ");
-        started = await startServer({ cpu: serverCpu, program: server.program, args: serverArgs,
-                                      timeoutMs: listenTimeoutMs });
-        const args = [...scenario.args(started.child.pid).map(String), "--url", started.url];
+        record.server_command = [server.program, ...server.args(scenario)].join(" ");
+        started = await server.start(scenario);
+        record.server_pids = started.pids;
+        const args = [...scenario.args(started.pids.join(",")).map(String), "--url", started.url];
         if (scenario.timed)
             args.push("--warmup", String(times.warmup), "--duration", String(times.duration));
         record.command = [options["bench-bin"], ...args].join(" ");
         const generator = await runGenerator({ cpu: generatorCpu, program: options["bench-bin"],
                                                args, timeoutMs });
         const result = parseResult(generator.stdout);
+        const dead = started.children.find((child) => !isLive(child));
         if (generator.timedOut)
             record.error = `generator did not finish within ${timeoutMs / 1000} s`;
-        else if (!isLive(started.child))
-            record.error = `server died (${describeExit(await started.child.exited)})`;
+        else if (dead)
+            record.error = `server died (${describeExit(await dead.exited)})`;
         else if (!result)
             record.error = `generator printed no JSON result (${describeExit(generator.exit)})`;
         // The generator exits non-zero when it counted violations; those runs still count.
@@ -145,9 +181,10 @@ async function runOnce(scenario, server, run)
         if (rest.length) record.stderr_tail = rest.join("\n").slice(-tailChars);
     } finally {
         if (started) {
-            await stop(started.child);
-            if (started.child.stderrTail)
-                record.server_stderr_tail = started.child.stderrTail.slice(-tailChars);
+            await started.stop();
+            const tails = started.children.map((child) => child.stderrTail).filter(Boolean);
+            if (tails.length)
+                record.server_stderr_tail = tails.join("\n---\n").slice(-tailChars);
         }
     }
     return record;
@@ -194,9 +231,9 @@ async function main()
         `## signald vs Node ws (${when}; ${mode}; ${times.warmup} s warm-up, ` +
             `${times.duration} s measured)`,
         "",
-        formatMachine(machine),
+        formatMachine(machine, chosen.some((scenario) => scenario.cluster)),
         "",
-        buildTable(chosen, servers, runs),
+        buildTable(chosen, servers, runs, cluster),
         ...(problems.length ? ["", "Problems:", ...problems] : []),
         "",
     ].join("\n");

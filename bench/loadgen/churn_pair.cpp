@@ -42,8 +42,8 @@ void ChurnPair::begin()
     a_joined_ = b_open_ = b_join_sent_ = offer_sent_ = answer_sent_ = false;
     a_ = std::make_shared<WsClient>(run_.io(), *this, 0);
     b_ = std::make_shared<WsClient>(run_.io(), *this, 1);
-    a_->start(run_.target(), run_.next_source(), run_.next_key_seed());
-    b_->start(run_.target(), run_.next_source(), run_.next_key_seed());
+    a_->start(run_.next_target(), run_.next_source(), run_.next_key_seed());
+    b_->start(run_.next_target(), run_.next_source(), run_.next_key_seed());
 }
 
 void ChurnPair::abandon()

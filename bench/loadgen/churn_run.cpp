@@ -20,7 +20,7 @@ constexpr std::chrono::milliseconds watchdog_period{500};
 } // namespace
 
 ChurnRun::ChurnRun(const Options& options)
-    : options_(options), target_(parse_ws_url(options.url)), key_seed_(options.seed * 1000003),
+    : options_(options), targets_(parse_ws_urls(options.url)), key_seed_(options.seed * 1000003),
       corrupt_pending_(options.self_test_corrupt)
 {
     if (!options.sources.empty())
@@ -88,7 +88,7 @@ void ChurnRun::begin_window()
 {
     measuring_ = true;
     window_start_ = Clock::now();
-    cpu_.begin(options_.server_pid);
+    cpu_.begin(options_.server_pids);
     phase_timer_.expires_after(seconds(options_.duration_s));
     phase_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec)

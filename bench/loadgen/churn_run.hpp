@@ -27,7 +27,8 @@ public:
 
     // For ChurnPair.
     boost::asio::io_context& io() { return io_; }
-    const WsTarget& target() const { return target_; }
+    // The targets in turn: with a cluster's nodes, the two ends of a pair are on different nodes.
+    const WsTarget& next_target() { return targets_[next_target_++ % targets_.size()]; }
     const boost::asio::ip::address* next_source();
     std::uint64_t next_key_seed() { return key_seed_++; }
     bool running() const { return running_; }
@@ -47,7 +48,8 @@ private:
 
     const Options& options_;
     boost::asio::io_context io_{1};
-    WsTarget target_;
+    std::vector<WsTarget> targets_;
+    std::size_t next_target_ = 0;
     std::vector<boost::asio::ip::address> sources_;
     std::size_t next_source_ = 0;
     std::uint64_t key_seed_;

@@ -45,19 +45,23 @@ double process_cpu_seconds(long pid)
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void CpuWindow::begin(long server_pid)
+void CpuWindow::begin(std::span<const long> server_pids)
 {
-    server_pid_ = server_pid;
+    server_pids_.assign(server_pids.begin(), server_pids.end());
     begin_at_ = Clock::now();
     generator_begin_s_ = self_cpu_seconds();
-    server_begin_s_ = process_cpu_seconds(server_pid_);
+    server_begin_s_.clear();
+    for (const long pid : server_pids_)
+        server_begin_s_.push_back(process_cpu_seconds(pid));
 }
 
 void CpuWindow::end()
 {
     end_at_ = Clock::now();
     generator_end_s_ = self_cpu_seconds();
-    server_end_s_ = process_cpu_seconds(server_pid_);
+    server_end_s_.clear();
+    for (const long pid : server_pids_)
+        server_end_s_.push_back(process_cpu_seconds(pid));
 }
 
 double CpuWindow::generator_percent() const
@@ -66,12 +70,29 @@ double CpuWindow::generator_percent() const
     return wall > 0 ? 100.0 * (generator_end_s_ - generator_begin_s_) / wall : 0.0;
 }
 
-double CpuWindow::server_percent() const
+std::vector<double> CpuWindow::server_percent_each() const
 {
     const double wall = std::chrono::duration<double>(end_at_ - begin_at_).count();
-    if (server_begin_s_ < 0 || server_end_s_ < 0 || wall <= 0)
+    if (server_pids_.empty() || server_end_s_.size() != server_pids_.size() || wall <= 0)
+        return {};
+    std::vector<double> each;
+    for (std::size_t i = 0; i < server_pids_.size(); ++i) {
+        if (server_begin_s_[i] < 0 || server_end_s_[i] < 0)
+            return {};
+        each.push_back(100.0 * (server_end_s_[i] - server_begin_s_[i]) / wall);
+    }
+    return each;
+}
+
+double CpuWindow::server_percent() const
+{
+    const auto each = server_percent_each();
+    if (each.empty())
         return -1;
-    return 100.0 * (server_end_s_ - server_begin_s_) / wall;
+    double total = 0;
+    for (const double percent : each)
+        total += percent;
+    return total;
 }
 
 } // namespace bench

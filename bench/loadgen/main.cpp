@@ -28,12 +28,19 @@ void raise_open_file_limit()
 
 void add_common(CLI::App& command, bench::Options& options)
 {
-    command.add_option("--url", options.url, "Server WebSocket URL, ws://HOST:PORT/ws")->required();
+    command
+        .add_option("--url", options.url,
+                    "Server WebSocket URL, ws://HOST:PORT/ws; for a cluster its nodes' URLs, "
+                    "comma-separated: client i connects to the (i mod N)th")
+        ->required();
     command.add_option("--sources", options.sources,
                        "Comma-separated local IPs to connect from, round robin "
                        "(default: the kernel's choice, 127.0.0.1 on loopback)");
-    command.add_option("--server-pid", options.server_pid,
-                       "Server PID: read its CPU time (and, for idle, its VmRSS) from /proc");
+    command
+        .add_option("--server-pid", options.server_pids,
+                    "Server PID, or several comma-separated (a cluster's nodes and Redis): read "
+                    "their CPU time (and, for idle, the first one's VmRSS) from /proc")
+        ->delimiter(',');
     command.add_option("--seed", options.seed, "Seed for WebSocket keys")->capture_default_str();
     // Hidden: corrupts one received message before it is checked, so the smoke test can prove
     // that the checker notices.

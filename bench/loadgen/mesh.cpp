@@ -45,7 +45,8 @@ void Mesh::connect_more()
         clients_[i] = std::make_shared<WsClient>(io_, *this, i);
         const auto* source =
             options_.sources.empty() ? nullptr : &options_.sources[i % options_.sources.size()];
-        clients_[i]->start(options_.target, source, options_.seed * 1000003 + i);
+        const WsTarget& target = options_.targets[i % options_.targets.size()];
+        clients_[i]->start(target, source, options_.seed * 1000003 + i);
     }
 }
 

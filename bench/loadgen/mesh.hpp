@@ -1,7 +1,8 @@
 #pragma once
 // R rooms of M members, as fanout, latency and idle need them: connects every client (a bounded
 // number at a time), joins it to its room, waits until each member has seen all the others, and
-// then checks every message any of them receives. Client i is member i % M of room "r<i / M>".
+// then checks every message any of them receives. Client i is member i % M of room "r<i / M>",
+// and connects to target i % T: with the two nodes of a cluster, every room has members on both.
 // Traffic policy (when to send) belongs to the scenario, which hears back through MeshListener.
 
 #include "clock.hpp"
@@ -22,7 +23,7 @@ class Violations;
 
 struct MeshOptions
 {
-    WsTarget target;
+    std::vector<WsTarget> targets; // at least one
     std::vector<boost::asio::ip::address> sources;
     std::size_t clients = 0;
     std::size_t members = 4;

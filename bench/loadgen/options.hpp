@@ -4,13 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bench {
 
 struct Options
 {
     std::string scenario;
-    std::string url;
+    std::string url;     // one ws:// URL, or several (a cluster's nodes), comma-separated
     std::string sources; // empty: the kernel picks the source address
     std::uint64_t seed = 1;
 
@@ -23,12 +24,16 @@ struct Options
     double rate = 0.0;
 
     std::size_t connections = 15000;
-    long server_pid = 0;
+    // The server's process, or a cluster's (its nodes and Redis): their CPU time is reported.
+    // The first is the one whose memory idle reads.
+    std::vector<long> server_pids;
     double settle_s = 2.0;
 
     std::size_t pairs = 64;
 
     bool self_test_corrupt = false;
+
+    long server_pid() const { return server_pids.empty() ? 0 : server_pids.front(); }
 };
 
 } // namespace bench

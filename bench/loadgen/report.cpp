@@ -30,6 +30,12 @@ void add_cpu(Report& report, const CpuWindow& cpu)
         report["server_cpu_pct"] = round_to(cpu.server_percent(), 1);
     else
         report["server_cpu_pct"] = nullptr;
+    // A cluster: how the total splits between its processes, in --server-pid's order.
+    if (const auto each = cpu.server_percent_each(); each.size() > 1) {
+        Report& list = report["server_cpu_pct_each"] = Report::array();
+        for (const double percent : each)
+            list.push_back(round_to(percent, 1));
+    }
 }
 
 int finish_report(Report& report, std::uint64_t violations)

@@ -8,7 +8,7 @@ namespace bench {
 MeshOptions mesh_options_from(const Options& options, std::size_t clients)
 {
     MeshOptions mesh;
-    mesh.target = parse_ws_url(options.url);
+    mesh.targets = parse_ws_urls(options.url);
     if (!options.sources.empty())
         mesh.sources = parse_sources(options.sources);
     mesh.clients = clients;

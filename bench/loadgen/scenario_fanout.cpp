@@ -107,7 +107,7 @@ private:
     {
         measuring_ = true;
         window_start_ = Clock::now();
-        cpu_.begin(options_.server_pid);
+        cpu_.begin(options_.server_pids);
         sent_at_window_start_ = mesh_.sent_total();
         phase_timer_.expires_after(seconds(options_.duration_s));
         phase_timer_.async_wait([this](const boost::system::error_code& ec) {

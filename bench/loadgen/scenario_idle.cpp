@@ -44,10 +44,10 @@ public:
 
     int run()
     {
-        if (options_.server_pid > 0 && read_vm_rss_kb(options_.server_pid) < 0)
+        if (options_.server_pid() > 0 && read_vm_rss_kb(options_.server_pid()) < 0)
             return cannot_run("cannot read VmRSS of --server-pid " +
-                              std::to_string(options_.server_pid));
-        rss_before_kb_ = read_vm_rss_kb(options_.server_pid);
+                              std::to_string(options_.server_pid()));
+        rss_before_kb_ = read_vm_rss_kb(options_.server_pid());
         const auto started = Clock::now();
         mesh_.start();
         wait_until(
@@ -68,7 +68,7 @@ public:
         report["connections"] = options_.connections;
         report["members"] = options_.members;
         report["connect_join_per_s"] = round_to(n / setup_s, 1);
-        if (options_.server_pid > 0) {
+        if (options_.server_pid() > 0) {
             report["rss_before_kb"] = rss_before_kb_;
             report["rss_joined_kb"] = rss_joined_kb_;
             report["rss_after_kb"] = rss_after_kb_;
@@ -85,14 +85,14 @@ public:
     void on_ready() override
     {
         ready_ = true;
-        rss_joined_kb_ = read_vm_rss_kb(options_.server_pid);
+        rss_joined_kb_ = read_vm_rss_kb(options_.server_pid());
         std::fprintf(stderr, "idle: %zu connections joined; settling %.1f s\n",
                      options_.connections, options_.settle_s);
         settle_timer_.expires_after(seconds(options_.settle_s));
         settle_timer_.async_wait([this](const boost::system::error_code& ec) {
             if (ec)
                 return;
-            rss_after_kb_ = read_vm_rss_kb(options_.server_pid);
+            rss_after_kb_ = read_vm_rss_kb(options_.server_pid());
             mesh_.close_all();
             io_.stop();
         });

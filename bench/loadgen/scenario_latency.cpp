@@ -123,7 +123,7 @@ private:
         const bool in_window = now_ns >= window_start_ns_ && now_ns < window_end_ns_;
         if (in_window && !cpu_measuring_) {
             cpu_measuring_ = true;
-            cpu_.begin(options_.server_pid);
+            cpu_.begin(options_.server_pids);
         }
         const std::size_t clients = mesh_.size();
         for (;;) {

@@ -35,6 +35,22 @@ WsTarget parse_ws_url(const std::string& url)
     return target;
 }
 
+std::vector<WsTarget> parse_ws_urls(const std::string& list)
+{
+    std::vector<WsTarget> targets;
+    std::size_t at = 0;
+    while (at <= list.size()) {
+        const auto comma = list.find(',', at);
+        const std::string item = list.substr(at, comma - at);
+        at = comma == std::string::npos ? list.size() + 1 : comma + 1;
+        if (!item.empty())
+            targets.push_back(parse_ws_url(item));
+    }
+    if (targets.empty())
+        throw std::runtime_error("--url is empty");
+    return targets;
+}
+
 std::vector<boost::asio::ip::address> parse_sources(const std::string& list)
 {
     std::vector<boost::asio::ip::address> sources;

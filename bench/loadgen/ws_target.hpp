@@ -1,6 +1,7 @@
 #pragma once
-// Where the generator connects (the parsed --url) and from which local addresses (--sources).
-// Resolved once at startup; connections copy nothing from here but the endpoint.
+// Where the generator connects (the parsed --url: one server, or the nodes of a cluster) and from
+// which local addresses (--sources). Resolved once at startup; connections copy nothing from here
+// but the endpoint.
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +20,9 @@ struct WsTarget
 
 // ws://HOST:PORT/PATH; HOST may be a name, resolved here. Throws std::runtime_error.
 WsTarget parse_ws_url(const std::string& url);
+
+// One or more such URLs, comma-separated: the nodes of a cluster. Throws std::runtime_error.
+std::vector<WsTarget> parse_ws_urls(const std::string& list);
 
 // Comma-separated IP addresses. Throws std::runtime_error on a bad one or an empty list.
 std::vector<boost::asio::ip::address> parse_sources(const std::string& list);

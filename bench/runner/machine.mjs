@@ -35,19 +35,25 @@ export function describeMachine(repoRoot)
         gxx: tryRead(() => execFileSync("g++", ["-dumpfullversion"]).toString().trim()),
         boost,
         node: process.version,
+        redis: tryRead(() => /v=(\S+)/.exec(execFileSync("redis-server", ["--version"])
+            .toString())[1]),
         ws: tryRead(() => JSON.parse(readFileSync(wsPackage, "utf8")).version),
     };
 }
 
-export function formatMachine(machine)
+// withCluster: some scenario ran the two-node cluster too.
+export function formatMachine(machine, withCluster = false)
 {
     const clean = machine.worktree_clean === true ? "" : " (uncommitted changes)";
     return [
         `- CPU: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.memory_gib} GiB RAM`,
-        "- Pinning: server on CPU 1, load generator on CPU 0",
+        "- Pinning: server on CPU 1, load generator on CPU 0" +
+            (withCluster ? "; the 2-node cluster's two nodes and Redis all share CPU 1" : ""),
         `- Kernel: Linux ${machine.kernel}`,
         `- Commit: ${machine.commit}${clean}`,
         `- signald: Release build, g++ ${machine.gxx}, Boost ${machine.boost}`,
         `- Node baseline: Node.js ${machine.node}, ws ${machine.ws}`,
+        ...(withCluster ? [`- Cluster: redis-server ${machine.redis} on a unix socket, ` +
+                           "no persistence; leader bench0, edge bench1"] : []),
     ].join("\n");
 }

@@ -39,6 +39,15 @@ function spawnPinned(cpu, program, args)
     return child;
 }
 
+// Any other process of a run (redis-server for a cluster): pinned, stopped like the rest, its
+// stdout drained and its stderr's tail kept.
+export function startProcess(cpu, program, args)
+{
+    const child = spawnPinned(cpu, program, args);
+    child.stdout.resume();
+    return child;
+}
+
 // Resolves once the child has exited, escalating to SIGKILL after the grace period.
 export async function stop(child)
 {

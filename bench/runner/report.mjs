@@ -58,12 +58,14 @@ function failureNote(runs)
 
 // runs: [{ scenario, server, run, result?, error? }]; servers: [{ id, label }], signald first.
 // A scenario's variants (signald with other options) get a row each under its first metric, in
-// signald's column, and count as signald in the last two rows.
-export function buildTable(scenarios, servers, runs)
+// signald's column, and count as signald in the last two rows. So does the cluster, when given,
+// but with a row under every metric of the scenarios that ran it, compared with Node.
+export function buildTable(scenarios, servers, runs, cluster = null)
 {
     const [signald, node] = servers;
     const variantIds = new Set(scenarios.flatMap((scenario) => scenario.variants ?? [])
         .map((variant) => variant.id));
+    if (cluster) variantIds.add(cluster.id);
     const columnOf = (id) => (variantIds.has(id) ? signald.id : id);
     const header = [
         `| Scenario | Metric | ${signald.label} median (min–max) ` +
@@ -75,6 +77,7 @@ export function buildTable(scenarios, servers, runs)
         const runsOf = (server) =>
             runs.filter((run) => run.scenario === scenario.name && run.server === server.id);
         const [ours, theirs] = [runsOf(signald), runsOf(node)];
+        const clustered = cluster ? runsOf(cluster) : [];
         if (ours.length + theirs.length === 0) continue;
         let first = true;
         const row = (label, a, b, c) => {
@@ -89,6 +92,11 @@ export function buildTable(scenarios, servers, runs)
             row(metric.label, summary(values(ours)) + note(ours),
                 summary(values(theirs)) + note(theirs),
                 ratio(metric, values(ours), values(theirs)));
+            if (clustered.length) {
+                row(`${metric.label}, 2-node cluster`,
+                    summary(values(clustered)) + (index === 0 ? failureNote(clustered) : ""), "",
+                    ratio(metric, values(clustered), values(theirs)));
+            }
             if (index > 0) continue;
             for (const variant of scenario.variants ?? []) {
                 const variantRuns = runsOf(variant);
@@ -110,6 +118,7 @@ export function buildTable(scenarios, servers, runs)
             };
             const label = offered ? `rate held (${formatNumber(offered)}/s offered)` : "rate held";
             row(label, held(ours), held(theirs), "");
+            if (clustered.length) row(`${label}, 2-node cluster`, held(clustered), "", "");
         }
     }
 
