@@ -1,4 +1,5 @@
 #include "signald/cluster/redis_endpoint.hpp"
+#include "signald/core/percent_decode.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,39 +42,6 @@ std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t m
     if (ec != std::errc{} || end != text.data() + text.size() || value > max)
         return std::nullopt;
     return value;
-}
-
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-// RFC 3986 percent-decoding; nullopt for a '%' not followed by two hex digits.
-std::optional<std::string> percent_decode(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out.push_back(text[i]);
-            continue;
-        }
-        if (i + 2 >= text.size())
-            return std::nullopt;
-        const int high = hex_value(text[i + 1]);
-        const int low = hex_value(text[i + 2]);
-        if (high < 0 || low < 0)
-            return std::nullopt;
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-    }
-    return out;
 }
 
 std::optional<std::string> db_problem(std::string_view text, std::uint32_t& db)

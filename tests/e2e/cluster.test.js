@@ -17,6 +17,7 @@ import { test } from "node:test";
 import {
     expectFullMesh, launchBrowser, openParticipant, saveArtifacts, sleep, startServer, startSignald, waitFor,
 } from "./lib/harness.js";
+import { instrument, startSampler } from "./lib/call-watch.js";
 
 // The longest a remote tile may go without a new frame. Media flows between the browsers, not
 // through signald, so a stall could only come from the call being renegotiated or torn down; the
@@ -176,105 +177,17 @@ async function stopNode(node)
     return exit;
 }
 
-// ---- In the page (as in resume.test.js) -------------------------------------------------------
-
-// Runs before the page's scripts: records every WebSocket with what it sent and received and how
-// it closed, and counts RTCPeerConnections made and closed.
-function instrument()
-{
-    const t = window.__clusterTest = { created: 0, closed: 0, sockets: [] };
-    const NativePC = window.RTCPeerConnection;
-    window.RTCPeerConnection = class extends NativePC {
-        constructor(...args)
-        {
-            super(...args);
-            t.created += 1;
-        }
-
-        close()
-        {
-            t.closed += 1;
-            return super.close();
-        }
-    };
-    const NativeWS = window.WebSocket;
-    window.WebSocket = class extends NativeWS {
-        constructor(...args)
-        {
-            super(...args);
-            const record = { createdAt: Date.now(), sent: [], received: [], closedAt: null, code: null };
-            t.sockets.push(record);
-            this.record = record;
-            this.addEventListener("message", (e) => {
-                let msg;
-                try {
-                    msg = JSON.parse(e.data);
-                } catch {
-                    msg = { action: "(not json)" };
-                }
-                record.received.push({ at: Date.now(), msg });
-            });
-            this.addEventListener("close", (e) => {
-                record.closedAt = Date.now();
-                record.code = e.code;
-            });
-        }
-
-        send(text)
-        {
-            this.record.sent.push({ at: Date.now(), msg: JSON.parse(text) });
-            return super.send(text);
-        }
-    };
-}
-
-// Every 50 ms: each remote tile's presented frame count (the longest time it stood still, and
-// when that was) and the page's clientId (every value it had).
-function startSampler()
-{
-    const t = window.__clusterTest;
-    t.maxGap = {};
-    t.maxGapEnd = {};
-    t.clientIds = [document.body.dataset.clientId ?? null];
-    const last = new Map();
-    t.sampler = setInterval(() => {
-        const now = performance.now();
-        const id = document.body.dataset.clientId ?? null;
-        if (!t.clientIds.includes(id))
-            t.clientIds.push(id);
-        for (const video of document.querySelectorAll("#remote-videos video[data-peer-id]")) {
-            const peerId = video.dataset.peerId;
-            const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-            const seen = last.get(peerId);
-            if (!seen) {
-                last.set(peerId, { frames, at: now });
-                t.maxGap[peerId] = 0;
-                continue;
-            }
-            const gap = now - seen.at;
-            if (gap > t.maxGap[peerId]) {
-                t.maxGap[peerId] = gap;
-                t.maxGapEnd[peerId] = Date.now();
-            }
-            if (frames > seen.frames) {
-                seen.frames = frames;
-                seen.at = now;
-            }
-        }
-    }, 50);
-}
-
 const probe = (p) => p.page.evaluate(() => ({
     clientId: document.body.dataset.clientId ?? null,
     connection: document.body.dataset.connection,
     resuming: window.call.signaling.resuming,
-    sockets: window.__clusterTest.sockets.length,
-    lastCode: window.__clusterTest.sockets.at(-1)?.code ?? null,
+    sockets: window.__callWatch.sockets.length,
+    lastCode: window.__callWatch.sockets.at(-1)?.code ?? null,
     suspendedTiles: [...document.querySelectorAll("#remote-videos [data-tile-for]")]
         .filter((f) => f.dataset.suspended === "true").map((f) => f.dataset.tileFor),
 }));
 
-const socketsOf = (p) => p.page.evaluate(() => window.__clusterTest.sockets);
+const socketsOf = (p) => p.page.evaluate(() => window.__callWatch.sockets);
 
 // The page's resume messages say exactly how many messages the previous socket received after
 // the `joined`/`resumed` that gave it its token. Returns how many resumes there were.
@@ -341,7 +254,7 @@ test("rolling restart of both nodes behind a load balancer: the four-party call 
             const connections = [];
             for (const p of people) {
                 await p.page.evaluate(startSampler);
-                connections.push(await p.page.evaluate(() => [window.__clusterTest.created, window.__clusterTest.closed]));
+                connections.push(await p.page.evaluate(() => [window.__callWatch.created, window.__callWatch.closed]));
             }
             t.diagnostic(`mesh up; clientIds ${ids.join(", ")}`);
 
@@ -401,7 +314,7 @@ test("rolling restart of both nodes behind a load balancer: the four-party call 
             // Every check over the whole time.
             for (const p of people) {
                 const stats = await p.page.evaluate(() => {
-                    const t = window.__clusterTest;
+                    const t = window.__callWatch;
                     clearInterval(t.sampler);
                     return { maxGap: t.maxGap, maxGapEnd: t.maxGapEnd, clientIds: t.clientIds,
                         created: t.created, closed: t.closed };

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
 import { clientIdOf, expectFullMesh, openParticipant, sleep, waitFor, withCall } from "./lib/harness.js";
+import { instrument, startSampler } from "./lib/call-watch.js";
 
 // How long the proxy refuses every connection in the big cut (the 5 s), and the longest
 // a remote tile may go without a new frame.
@@ -94,91 +95,8 @@ function tcpProxy(targetPort)
     };
 }
 
-// ---- In the page ------------------------------------------------------------------------------
-
-// Runs before the page's scripts: counts RTCPeerConnections made and closed, and records every
-// WebSocket with what it sent and received and how it closed.
-function instrument()
-{
-    const t = window.__resumeTest = { created: 0, closed: 0, sockets: [] };
-    const NativePC = window.RTCPeerConnection;
-    window.RTCPeerConnection = class extends NativePC {
-        constructor(...args)
-        {
-            super(...args);
-            t.created += 1;
-        }
-
-        close()
-        {
-            t.closed += 1;
-            return super.close();
-        }
-    };
-    const NativeWS = window.WebSocket;
-    window.WebSocket = class extends NativeWS {
-        constructor(...args)
-        {
-            super(...args);
-            const record = { createdAt: Date.now(), sent: [], received: [], closedAt: null, code: null };
-            t.sockets.push(record);
-            this.record = record;
-            this.addEventListener("message", (e) => {
-                let msg;
-                try {
-                    msg = JSON.parse(e.data);
-                } catch {
-                    msg = { action: "(not json)" };
-                }
-                record.received.push({ at: Date.now(), msg });
-            });
-            this.addEventListener("close", (e) => {
-                record.closedAt = Date.now();
-                record.code = e.code;
-            });
-        }
-
-        send(text)
-        {
-            this.record.sent.push({ at: Date.now(), msg: JSON.parse(text) });
-            return super.send(text);
-        }
-    };
-}
-
-// Every 50 ms: each remote tile's presented frame count (the longest time it stood still) and
-// the page's clientId (every value it had).
-function startSampler()
-{
-    const t = window.__resumeTest;
-    t.maxGap = {};
-    t.clientIds = [document.body.dataset.clientId ?? null];
-    const last = new Map();
-    t.sampler = setInterval(() => {
-        const now = performance.now();
-        const id = document.body.dataset.clientId ?? null;
-        if (!t.clientIds.includes(id))
-            t.clientIds.push(id);
-        for (const video of document.querySelectorAll("#remote-videos video[data-peer-id]")) {
-            const peerId = video.dataset.peerId;
-            const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-            const seen = last.get(peerId);
-            if (!seen) {
-                last.set(peerId, { frames, at: now });
-                t.maxGap[peerId] = 0;
-            } else if (frames > seen.frames) {
-                t.maxGap[peerId] = Math.max(t.maxGap[peerId], now - seen.at);
-                seen.frames = frames;
-                seen.at = now;
-            } else {
-                t.maxGap[peerId] = Math.max(t.maxGap[peerId], now - seen.at);
-            }
-        }
-    }, 50);
-}
-
 const probe = (p) => p.page.evaluate(() => {
-    const t = window.__resumeTest;
+    const t = window.__callWatch;
     return {
         at: Date.now(),
         created: t.created,
@@ -194,7 +112,7 @@ const probe = (p) => p.page.evaluate(() => {
     };
 });
 
-const socketsOf = (p) => p.page.evaluate(() => window.__resumeTest.sockets);
+const socketsOf = (p) => p.page.evaluate(() => window.__callWatch.sockets);
 
 // Ada's connection to Grace: its signaling state and the ICE ufrags on both ends.
 const negotiation = (p, peerId) => p.page.evaluate((id) => {
@@ -319,7 +237,7 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
             // Every check over the whole time.
             for (const [i, p] of people.entries()) {
                 const stats = await p.page.evaluate(() => {
-                    const t = window.__resumeTest;
+                    const t = window.__callWatch;
                     clearInterval(t.sampler);
                     return { maxGap: t.maxGap, clientIds: t.clientIds, created: t.created, closed: t.closed };
                 });
@@ -385,7 +303,7 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
             // half-open connection would). The server closes Linus's socket with 4001; his page
             // says the call continued elsewhere and does not reconnect.
             const takeover = await linus.page.evaluate(() => {
-                const sockets = window.__resumeTest.sockets;
+                const sockets = window.__callWatch.sockets;
                 const isToken = (r) => ["joined", "resumed"].includes(r.msg.action);
                 const socket = sockets.findLast((s) => s.received.some(isToken));
                 const k = socket.received.findLastIndex(isToken);
@@ -407,13 +325,13 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
                 const s = await linus.page.evaluate(() => ({
                     active: window.call.signaling.active,
                     notice: document.getElementById("notice").hidden ? null : document.getElementById("notice-text").textContent,
-                    code: window.__resumeTest.sockets.at(-1).code,
+                    code: window.__callWatch.sockets.at(-1).code,
                 }));
                 return !s.active && s.code === 4001 && s.notice?.includes("continued elsewhere");
             }, { timeout: 5000, interval: 100, what: "Linus's page to say the call continued elsewhere" });
             // Longer than the first resume attempt may take (1 s): no attempt comes.
             await sleep(1500);
-            assert.equal(await linus.page.evaluate(() => window.__resumeTest.sockets.length), takeover.sockets,
+            assert.equal(await linus.page.evaluate(() => window.__callWatch.sockets.length), takeover.sockets,
                 "no reconnect after 4001");
             await other.close();
         } finally {
