@@ -278,11 +278,18 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);
         // A client of this Hub that may have missed messages: suspended, so that the edge's
-        // roster (after the outage) makes it resume and get exactly what it missed.
-        if (message.kind == BusKind::send && remote_.erase(message.id) == 1)
+        // roster (after the outage) makes it resume and get exactly what it missed. Only if it
+        // is still served by that edge: the answer comes a round trip after the batch left, and
+        // meanwhile the member may have resumed on another node (a takeover of the connection
+        // on a node that died); its new connection missed nothing.
+        if (message.kind != BusKind::send)
+            continue;
+        const auto edge = remote_.find(message.id);
+        if (edge != remote_.end() && edge->second == to) {
+            remote_.erase(edge);
             hub_.disconnect(message.id, ConnectionEnd::lost);
+        }
     }
-    (void)to;
 }
 
 } // namespace signald
