@@ -622,11 +622,17 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
             refuse(message.id, message.text);
         // A client of this Hub that may have missed messages (or whose close, abort or rebind
         // did not arrive): suspended, and its edge told, until it hears, to close it with 1012,
-        // so that it resumes and gets exactly what it missed.
+        // so that it resumes and gets exactly what it missed. Only if that edge still serves
+        // it: the answer comes a round trip after the batch left, and meanwhile the member may
+        // have resumed on another node (a takeover of a connection on a node that died), whose
+        // new connection missed nothing.
         switch (message.kind) {
         case BusKind::send:
-            if (remote_.erase(message.id) == 1)
+            if (const auto edge = remote_.find(message.id);
+                edge != remote_.end() && edge->second == to) {
+                remote_.erase(edge);
                 hub_.disconnect(message.id, ConnectionEnd::lost);
+            }
             closes_to_send_[to][message.id] = close_code::service_restart;
             break;
         case BusKind::rebind: // the edge still knows the connection by its own id

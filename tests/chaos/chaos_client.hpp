@@ -72,8 +72,10 @@ struct Client
 
     std::size_t serial;
     bool probe;
-    std::string id;  // known from the first joined
-    ClientView view; // its room and the other members, as the server told it
+    std::size_t node = 0;        // which of the Nodes it connects to (nodes.hpp)
+    Clock::time_point opened_at; // when its connection was started
+    std::string id;              // known from the first joined
+    ClientView view;             // its room and the other members, as the server told it
     Pending pending = Pending::none;
     std::string pending_room;
     Clock::time_point pending_since;
@@ -101,6 +103,13 @@ struct Client
     std::shared_ptr<Client> taken_over;
     bool fail_resume = false;
     bool comes_back = false; // cut: a new connection resumes this one's membership
+    // How long a cut member waits before it resumes, at most: a member whose node was killed
+    // waits longer, so that some resume before the cluster declares that node dead and some after.
+    std::chrono::milliseconds resume_within{0}; // 0: max_resume_delay (driver.hpp)
+    // Whether the server may still hold it as a member after its connection ended: it was in a
+    // room or had a join on its way. A node killed before it forwarded the end leaves it
+    // suspended, and then expired, where a delivered close would have removed it.
+    bool maybe_member = false;
     // When the connection it resumes was cut (not for a takeover): a resume-failed later than
     // the grace period after it may be the expiry winning a race with a slow driver.
     std::optional<Clock::time_point> cut_at;

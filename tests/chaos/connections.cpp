@@ -40,15 +40,26 @@ void Driver::start_client(bool probe, const std::string& probe_room)
     open_connection(c);
 }
 
+std::size_t Driver::pick_node()
+{
+    if (nodes_.size() == 1)
+        return 0; // no draw: a seed replays the same run as before clusters
+    const auto up = nodes_.up_nodes();
+    return up[pick(up.size())];
+}
+
 void Driver::open_connection(const ClientPtr& c)
 {
+    c->node = pick_node();
+    c->opened_at = Clock::now();
     live_.push_back(c);
     ++connecting_;
     ++stats_.connections_opened;
     stats_.peak_live = std::max(stats_.peak_live, live_.size());
     auto& stream = beast::get_lowest_layer(c->socket->ws);
     stream.expires_after(10s);
-    stream.async_connect(endpoint_, [this, c](error_code ec) { on_connect(c, ec); });
+    const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), nodes_.port(c->node));
+    stream.async_connect(endpoint, [this, c](error_code ec) { on_connect(c, ec); });
 }
 
 void Driver::on_connect(const ClientPtr& c, error_code ec)
@@ -68,7 +79,7 @@ void Driver::on_connect(const ClientPtr& c, error_code ec)
     timeouts.handshake_timeout = 15s;
     c->socket->ws.set_option(timeouts);
     c->socket->ws.text(true);
-    c->socket->ws.async_handshake("127.0.0.1:" + std::to_string(server_.port()), "/ws",
+    c->socket->ws.async_handshake("127.0.0.1:" + std::to_string(nodes_.port(c->node)), "/ws",
                                   [this, c](error_code e) { on_handshake(c, e); });
     if (c->abort_handshake) {
         // Cut the connection while the upgrade is in flight: the server may have read none,
@@ -189,6 +200,7 @@ void Driver::on_write(const ClientPtr& c, error_code ec)
 
 void Driver::forget(const ClientPtr& c, const char* how)
 {
+    c->maybe_member = c->room().has_value() || c->pending == Client::Pending::join;
     if (c->pending != Client::Pending::none) {
         c->pending = Client::Pending::none;
         --pending_count_;
@@ -250,24 +262,7 @@ void Driver::finish_close(const ClientPtr& c)
 void Driver::drop(const ClientPtr& c, bool rst, Cut cut)
 {
     ++(rst ? stats_.drops_rst : stats_.drops_fin);
-    // Only a member with a token it knows to be live can resume: in a room, nothing pending.
-    if (!c->room() || c->token.empty() || c->pending != Client::Pending::none)
-        cut = Cut::gone;
-    c->note(std::string(rst ? "drop rst" : "drop fin") + (cut == Cut::resume ? ", will resume"
-                                                          : cut == Cut::fail ? ", will fail resume"
-                                                                             : ""));
-    const bool suspended = count_cut(*c);
-    if (cut == Cut::gone) {
-        if (suspended)
-            ++stats_.expiries_certain;
-        if (c->room())
-            ++stats_.cuts_expired;
-        forget(c, rst ? "dropped (RST)" : "dropped (FIN)");
-    } else {
-        ++stats_.cuts_resumed;
-        c->comes_back = true;
-        c->fail_resume = cut == Cut::fail;
-    }
+    cut = plan_cut(c, cut, rst ? "dropped (RST)" : "dropped (FIN)");
     c->drop_with_rst = rst;
     remove_live(c, cut == Cut::gone);
     if (c->writing || !c->outbox.empty()) {
@@ -284,6 +279,29 @@ void Driver::drop(const ClientPtr& c, bool rst, Cut cut)
         c->cut_at = Clock::now();
         schedule_resume(c);
     }
+}
+
+Driver::Cut Driver::plan_cut(const ClientPtr& c, Cut cut, const char* how)
+{
+    // Only a member with a token it knows to be live can resume: in a room, nothing pending.
+    if (!c->room() || c->token.empty() || c->pending != Client::Pending::none)
+        cut = Cut::gone;
+    c->note(std::string(how) + (cut == Cut::resume ? ", will resume"
+                                : cut == Cut::fail ? ", will fail resume"
+                                                   : ""));
+    const bool suspended = count_cut(*c);
+    if (cut == Cut::gone) {
+        if (suspended)
+            ++stats_.expiries_certain;
+        if (c->room())
+            ++stats_.cuts_expired;
+        forget(c, how);
+    } else {
+        ++stats_.cuts_resumed;
+        c->comes_back = true;
+        c->fail_resume = cut == Cut::fail;
+    }
+    return cut;
 }
 
 void Driver::finish_drop(const ClientPtr& c)
@@ -331,7 +349,8 @@ void Driver::cut(const ClientPtr& c, bool rst)
 void Driver::schedule_resume(const ClientPtr& old)
 {
     ++scheduled_resumes_;
-    const auto delay = std::chrono::milliseconds(20 + pick(max_resume_delay.count() - 20));
+    const auto within = old->resume_within.count() > 0 ? old->resume_within : max_resume_delay;
+    const auto delay = std::chrono::milliseconds(20 + pick(within.count() - 20));
     auto timer = std::make_shared<net::steady_timer>(ioc_, delay);
     resume_timers_.push_back(timer);
     timer->async_wait([this, old, timer](error_code ec) {
@@ -355,11 +374,13 @@ void Driver::start_resumer(const ClientPtr& old)
     c->trail = old->trail;
     c->resumes = true;
     c->fail_resume = old->fail_resume;
-    c->resume_received = old->received;
+    // A resumer whose own connection was cut before it sent its resume tries again with the
+    // count it was going to send.
+    c->resume_received = old->resumes ? old->resume_received : old->received;
     c->cut_at = old->cut_at;
-    c->note("resumes #" + std::to_string(old->serial) + " after " + std::to_string(old->received));
-    if (old->expected_close_code == 4001)
-        c->taken_over = old;
+    c->note("resumes #" + std::to_string(old->serial) + " after " +
+            std::to_string(c->resume_received));
+    c->taken_over = old->expected_close_code == 4001 ? old : old->taken_over;
     open_connection(c);
 }
 
@@ -477,6 +498,94 @@ void Driver::check_server_close(const ClientPtr& c, error_code ec)
         problem("server-close-code", "expected close " + std::to_string(c->expected_close_code) +
                                          ", got " + ec.message() + " (close code " +
                                          std::to_string(code) + ") " + c->describe());
+    finish_close(c);
+}
+
+} // namespace signald::test::chaos
+
+namespace signald::test::chaos {
+
+// ---- a node killed ----
+
+void Driver::kill_node(std::size_t node)
+{
+    nodes_.kill(node);
+    ++stats_.node_kills;
+    // Its connections are gone: the kernel has reset them. The driver closes its ends now, so
+    // that no handler reports them as failures, and decides how each member goes on.
+    for (const auto& c : std::vector(live_)) {
+        if (c->node != node || c->state == Client::State::dead)
+            continue;
+        ++stats_.victims;
+        if (c->state == Client::State::connecting)
+            lose_connecting(c);
+        else
+            lose_open(c);
+    }
+    std::vector<ClientPtr> closing;
+    for (const auto& [raw, c] : closing_)
+        if (c->node == node)
+            closing.push_back(c);
+    for (const auto& c : closing) {
+        ++stats_.victims;
+        lose_closing(c);
+    }
+    last_activity_ = Clock::now();
+}
+
+void Driver::lose_open(const ClientPtr& c)
+{
+    c->takeover_pending = false;
+    // A resume on its way may have reached the leader (then the member is suspended again by
+    // the kill, and expires) or not (it stays suspended, and expires): the server counted a
+    // resume, or a failure, or neither.
+    if (c->pending == Client::Pending::resume)
+        ++stats_.resumes_maybe;
+    const bool certain =
+        c->room() && c->pending != Client::Pending::leave && c->pending != Client::Pending::resume;
+    const std::size_t roll = pick(10);
+    const Cut wanted = roll < 6 ? Cut::resume : roll < 7 ? Cut::fail : Cut::gone;
+    const Cut cut = plan_cut(c, wanted, "its node was killed");
+    if (certain && !c->id.empty())
+        victims_killed_at_[c->id] = Clock::now();
+    if (c->room())
+        ++(cut == Cut::gone ? stats_.victims_gone : stats_.victims_resumed);
+    c->state = Client::State::dead;
+    kill_socket(*c, true);
+    remove_live(c, cut == Cut::gone);
+    if (c->comes_back) {
+        c->resume_within = max_victim_resume_delay;
+        // Its grace period starts when the cluster declares the node dead, at most
+        // --node-timeout + 1 s from now: only a resume-failed after that plus the grace period
+        // may be an expiry that won the race against a slow driver.
+        c->cut_at = Clock::now() + nodes_.node_timeout() + 1s;
+        schedule_resume(c);
+    }
+}
+
+void Driver::lose_connecting(const ClientPtr& c)
+{
+    --connecting_;
+    c->state = Client::State::dead;
+    kill_socket(*c, true);
+    remove_live(c, !c->resumes);
+    // A resumer that had not sent its resume yet: the member is still suspended (or still
+    // connected elsewhere, for a takeover), so it tries again on a node that is up.
+    if (c->resumes) {
+        ++stats_.victim_retries;
+        start_resumer(c);
+    }
+}
+
+void Driver::lose_closing(const ClientPtr& c)
+{
+    if (c->after_flush == Client::Then::drop)
+        return finish_drop(c); // a cut already counted; what it queued is lost with the node
+    // A clean close, or a server's close after misbehaving, that the leader may not have heard
+    // of: then the kill suspends the member instead, and it expires. (The connection a takeover
+    // ends was suspended by the takeover already.)
+    if (c->expected_close_code != 4001 && c->maybe_member)
+        ++stats_.suspensions_maybe;
     finish_close(c);
 }
 

@@ -8,8 +8,8 @@
 // exchange and /metrics). chaos_test.cpp says what is checked and why, and runs the cycles.
 
 #include "chaos_client.hpp"
+#include "nodes.hpp"
 #include "server_probe.hpp"
-#include "signald_process.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -72,6 +72,12 @@ inline double ms_since(Clock::time_point start)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// A member whose node was killed resumes within this (on a node that is up): spread over the
+// time the cluster takes to declare that node dead (at most --node-timeout + 1 s), so that some
+// resume before (a takeover of a connection the leader still thinks open) and some after. Still
+// well inside the grace period, which starts only when the node is declared dead.
+inline constexpr auto max_victim_resume_delay = 3500ms;
+
 // One cycle's shape. The warm-up and the chaos run differ only in these numbers.
 struct CycleSettings
 {
@@ -80,6 +86,10 @@ struct CycleSettings
     std::chrono::milliseconds duration; // phase 1 ends at this or at op_budget, whichever first
     std::size_t op_budget;
     double ops_per_second;
+    // In a cluster: this far into phase 1 the last node (never the leader) is killed with
+    // SIGKILL, and restart_after later started again. Zero: no node is killed.
+    std::chrono::milliseconds kill_at{0};
+    std::chrono::milliseconds restart_after{0};
 };
 
 struct Stats
@@ -132,12 +142,24 @@ struct Stats
     double ramp_max_request_ms = 0;
     double phase1_ms = 0;
     double throttled_ms = 0;
+    // A node killed: the connections it cut, and how their members went on.
+    std::size_t node_kills = 0;
+    std::size_t victims = 0;         // connections the kill cut (open or connecting)
+    std::size_t victims_resumed = 0; // members that will resume on another node
+    std::size_t victims_gone = 0;    // members left to expire
+    std::size_t victim_retries = 0;  // resumers whose new connection the kill cut: again elsewhere
+    // Resumes on their way when their node died: the server may have counted them or not.
+    std::size_t resumes_maybe = 0;
+    // peer-suspended for a member of the killed node: how many were heard, and the latest after
+    // the kill (the others must hear within --node-timeout + 1 s).
+    std::size_t victims_suspended_heard = 0;
+    double victim_suspended_max_ms = 0;
 };
 
 class Driver
 {
 public:
-    Driver(SignaldProcess& server, CycleSettings settings, std::uint64_t seed);
+    Driver(Nodes& nodes, CycleSettings settings, std::uint64_t seed);
     ~Driver();
     Driver(const Driver&) = delete;
     Driver& operator=(const Driver&) = delete;
@@ -187,21 +209,22 @@ private:
     std::string busy_report() const;
     // Quiet: nothing of ours in flight and no message for quiet_for.
     bool wait_quiet(Clock::duration quiet_for, Clock::time_point deadline);
-    // Reads /metrics until accept(gauges) or the deadline; a format problem is a problem too.
+    // GET /metrics from every node that is up; a format problem is a problem too, and so is a
+    // failed request (then nullopt).
+    std::optional<std::vector<Exposition>> fetch_all_metrics();
+    // The gauges of every node that is up, added up: connections are each node's own, rooms and
+    // members the leader's (every other node's Hub must hold none).
+    std::optional<Gauges> read_gauges();
+    // Reads /metrics until accept(gauges) or the deadline.
     template <class Accept>
     bool poll_metrics(Accept accept, Clock::time_point deadline)
     {
         for (;;) {
-            try {
-                const Exposition metrics = fetch_metrics(server_.port());
-                for (const auto& found : metrics.problems)
-                    problem("metrics-format", "GET /metrics: " + found);
-                if (accept(gauges_of(metrics)))
-                    return true;
-            } catch (const std::exception& e) {
-                problem("metrics", std::string("GET /metrics failed: ") + e.what());
+            const auto gauges = read_gauges();
+            if (!gauges)
                 return false;
-            }
+            if (accept(*gauges))
+                return true;
             if (Clock::now() >= deadline)
                 return false;
             run_for(50ms);
@@ -218,6 +241,8 @@ private:
     };
 
     // ---- connection lifecycle (driver.cpp) ----
+    // A node that is up, at random (the only one, without a cluster).
+    std::size_t pick_node();
     void start_client(bool probe, const std::string& probe_room = {});
     void open_connection(const ClientPtr& c);
     void on_connect(const ClientPtr& c, error_code ec);
@@ -235,6 +260,9 @@ private:
     void finish_close(const ClientPtr& c);
     // Abrupt: no close frame. With rst, SO_LINGER 0 turns the close into a TCP reset.
     void drop(const ClientPtr& c, bool rst, Cut cut = Cut::gone);
+    // A member cut, whatever cut it: counts what the server must do and, unless it is gone,
+    // prepares its resume. Returns cut, made gone if the member cannot resume.
+    Cut plan_cut(const ClientPtr& c, Cut cut, const char* how);
     void finish_drop(const ClientPtr& c);
     static void kill_socket(Client& c, bool rst);
     void remove_live(const ClientPtr& c, bool replace = true);
@@ -248,6 +276,14 @@ private:
     // Counts the suspension a cut causes; true if it certainly causes one.
     bool count_cut(const Client& c);
     void abort_everything();
+
+    // ---- a node killed (connections.cpp) ----
+    // SIGKILL the node; every connection it held is cut at once (the driver closes its end too):
+    // its members resume elsewhere, fail to on purpose, or are left to expire.
+    void kill_node(std::size_t node);
+    void lose_open(const ClientPtr& c);
+    void lose_connecting(const ClientPtr& c);
+    void lose_closing(const ClientPtr& c);
 
     // ---- requests (driver.cpp) ----
     void send_join(const ClientPtr& c, const std::string& room);
@@ -301,10 +337,9 @@ private:
     std::map<std::string, double> resume_events();
     void expect_resume_events();
 
-    SignaldProcess& server_;
+    Nodes& nodes_;
     CycleSettings settings_;
     std::mt19937_64 rng_;
-    tcp::endpoint endpoint_;
     std::vector<std::string> rooms_;
 
     net::io_context ioc_{1};
@@ -321,6 +356,9 @@ private:
     std::vector<std::shared_ptr<net::steady_timer>> resume_timers_;
     std::map<std::string, double> events_at_start_; // resume events before this cycle
     Clock::time_point last_activity_ = Clock::now();
+    // Members of the killed node, certainly suspended by it, whose peer-suspended nobody has
+    // heard yet.
+    std::unordered_map<std::string, Clock::time_point> victims_killed_at_;
     Stats stats_;
 };
 
