@@ -40,17 +40,22 @@ void Driver::start_client(bool probe, const std::string& probe_room)
     open_connection(c);
 }
 
-std::size_t Driver::pick_node()
+std::size_t Driver::pick_node(bool spare_the_victim)
 {
     if (nodes_.size() == 1)
         return 0; // no draw: a seed replays the same run as before clusters
-    const auto up = nodes_.up_nodes();
+    auto up = nodes_.up_nodes();
+    // The resumer of a takeover never goes to the node that is killed (the last): if it died
+    // with that node mid-resume, the driver could not tell whether the server had taken the
+    // token (a retry is then refused, and a real page joins afresh), and it does not model that.
+    if (spare_the_victim && up.size() > 1 && up.back() == nodes_.size() - 1)
+        up.pop_back();
     return up[pick(up.size())];
 }
 
 void Driver::open_connection(const ClientPtr& c)
 {
-    c->node = pick_node();
+    c->node = pick_node(c->taken_over != nullptr);
     c->opened_at = Clock::now();
     live_.push_back(c);
     ++connecting_;

@@ -242,7 +242,7 @@ private:
 
     // ---- connection lifecycle (driver.cpp) ----
     // A node that is up, at random (the only one, without a cluster).
-    std::size_t pick_node();
+    std::size_t pick_node(bool spare_the_victim = false);
     void start_client(bool probe, const std::string& probe_room = {});
     void open_connection(const ClientPtr& c);
     void on_connect(const ClientPtr& c, error_code ec);
