@@ -245,8 +245,14 @@ void ClusterLink::handle(const std::string& from, BusMessage& message)
             // Only from the node that serves the client now: after a takeover, its old
             // connection's last words are ignored.
             const auto edge = remote_.find(message.id);
-            if (edge == remote_.end() || edge->second != from)
+            if (edge == remote_.end() || edge->second != from) {
+                // A request that reached this node after it handed its rooms over (its edge had
+                // not heard yet): not dropped unheard, its connection starts again (1012) and
+                // resumes where the rooms are now.
+                if (hand_over_ == HandOver::done && message.kind == BusKind::text)
+                    bus_.send(from, BusKind::close, message.id, close_code::service_restart);
                 break;
+            }
             if (message.kind == BusKind::text) {
                 hub_.on_text(message.id, message.text);
             } else if (message.kind == BusKind::acked) {
@@ -424,17 +430,26 @@ void ClusterLink::hand_over(std::function<void()> done)
     }
     hand_over_ = HandOver::pausing;
     handed_over_ = std::move(done);
-    for (const auto& [id, node] : remote_)
-        awaiting_pause_.insert(node);
-    spdlog::info("cluster: stopping: pausing {} nodes to hand the rooms over",
-                 awaiting_pause_.size());
-    if (awaiting_pause_.empty()) {
-        bus_.announce_pause();
-        return finish_hand_over();
-    }
-    for (const std::string& node : awaiting_pause_)
-        bus_.send(node, BusKind::pause, {});
-    bus_.announce_pause(); // the others too: they may be attaching new clients meanwhile
+    // Every live node, not only those serving this node's clients: any of them may be
+    // attaching a new client or forwarding a resume right now. Each answers once everything it
+    // sent before is on its way.
+    registry_.live_nodes([this](std::vector<std::string> nodes) {
+        if (hand_over_ != HandOver::pausing)
+            return;
+        const std::string me = registry_.node_id() + " " + registry_.incarnation();
+        for (std::string& node : nodes)
+            if (node != me)
+                awaiting_pause_.insert(std::move(node));
+        for (const auto& [id, node] : remote_)
+            awaiting_pause_.insert(node);
+        spdlog::info("cluster: stopping: pausing {} nodes to hand the rooms over",
+                     awaiting_pause_.size());
+        bus_.announce_pause(); // nodes that start meanwhile hold their input too
+        if (awaiting_pause_.empty())
+            return finish_hand_over();
+        for (const std::string& node : awaiting_pause_)
+            bus_.send(node, BusKind::pause, {});
+    });
 }
 
 void ClusterLink::finish_hand_over()

@@ -315,6 +315,31 @@ void NodeRegistry::hand_over(std::string rooms, std::chrono::milliseconds keep,
                    });
 }
 
+void NodeRegistry::live_nodes(std::function<void(std::vector<std::string> nodes)> done)
+{
+    static constexpr std::string_view live_script = R"lua(
+local prefix = ARGV[1]
+local nodes = redis.call('HGETALL', prefix .. 'nodes')
+local live = {}
+for i = 1, #nodes, 2 do
+  if redis.call('GET', prefix .. 'lease:' .. nodes[i]) == nodes[i + 1] then
+    table.insert(live, nodes[i] .. ' ' .. nodes[i + 1])
+  end
+end
+return live
+)lua";
+    const std::string prefix(key_prefix);
+    redis_.command({"EVAL", live_script, "0", prefix},
+                   [this, done = std::move(done)](RedisReply&& reply) {
+                       if (destroying_)
+                           return;
+                       std::vector<std::string> nodes;
+                       for (RedisReply& node : reply.elements)
+                           nodes.push_back(std::move(node.text));
+                       done(std::move(nodes));
+                   });
+}
+
 void NodeRegistry::save_rooms(std::string rooms, std::chrono::milliseconds keep)
 {
     const std::string key = std::string(key_prefix) + "rooms";

@@ -342,15 +342,20 @@ test("rolling restart of both nodes behind a load balancer: the four-party call 
                 if (unavailable)
                     t.diagnostic(`${p.name}: ${unavailable} resume(s) answered unavailable and tried again`);
                 // How each socket ended: 1001 (its node stopped), 1012 (a node that took the
-                // connection while the rooms moved restarts it), or closed by the page after
-                // `unavailable`. Each is a cue to resume; nothing else happened.
+                // connection while the rooms moved restarts it), closed by the page after
+                // `unavailable`, or closed by the page when a resume got no answer in 5 s (a
+                // resume that reached the old leader just as it handed the rooms over; the page
+                // tries again: docs/cluster.md section 7 names this race). Each is a cue to
+                // resume; nothing else happened.
                 const unavailableOn = (s) => s.received.some((r) => r.msg.action === "error" && r.msg.code === "unavailable");
+                const unanswered = (s) => s.code === 1000 && s.sent.some((r) => r.msg.action === "resume") &&
+                    !s.received.length && s.closedAt - s.createdAt >= 4500;
                 const ends = sockets.filter((s) => s.closedAt !== null)
-                    .map((s) => (unavailableOn(s) ? `unavailable/${s.code}` : String(s.code)));
+                    .map((s) => (unavailableOn(s) ? `unavailable/${s.code}` : unanswered(s) ? `unanswered/${s.code}` : String(s.code)));
                 t.diagnostic(`${p.name}: sockets ended ${ends.join(", ")}`);
                 for (const s of sockets.filter((x) => x.closedAt !== null)) {
-                    assert.ok([1001, 1012].includes(s.code) || unavailableOn(s),
-                        `${p.name}'s sockets end with 1001, 1012 or after unavailable: ${ends.join(", ")}`);
+                    assert.ok([1001, 1012].includes(s.code) || unavailableOn(s) || unanswered(s),
+                        `${p.name}'s sockets end with 1001, 1012, after unavailable or an unanswered resume: ${ends.join(", ")}`);
                 }
             }
             for (const p of people)

@@ -413,8 +413,7 @@ TEST_F(ClusterRooms, AStoppingLeaderHandsItsRoomsOverAndNoCallEnds)
 // follows the rooms at once (roster, held input) to a successor that does not know yet that it
 // leads: the successor must not take the roster for a stranger's (closing every listed
 // connection with 1012) nor drop the texts. node1, the successor (first in signald:nodes after
-// node0) serves nobody, so the leader does not wait for it; it is frozen so that node2 surely
-// renews first.
+// node0), is frozen once the rooms are handed over, so that node2 renews first.
 TEST_F(ClusterRooms, AnEdgeThatLearnsOfTheHandOverBeforeTheSuccessorLosesNothing)
 {
     start_cluster(3, {"--resume-grace", "20"});
@@ -422,9 +421,11 @@ TEST_F(ClusterRooms, AnEdgeThatLearnsOfTheHandOverBeforeTheSuccessorLosesNothing
     Member b = join_member(connect(2), "race"); // on node2
     EXPECT_EQ(next(a)["action"], "peer-joined");
 
-    nodes_[1]->send_signal(SIGSTOP);
     nodes_[0]->send_signal(SIGTERM);
     ASSERT_TRUE(read_until_close(a));
+    // The rooms are in Redis and node1 named (the leader closes its clients after that): node1
+    // sleeps before its next renewal, most likely, so node2 learns first.
+    nodes_[1]->send_signal(SIGSTOP);
     EXPECT_EQ(next(b)["action"], "peer-suspended");
     std::this_thread::sleep_for(600ms); // node2 renews (every 500 ms) and follows the rooms
     b.client->send_text(R"({"action":"signal","roomId":"race","type":"offer","to":")" + a.id +

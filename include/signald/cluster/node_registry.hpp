@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace signald {
 
@@ -67,6 +68,9 @@ public:
     // node is alive, or "" if this node was not the leader or Redis could not be asked.
     void hand_over(std::string rooms, std::chrono::milliseconds keep,
                    std::function<void(std::string successor)> done);
+    // Every node with a live lease ("id incarnation"), this one included; empty if Redis could
+    // not be asked.
+    void live_nodes(std::function<void(std::vector<std::string> nodes)> done);
     // Leaves the rooms in Redis for keep, in case this node (the leader) crashes.
     void save_rooms(std::string rooms, std::chrono::milliseconds keep);
     // Takes the rooms a stopping leader left, if any (exactly one new leader gets them).
