@@ -9,6 +9,14 @@
 #include <unordered_set>
 
 namespace signald {
+namespace {
+
+// BusKind::gap's number: the leader only lets the member's next resume report a gap (its
+// connection has ended, and its detach follows or went before); else (0) it also suspends the
+// member and has its connection closed with 1012.
+constexpr std::uint64_t gap_only = 1;
+
+} // namespace
 
 ClusterLink::ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
                          ProtocolFeatures features, std::chrono::milliseconds keep)
@@ -39,7 +47,25 @@ void ClusterLink::text(const ClientId& id, std::string_view text)
         return;
     if (!bus_.ready())
         return refuse(id, text);
+    if (!lone_members_.empty())
+        tell_gap_before_resume(home->second, text);
     bus_.send(home->second, BusKind::text, id, 0, text);
+}
+
+void ClusterLink::tell_gap_before_resume(const std::string& leader, std::string_view text)
+{
+    const ParseResult parsed = parse_request(text, features_);
+    const auto* request = std::get_if<Request>(&parsed);
+    const auto* resume = request != nullptr ? std::get_if<ResumeRequest>(request) : nullptr;
+    if (resume == nullptr)
+        return;
+    // A token starts with its member's clientId.
+    const auto member =
+        lone_members_.find(ClientId(std::string_view(resume->token).substr(0, client_id_chars)));
+    if (member == lone_members_.end())
+        return;
+    bus_.send(leader, BusKind::gap, member->first, gap_only);
+    lone_members_.erase(member);
 }
 
 void ClusterLink::detach(const ClientId& id, ConnectionEnd end)
@@ -47,10 +73,18 @@ void ClusterLink::detach(const ClientId& id, ConnectionEnd end)
     const auto home = homes_.find(id);
     if (home == homes_.end())
         return;
+    // Answered alone and ended before the roster (its leader closed it, having lost a message
+    // to it): its member's resume must still be let through with a gap, wherever it comes; on
+    // this node, the word goes again with the resume.
+    if (answered_alone_.erase(id) == 1) {
+        bus_.send(home->second, BusKind::gap, id, gap_only);
+        const auto now = std::chrono::steady_clock::now();
+        std::erase_if(lone_members_, [&](const auto& member) { return member.second < now; });
+        lone_members_[id] = now + keep_;
+    }
     // Lost with Redis away: the roster after it returns tells the leader.
     bus_.send(home->second, BusKind::detach, id, static_cast<std::uint64_t>(end));
     homes_.erase(home);
-    answered_alone_.erase(id);
 }
 
 void ClusterLink::acknowledged(const ClientId& id, std::uint64_t texts)
@@ -304,11 +338,20 @@ void ClusterLink::handle(const std::string& from, BusMessage& message)
             break;
         case BusKind::gap: {
             const auto edge = remote_.find(message.id);
-            if (edge == remote_.end() || edge->second != from)
-                break;
-            remote_.erase(edge);
-            hub_.allow_gap(message.id);
-            hub_.disconnect(message.id, ConnectionEnd::lost);
+            if (edge != remote_.end() && edge->second == from) {
+                hub_.allow_gap(message.id);
+                if (message.number != gap_only) {
+                    // Closed only now, so that its resume cannot overtake this word.
+                    remote_.erase(edge);
+                    hub_.disconnect(message.id, ConnectionEnd::lost);
+                    bus_.send(from, BusKind::close, message.id, close_code::service_restart);
+                }
+            } else if (edge == remote_.end() && hub_.is_suspended(message.id)) {
+                // Suspended already (a message to it was lost on the way, so this node had its
+                // edge close it): its resume reports the gap all the same. Once it has resumed
+                // anywhere, the word comes too late to matter and is ignored.
+                hub_.allow_gap(message.id);
+            }
             break;
         }
         case BusKind::pause:
@@ -561,20 +604,13 @@ void ClusterLink::send_roster()
     if (leader_.empty() || registry_.is_leader())
         return;
     // Connections answered alone meanwhile start again: the leader lets their resume report a
-    // gap and suspends them, and they are closed with 1012, to resume.
-    for (const ClientId& id : answered_alone_) {
-        const auto home = homes_.find(id);
-        if (home == homes_.end())
-            continue;
-        gaps_to_send_[id] = home->second;
-        homes_.erase(home);
-        local_.close(id, close_code::service_restart);
-    }
-    answered_alone_.clear();
-    // Sent until one arrives (lost(): the leader's lease may not be back yet).
-    for (const auto& [id, leader] : gaps_to_send_)
-        bus_.send(leader, BusKind::gap, id);
-    gaps_to_send_.clear();
+    // gap, suspends them and has them closed with 1012, to resume.
+    // Sent with every roster until the leader closes them (lost(): its lease may not be back
+    // yet); one that ended meanwhile is told of with its resume (tell_gap_before_resume), never
+    // late, when the id may serve the member's next connection.
+    for (const ClientId& id : answered_alone_)
+        if (const auto home = homes_.find(id); home != homes_.end())
+            bus_.send(home->second, BusKind::gap, id);
     std::string ids;
     for (const auto& [id, home] : homes_) {
         if (home != leader_)
@@ -626,12 +662,8 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
     for (const BusMessage& message : *messages) {
         // Right after Redis returns, the leader's lease (or this node's) may not be back yet:
         // the roster goes again with the next renewal.
-        if (message.kind == BusKind::roster)
+        if (message.kind == BusKind::roster || message.kind == BusKind::gap)
             roster_pending_ = true;
-        if (message.kind == BusKind::gap) {
-            gaps_to_send_[message.id] = to;
-            roster_pending_ = true;
-        }
         // A client's request that may not have arrived: it hears so, rather than nothing.
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 
 namespace signald {
 namespace {
@@ -129,7 +130,14 @@ RedisConnection::RedisConnection(net::io_context& ioc, RedisEndpoint endpoint, s
                                  Hooks hooks)
     : ioc_(ioc), endpoint_(std::move(endpoint)), name_(std::move(name)), hooks_(std::move(hooks)),
       timer_(ioc), backoff_(first_backoff)
-{}
+{
+    // hiredis writes with write(2), not send(2) with MSG_NOSIGNAL as Asio does: a command on its
+    // way to a Redis that has just died would end the whole process with SIGPIPE. Ignored, the
+    // write fails with EPIPE, and hiredis reports a lost connection. Process-wide, but nothing in
+    // a process that talks to Redis wants to die of a broken pipe (blocking the signal around
+    // each write instead would cost two system calls per batch).
+    std::signal(SIGPIPE, SIG_IGN);
+}
 
 RedisConnection::~RedisConnection()
 {

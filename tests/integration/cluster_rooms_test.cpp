@@ -275,7 +275,14 @@ TEST_F(ClusterRooms, WithRedisGoneEdgesRefuseWithUnavailableAndTheLeadersOwnClie
     // On the leader's own node the room goes on.
     a->send_text(R"({"action":"signal","roomId":"r","type":"offer","to":")" + a2_id +
                  R"(","data":1})");
-    EXPECT_EQ(a2->next_json()["data"], 1);
+    // The batch that carried b's `joined` may have lost its answer with Redis (Redis took it, but
+    // the leader cannot know): then the leader has suspended b already, and a2 heard it first.
+    const nlohmann::json b_suspended{
+        {"action", "peer-suspended"}, {"roomId", "r"}, {"clientId", b_id}};
+    auto to_a2 = a2->next_json();
+    if (to_a2 == b_suspended)
+        to_a2 = a2->next_json();
+    EXPECT_TRUE(to_a2.contains("data") && to_a2["data"] == 1) << to_a2.dump();
 
     // Redis comes back empty; the cluster converges and nobody was closed or told a falsehood.
     redis_.start();
@@ -292,8 +299,7 @@ TEST_F(ClusterRooms, WithRedisGoneEdgesRefuseWithUnavailableAndTheLeadersOwnClie
     const auto closed = b->wait_close(5s);
     ASSERT_TRUE(closed.has_value());
     EXPECT_EQ(closed->code, 1012);
-    EXPECT_EQ(a->next_json(3s),
-              (nlohmann::json{{"action", "peer-suspended"}, {"roomId", "r"}, {"clientId", b_id}}));
+    EXPECT_EQ(a->next_json(3s), b_suspended);
     auto back = connect(1);
     back->send_text(R"({"action":"resume","token":")" + b_joined["resumeToken"].get<std::string>() +
                     R"(","received":2})");

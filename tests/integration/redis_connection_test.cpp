@@ -117,6 +117,26 @@ TEST_F(RedisConnectionTest, ACommandWhileRedisIsAwayFailsAtOnceButNeverInsideThe
     EXPECT_TRUE(wait([&] { return !losses_.empty(); }, 1s));
 }
 
+// hiredis writes with write(2): without the connection ignoring SIGPIPE, a command written to
+// a Redis that has just died ends the whole process, which here is this test.
+TEST_F(RedisConnectionTest, ACommandWrittenToARedisThatJustDiedFailsAndTheProcessLivesOn)
+{
+    RedisProcess redis;
+    auto connection = open(endpoint_of(redis));
+    ASSERT_TRUE(wait([&] { return connection->ready(); }));
+    for (int round = 0; round < 20; ++round) {
+        ASSERT_TRUE(wait([&] { return connection->ready(); }));
+        redis.kill();
+        // Still ready in its own view: the end of the stream is not read yet.
+        std::optional<RedisReply> reply;
+        connection->command({"SET", "k", std::string(256 * 1024, 'v')},
+                            [&](RedisReply&& r) { reply = std::move(r); });
+        ASSERT_TRUE(wait([&] { return reply.has_value(); }));
+        EXPECT_EQ(reply->kind, RedisReply::Kind::disconnected);
+        redis.start();
+    }
+}
+
 TEST_F(RedisConnectionTest, ItComesBackAfterRedisRestartsAndFailsWhatWasPending)
 {
     RedisProcess redis;

@@ -64,7 +64,8 @@ void HttpClient::connect(std::uint16_t port, Duration timeout)
     });
     wait_for_op("HTTP connect", Clock::now() + timeout);
     if (op_error_)
-        throw std::runtime_error("HTTP connect failed: " + op_error_.message());
+        throw std::runtime_error("HTTP connect to port " + std::to_string(port) +
+                                 " failed: " + op_error_.message());
 }
 
 void HttpClient::send_raw(std::string_view bytes, Duration timeout)

@@ -354,7 +354,8 @@ SignaldProcess::~SignaldProcess()
             text.size() > stderr_tail_bytes ? text.size() - stderr_tail_bytes : 0;
         std::cerr << "---- signald (pid " << pid_ << ") stderr" << (start > 0 ? ", tail" : "")
                   << " ----\n"
-                  << text.substr(start) << "---- end of signald stderr ----\n";
+                  << text.substr(start) << "---- end of signald stderr; it ended with "
+                  << (exit_ ? exit_->describe() : std::string("its fate unknown")) << " ----\n";
     }
 }
 

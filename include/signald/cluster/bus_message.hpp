@@ -25,7 +25,8 @@ enum class BusKind : std::uint8_t
     acked = 4,   // id, number: the client has the first `number` texts
     roster = 5,  // text: every connection the edge serves for this home, comma-separated
     paused = 6,  // the edge holds its clients' input now: everything before this was sent
-    gap = 7,     // id: the edge answered this client alone (cut off): its count is off
+    gap = 7,     // id, number: the edge answered this client alone (cut off): its count is
+                 // off; number 1: its connection ended, and its detach follows
                  // home to edge
     send = 16,   // id, text: a text message for the client
     close = 17,  // id, number: start closing with this code

@@ -109,6 +109,8 @@ private:
     // needs no room), else `unavailable`.
     void refuse(const ClientId& id, std::string_view text);
     void send_roster();
+    // Word of the gap for a lone member whose resume text is about to go to leader.
+    void tell_gap_before_resume(const std::string& leader, std::string_view text);
     void forget_remote_clients(ConnectionEnd end, const std::string& of_node = {});
     void handle(const std::string& from, BusMessage& message);
     // Whether a message of this kind is for a leader (from an edge).
@@ -135,7 +137,11 @@ private:
     // Connections this node answered alone while the leader was out of reach: their count of
     // texts is not the leader's any more, so they resume, with a gap, once it is back.
     std::unordered_set<ClientId> answered_alone_;
-    std::unordered_map<ClientId, std::string> gaps_to_send_; // id -> its leader
+    // The members those connections served, once the connections ended, until they resume
+    // here: word of the gap goes just before the resume, in its batch, so that no earlier word
+    // refused by Redis (a lease not back yet) leaves the resume to fail. Kept until their
+    // grace would be over: id -> then.
+    std::unordered_map<ClientId, std::chrono::steady_clock::time_point> lone_members_;
     // Closes for clients of other nodes that a lost batch did not deliver: edge -> id -> code.
     std::unordered_map<std::string, std::unordered_map<ClientId, std::uint16_t>> closes_to_send_;
     std::unordered_set<std::string> dead_nodes_;
