@@ -263,6 +263,10 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
+    // Its peer-joined could not reach the cluster's other nodes (docs/protocol.md 7.1, step 7).
+    if (transport_.cut_off())
+        return send_error(id, ErrorCode::unavailable,
+                          "the cluster cannot be reached; try again in a moment", "join");
     if (client.room == join.room_id)
         return send_error(id, ErrorCode::already_joined, "already in this room", "join");
     // Refusals come before any change, so a refused join leaves the client where it was.
@@ -331,6 +335,8 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
         if (to == nullptr)
             return send_error(id, ErrorCode::unknown_peer,
                               "no other member of this room has that clientId", "signal");
+        if (!can_reach(*to))
+            return refuse_unreachable(id);
         spdlog::debug("{} {} -> {} ({} bytes of data)", id, to_string(signal.type), *signal.to,
                       signal.data ? signal.data->size() : 0);
         deliver(*to, OutAction::signal,
@@ -338,12 +344,30 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
         return;
     }
 
+    if (transport_.cut_off())
+        for (const Member& member : rooms_.members(signal.room_id))
+            if (member.client_id != id && !can_reach(member))
+                return refuse_unreachable(id);
     spdlog::debug("{} {} -> room {} ({} bytes of data)", id, to_string(signal.type), signal.room_id,
                   signal.data ? signal.data->size() : 0);
     const Text text =
         make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt));
     publish(signal.room_id, id, OutAction::signal,
             [&](const Member&) -> const Text& { return text; });
+}
+
+bool Hub::can_reach(const Member& member) const
+{
+    // A suspended member's messages wait in its outbox, wherever it will resume.
+    return member.suspended || transport_.reaches(member.client_id);
+}
+
+void Hub::refuse_unreachable(const ClientId& id)
+{
+    send_error(id, ErrorCode::unavailable,
+               "a receiver is on another node, and the cluster cannot be reached; try again in a "
+               "moment",
+               "signal");
 }
 
 void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why)

@@ -388,6 +388,16 @@ void Server::rebind(const ClientId& from, const ClientId& to)
     connections_.emplace(to, std::move(connection));
 }
 
+bool Server::cut_off() const
+{
+    return link_ && link_->cut_off();
+}
+
+bool Server::reaches(const ClientId& id) const
+{
+    return !link_ || link_->reaches(id);
+}
+
 std::string Server::metrics_text() const
 {
     return metrics_exposition(MetricsInputs{

@@ -90,8 +90,17 @@ public:
         std::string reason;
     };
 
+    bool cut_off() const override { return is_cut_off; }
+    bool reaches(const ClientId& id) const override
+    {
+        return !is_cut_off || !unreachable.contains(id);
+    }
+
     std::vector<SentMessage> sent;
     std::vector<std::pair<ClientId, std::uint16_t>> closed; // close requests, in order
+    // As a clustered node without Redis: joins refused, and these clients out of reach.
+    bool is_cut_off = false;
+    std::set<ClientId> unreachable;
     std::vector<Abort> aborted;
     std::set<ClientId> closing; // connections whose close is under way: abort() says so
     std::vector<std::pair<ClientId, ClientId>> rebound; // (connection, the client it now serves)

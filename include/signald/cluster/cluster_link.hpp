@@ -103,6 +103,10 @@ public:
     }
     // Whether a leader is known and this node acts on it.
     bool leader_known() const { return !leader_.empty(); }
+    // Transport::cut_off and reaches for this node's Hub: without Redis, nothing reaches a
+    // client of another node (docs/cluster.md, "Redis goes away").
+    bool cut_off() const { return !bus_.ready(); }
+    bool reaches(const ClientId& id) const { return bus_.ready() || !remote_.contains(id); }
 
 private:
     // Answers a request that cannot reach the leader: its own error if it is malformed (that

@@ -146,6 +146,9 @@ private:
     void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
     void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
     void handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal);
+    // Whether a message to member can leave now (Transport::reaches); `unavailable` if not.
+    bool can_reach(const Member& member) const;
+    void refuse_unreachable(const ClientId& id);
     void handle_resume(const ClientId& id, bool first, const ResumeRequest& resume);
 
     // Takes id out of its room and tells the members who remain. Does not tell id itself. Its
@@ -185,7 +188,7 @@ private:
     // Every message Hub sends goes through here, so HubStats counts each delivery.
     void deliver(const Member& to, OutAction action, const Text& text);
 
-    Transport& transport_; // close() only: a flooding client is a connection of this node
+    Transport& transport_; // never send(): messages go through Delivery
     LocalDelivery delivery_;
     IdSource& ids_;
     HubLimits limits_;

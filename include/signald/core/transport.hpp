@@ -54,6 +54,12 @@ public:
     // The connection known as from serves client to from now on (a resume): sends to `to` reach
     // it, and it reports as `to`. No connection is known as `to` when this is called.
     virtual void rebind(const ClientId& from, const ClientId& to) = 0;
+
+    // A clustered node cut off from the others (Redis away, docs/cluster.md): a join, and a
+    // signal to a client it cannot reach, are refused with `unavailable` rather than sent into
+    // the void. A node on its own is never cut off and reaches every client.
+    virtual bool cut_off() const { return false; }
+    virtual bool reaches(const ClientId& /*id*/) const { return true; }
 };
 
 } // namespace signald

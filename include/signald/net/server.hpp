@@ -69,6 +69,8 @@ private:
     void close(const ClientId& id, std::uint16_t code) override;
     bool abort(const ClientId& id, std::uint16_t code, std::string_view reason) override;
     void rebind(const ClientId& from, const ClientId& to) override;
+    bool cut_off() const override;
+    bool reaches(const ClientId& id) const override;
 
     // WsHost, for WebSocket sessions.
     const WsLimits& ws_limits() const override { return ws_limits_; }
