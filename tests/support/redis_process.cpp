@@ -72,6 +72,11 @@ void RedisProcess::start()
             ::dup2(out, STDOUT_FILENO);
             ::dup2(out, STDERR_FILENO);
         }
+        // Nothing of the test's: a client socket redis-server inherited would stay open when the
+        // test closes its own copy, and the server on the other end would never see it end.
+        if (::close_range(3, ~0U, 0) != 0)
+            for (int fd = 3; fd < 65536; ++fd)
+                ::close(fd);
         // Dies with the test, whatever happens to it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         std::vector<const char*> argv{
