@@ -25,7 +25,7 @@ std::optional<std::uint64_t> read_be(std::string_view in, std::size_t& pos, int 
 
 bool known(std::uint8_t kind)
 {
-    return (kind >= 1 && kind <= 7) || (kind >= 16 && kind <= 20);
+    return (kind >= 1 && kind <= 8) || (kind >= 16 && kind <= 20);
 }
 
 } // namespace

@@ -9,14 +9,7 @@
 #include <unordered_set>
 
 namespace signald {
-namespace {
-
-// BusKind::gap's number: the leader only lets the member's next resume report a gap (its
-// connection has ended, and its detach follows or went before); else (0) it also suspends the
-// member and has its connection closed with 1012.
-constexpr std::uint64_t gap_only = 1;
-
-} // namespace
+namespace {} // namespace
 
 ClusterLink::ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
                          ProtocolFeatures features, std::chrono::milliseconds keep)
@@ -47,6 +40,9 @@ void ClusterLink::text(const ClientId& id, std::string_view text)
         return;
     if (!bus_.ready())
         return refuse(id, text);
+    // Its attach was refused with Redis away: the leader must know it before its first word.
+    if (attaches_to_send_.erase(id) == 1)
+        bus_.send(home->second, BusKind::attach, id);
     if (!lone_members_.empty())
         tell_gap_before_resume(home->second, text);
     bus_.send(home->second, BusKind::text, id, 0, text);
@@ -64,7 +60,7 @@ void ClusterLink::tell_gap_before_resume(const std::string& leader, std::string_
         lone_members_.find(ClientId(std::string_view(resume->token).substr(0, client_id_chars)));
     if (member == lone_members_.end())
         return;
-    bus_.send(leader, BusKind::gap, member->first, gap_only);
+    bus_.send(leader, BusKind::gap, member->first);
     lone_members_.erase(member);
 }
 
@@ -73,14 +69,13 @@ void ClusterLink::detach(const ClientId& id, ConnectionEnd end)
     const auto home = homes_.find(id);
     if (home == homes_.end())
         return;
-    // Answered alone and ended before the roster (its leader closed it, having lost a message
-    // to it): its member's resume must still be let through with a gap, wherever it comes; on
-    // this node, the word goes again with the resume.
-    if (answered_alone_.erase(id) == 1) {
-        bus_.send(home->second, BusKind::gap, id, gap_only);
-        const auto now = std::chrono::steady_clock::now();
-        std::erase_if(lone_members_, [&](const auto& member) { return member.second < now; });
-        lone_members_[id] = now + keep_;
+    attaches_to_send_.erase(id);
+    // Answered alone and ended before the roster: what it was sent goes first, so that its
+    // member's count is the leader's when it resumes (if Redis refuses it, lost() has the
+    // resume report a gap instead).
+    if (const auto alone = answered_alone_.find(id); alone != answered_alone_.end()) {
+        send_alone(home->second, id, alone->second);
+        answered_alone_.erase(alone);
     }
     // Lost with Redis away: the roster after it returns tells the leader.
     bus_.send(home->second, BusKind::detach, id, static_cast<std::uint64_t>(end));
@@ -149,9 +144,10 @@ void ClusterLink::refuse(const ClientId& id, std::string_view text)
         error = *malformed;
     else
         error.request = std::string(action_of(std::get<Request>(parsed)));
-    local_.send(id, make_text(reply::error(error)));
+    Text answer = make_text(reply::error(error));
     if (homes_.contains(id))
-        answered_alone_.insert(id);
+        answered_alone_[id].push_back(LoneText{local_.texts(id), *answer});
+    local_.send(id, answer);
 }
 
 void ClusterLink::leader_changed()
@@ -244,6 +240,7 @@ bool ClusterLink::for_a_leader(BusKind kind)
     case BusKind::acked:
     case BusKind::roster:
     case BusKind::gap:
+    case BusKind::alone:
         return true;
     default:
         return false;
@@ -337,21 +334,32 @@ void ClusterLink::handle(const std::string& from, BusMessage& message)
                 local_.abort(message.id, static_cast<std::uint16_t>(message.number), message.text);
             break;
         case BusKind::gap: {
+            // Its detach follows (or came first, and it is suspended). Once it has resumed
+            // anywhere, the word comes too late to matter and is ignored.
             const auto edge = remote_.find(message.id);
-            if (edge != remote_.end() && edge->second == from) {
+            if ((edge != remote_.end() && edge->second == from) ||
+                (edge == remote_.end() && hub_.is_suspended(message.id)))
                 hub_.allow_gap(message.id);
-                if (message.number != gap_only) {
-                    // Closed only now, so that its resume cannot overtake this word.
-                    remote_.erase(edge);
-                    hub_.disconnect(message.id, ConnectionEnd::lost);
-                    bus_.send(from, BusKind::close, message.id, close_code::service_restart);
-                }
-            } else if (edge == remote_.end() && hub_.is_suspended(message.id)) {
-                // Suspended already (a message to it was lost on the way, so this node had its
-                // edge close it): its resume reports the gap all the same. Once it has resumed
-                // anywhere, the word comes too late to matter and is ignored.
-                hub_.allow_gap(message.id);
+            break;
+        }
+        case BusKind::alone: {
+            const auto edge = remote_.find(message.id);
+            if (edge == remote_.end() || edge->second != from) {
+                // Suspended already (a message to it was lost on the way): its resume reports
+                // the gap.
+                if (edge == remote_.end() && hub_.is_suspended(message.id))
+                    hub_.allow_gap(message.id);
+                break;
             }
+            if (hub_.adopt_sent(message.id, message.number, make_text(std::move(message.text))))
+                break;
+            // This node handed it more meanwhile: its count cannot be mended. It starts again,
+            // closed only now so that its resume cannot overtake this word, and the resume
+            // reports the gap.
+            hub_.allow_gap(message.id);
+            remote_.erase(edge);
+            hub_.disconnect(message.id, ConnectionEnd::lost);
+            bus_.send(from, BusKind::close, message.id, close_code::service_restart);
             break;
         }
         case BusKind::pause:
@@ -603,14 +611,17 @@ void ClusterLink::send_roster()
     roster_pending_ = false;
     if (leader_.empty() || registry_.is_leader())
         return;
-    // Connections answered alone meanwhile start again: the leader lets their resume report a
-    // gap, suspends them and has them closed with 1012, to resume.
-    // Sent with every roster until the leader closes them (lost(): its lease may not be back
-    // yet); one that ended meanwhile is told of with its resume (tell_gap_before_resume), never
-    // late, when the id may serve the member's next connection.
-    for (const ClientId& id : answered_alone_)
+    for (const ClientId& id : attaches_to_send_)
         if (const auto home = homes_.find(id); home != homes_.end())
-            bus_.send(home->second, BusKind::gap, id);
+            bus_.send(home->second, BusKind::attach, id);
+    attaches_to_send_.clear();
+    // What this node answered alone meanwhile: the leader numbers it as if it had sent it, and
+    // nobody is closed for it (if the leader's count moved on meanwhile, the client starts
+    // again with 1012 and resumes with a gap). A batch Redis refuses brings them back (lost()).
+    for (auto& [id, texts] : answered_alone_)
+        if (const auto home = homes_.find(id); home != homes_.end())
+            send_alone(home->second, id, texts);
+    answered_alone_.clear();
     std::string ids;
     for (const auto& [id, home] : homes_) {
         if (home != leader_)
@@ -620,6 +631,14 @@ void ClusterLink::send_roster()
         ids += id;
     }
     bus_.send(leader_, BusKind::roster, {}, 0, ids);
+}
+
+void ClusterLink::send_alone(const std::string& leader, const ClientId& id,
+                             std::vector<LoneText>& texts)
+{
+    std::ranges::stable_sort(texts, {}, &LoneText::after);
+    for (const LoneText& lone : texts)
+        bus_.send(leader, BusKind::alone, id, lone.after, lone.text);
 }
 
 void ClusterLink::bus_gap(const std::string& from)
@@ -664,6 +683,25 @@ void ClusterLink::lost(const std::string& to, const std::string& batch)
         // the roster goes again with the next renewal.
         if (message.kind == BusKind::roster || message.kind == BusKind::gap)
             roster_pending_ = true;
+        // A connection the leader never heard of: attached with the next roster.
+        if (message.kind == BusKind::attach && homes_.contains(message.id)) {
+            roster_pending_ = true;
+            attaches_to_send_.insert(message.id);
+        }
+        if (message.kind == BusKind::alone) {
+            roster_pending_ = true;
+            if (homes_.contains(message.id)) {
+                answered_alone_[message.id].push_back(LoneText{message.number, message.text});
+            } else {
+                // Ended meanwhile: its member's resume must report a gap, wherever it comes;
+                // on this node, the word goes again with the resume.
+                bus_.send(to, BusKind::gap, message.id);
+                const auto now = std::chrono::steady_clock::now();
+                std::erase_if(lone_members_,
+                              [&](const auto& member) { return member.second < now; });
+                lone_members_[message.id] = now + keep_;
+            }
+        }
         // A client's request that may not have arrived: it hears so, rather than nothing.
         if (message.kind == BusKind::text && homes_.contains(message.id))
             refuse(message.id, message.text);

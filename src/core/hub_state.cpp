@@ -65,6 +65,25 @@ void Hub::allow_gap(const ClientId& id)
         client->second.resume->restored = true;
 }
 
+bool Hub::adopt_sent(const ClientId& id, std::uint64_t after, const Text& text)
+{
+    if (!resume_on())
+        return true; // nothing is counted
+    const auto client = clients_.find(id);
+    if (client == clients_.end() || client->second.suspended || after > client->second.texts)
+        return false;
+    ClientState& state = client->second;
+    // Texts handed since (the cut-off node delivered them after it) move one place on.
+    if (state.resume) {
+        if (after < state.resume->numbered_from)
+            ++state.resume->numbered_from; // before its joined: not numbered, only counted
+        else if (!state.resume->outbox.insert(after - state.resume->numbered_from + 1, text))
+            return false; // the messages after it are no longer held
+    }
+    ++state.texts;
+    return true;
+}
+
 std::string Hub::export_state(bool with_held) const
 {
     const TimePoint now = clock_();

@@ -50,6 +50,17 @@ void Outbox::restore(std::uint64_t first, std::vector<Text> texts)
     held_ = std::move(texts);
 }
 
+bool Outbox::insert(std::uint64_t n, const Text& text)
+{
+    if (n == 0 || n > next_ || n < first_held())
+        return false;
+    const auto at = static_cast<std::ptrdiff_t>(head_ + (n - first_held()));
+    held_.insert(held_.begin() + at, text);
+    bytes_ += text->size();
+    ++next_;
+    return true;
+}
+
 void Outbox::drop_front()
 {
     bytes_ -= held_[head_]->size();

@@ -135,6 +135,11 @@ LocalSessions Server::local_sessions()
                     ids.push_back(id);
                 return ids;
             },
+        .texts = [this](const ClientId& id) -> std::uint64_t {
+            const auto found = connections_.find(id);
+            const auto connection = found != connections_.end() ? found->second.lock() : nullptr;
+            return connection ? connection->texts() : 0;
+        },
         .release = [this] { release_held_input(); },
     };
 }

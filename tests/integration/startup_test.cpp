@@ -169,15 +169,16 @@ TEST_F(Startup, RedisPasswordIsNeverPrinted)
         EXPECT_EQ(output.find("hunter3"), std::string::npos) << output;
     }
 
-    // A good start, a client and a shutdown, logging everything. (The server does not reach Redis
-    // yet; when it does, point this at a real redis-server.)
+    // A good start, a client and a shutdown, logging everything, with Redis out of reach (its
+    // reconnects are logged too): the join is refused, as while any outage.
     SignaldProcess server(
-        server_args(web_root_.path(), {"--redis", "redis://:hunter2@127.0.0.1:6379/1", "--node-id",
+        server_args(web_root_.path(), {"--redis", "redis://:hunter2@127.0.0.1:1/1", "--node-id",
                                        "node-a", "--log-level", "trace"}));
     {
         WsClient client;
         client.connect(server.port());
-        client.join("room");
+        client.send_text(R"({"action":"join","roomId":"room"})");
+        EXPECT_EQ(client.next_json()["code"], "unavailable");
     }
     server.send_signal(SIGTERM);
     ASSERT_TRUE(server.wait_exit(5s).has_value());

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace signald {
 namespace {
@@ -109,6 +110,87 @@ TEST_F(HubCutOff, BackInReachEverythingGoesAsBefore)
     const ClientId d = h.connect();
     h.send(d, R"({"action":"join","roomId":"r"})");
     EXPECT_EQ(h.take().at(0).action(), "joined");
+}
+
+// A node cut off from the rooms answered C alone with texts the hub never handed: adopted in
+// their place, they keep C's count the hub's, so that C resumes exactly.
+class HubAdoptsTextsSentAlone : public ::testing::Test
+{
+protected:
+    HubAdoptsTextsSentAlone() : h(test::resume_limits(), {A, B, C, D})
+    {
+        for (const ClientId& id : {A, B, C}) {
+            h.connect();
+            h.send(id, R"({"action":"join","roomId":"r"})");
+        }
+        h.take();
+    }
+
+    // The token of id's latest joined or resumed among what was sent since the last take().
+    std::string token_of(const ClientId& id)
+    {
+        std::string token;
+        for (const auto& message : h.transport.to(id))
+            if (message.action() == "joined" || message.action() == "resumed")
+                token = message.field("resumeToken");
+        return token;
+    }
+
+    test::QuietLogs quiet;
+    test::HubHarness h;
+};
+
+TEST_F(HubAdoptsTextsSentAlone, ATextAdoptedInItsPlaceIsReplayedThereAfterAResume)
+{
+    // D's client got its joined (text 1 on the connection), then the cut-off node's error, then
+    // A's signal, which the hub handed second.
+    h.connect();
+    h.send(D, R"({"action":"join","roomId":"r"})");
+    h.send(A, signal_to(D));
+    const std::string token = token_of(D);
+    const std::string signal = h.transport.to(D).back().text;
+    ASSERT_EQ(h.transport.to(D).back().action(), "signal");
+    const std::string lone = R"({"action":"error","code":"unavailable","message":"x"})";
+    ASSERT_TRUE(h.hub.adopt_sent(D, 1, make_text(lone)));
+
+    h.disconnect(D, ConnectionEnd::lost);
+    h.take();
+    const ClientId again = h.connect();
+    // The client has the first of its two texts: the replay is the signal, not the error.
+    h.send(again, R"({"action":"resume","token":")" + token + R"(","received":1})");
+    const auto sent = h.transport.to(D); // the others hear peer-resumed
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].action(), "resumed");
+    EXPECT_FALSE(sent[0].json().contains("gap"));
+    EXPECT_EQ(sent[1].text, signal);
+}
+
+TEST_F(HubAdoptsTextsSentAlone, ACountTheHubNeverReachedOrASuspendedClientIsRefused)
+{
+    EXPECT_FALSE(h.hub.adopt_sent(C, 2, make_text("{}"))); // the hub handed C one text
+    h.disconnect(C, ConnectionEnd::lost);
+    EXPECT_FALSE(h.hub.adopt_sent(C, 1, make_text("{}")));
+    EXPECT_FALSE(h.hub.adopt_sent("zzzzzzzzz9", 0, make_text("{}")));
+}
+
+TEST_F(HubAdoptsTextsSentAlone, ATextBeforeTheJoinedIsCountedButNotNumbered)
+{
+    h.connect();
+    // The cut-off node refused D's first join (text 1); the hub handled its second one.
+    ASSERT_TRUE(h.hub.adopt_sent(D, 0, make_text("{}")));
+    h.send(D, R"({"action":"join","roomId":"r"})");
+    h.send(A, signal_to(D));
+    const std::string token = token_of(D);
+    // D's client acknowledges 2 texts on its connection: the error and joined, not the signal.
+    // Had the hub not counted the error, it would let the signal go unreceived.
+    h.hub.acknowledge(D, 2);
+    h.disconnect(D, ConnectionEnd::lost);
+    h.take();
+    const ClientId again = h.connect();
+    h.send(again, R"({"action":"resume","token":")" + token + R"(","received":0})");
+    const auto sent = h.transport.to(D);
+    ASSERT_EQ(sent.size(), 2u); // resumed, and the signal, still held
+    EXPECT_EQ(sent[1].action(), "signal");
 }
 
 } // namespace

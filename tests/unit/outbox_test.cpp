@@ -85,5 +85,33 @@ TEST(Outbox, ManyAcknowledgementsCompactTheStorage)
     EXPECT_EQ(box.bytes(), 0u);
 }
 
+TEST(Outbox, InsertPutsATextInItsPlaceAndNumbersWhatFollowsOneOn)
+{
+    Outbox box;
+    for (const char* text : {"a", "c"})
+        box.push(make_text(text), 100);
+    ASSERT_TRUE(box.insert(2, make_text("b")));
+    EXPECT_EQ(box.last(), 3u);
+    EXPECT_EQ(box.bytes(), 3u);
+    EXPECT_EQ(texts(box.after(0)), (std::vector<std::string>{"a", "b", "c"}));
+    ASSERT_TRUE(box.insert(4, make_text("d"))); // just after the last: an append
+    box.push(make_text("e"), 100);
+    EXPECT_EQ(texts(box.after(3)), (std::vector<std::string>{"d", "e"}));
+}
+
+TEST(Outbox, InsertRefusesAPlaceNotHeldOrPastTheEnd)
+{
+    Outbox box;
+    for (const char* text : {"a", "b", "c"})
+        box.push(make_text(text), 100);
+    box.acknowledge(2);
+    EXPECT_FALSE(box.insert(0, make_text("x")));
+    EXPECT_FALSE(box.insert(2, make_text("x"))); // message 2 is let go: its place is unknown
+    EXPECT_FALSE(box.insert(5, make_text("x")));
+    EXPECT_EQ(box.last(), 3u);
+    EXPECT_TRUE(box.insert(3, make_text("x")));
+    EXPECT_EQ(texts(box.after(2)), (std::vector<std::string>{"x", "c"}));
+}
+
 } // namespace
 } // namespace signald

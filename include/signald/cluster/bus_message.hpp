@@ -27,6 +27,8 @@ enum class BusKind : std::uint8_t
     paused = 6,  // the edge holds its clients' input now: everything before this was sent
     gap = 7,     // id, number: the edge answered this client alone (cut off): its count is
                  // off; number 1: its connection ended, and its detach follows
+    alone = 8,   // id, number, text: the edge sent this text alone (cut off), after `number`
+                 // texts on the connection
                  // home to edge
     send = 16,   // id, text: a text message for the client
     close = 17,  // id, number: start closing with this code

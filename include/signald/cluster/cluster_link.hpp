@@ -31,6 +31,8 @@ struct LocalSessions
     std::function<void(const ClientId&, std::uint16_t, std::string_view)> abort;
     std::function<void(const ClientId& from, const ClientId& to)> rebind;
     std::function<std::vector<ClientId>()> ids;
+    // Text messages queued on a connection so far (Connection::texts); 0 for an unknown id.
+    std::function<std::uint64_t(const ClientId&)> texts;
     // Input held while paused() may go on now.
     std::function<void()> release;
 };
@@ -113,6 +115,9 @@ private:
     // needs no room), else `unavailable`.
     void refuse(const ClientId& id, std::string_view text);
     void send_roster();
+    struct LoneText;
+    // What this node sent id alone, in order, for leader to number (BusKind::alone).
+    void send_alone(const std::string& leader, const ClientId& id, std::vector<LoneText>& texts);
     // Word of the gap for a lone member whose resume text is about to go to leader.
     void tell_gap_before_resume(const std::string& leader, std::string_view text);
     void forget_remote_clients(ConnectionEnd end, const std::string& of_node = {});
@@ -138,9 +143,17 @@ private:
     // Clients in this node's Hub (it is the leader) whose connection is on another node.
     std::unordered_map<ClientId, std::string> remote_;
     std::string leader_; // as last acted on
-    // Connections this node answered alone while the leader was out of reach: their count of
-    // texts is not the leader's any more, so they resume, with a gap, once it is back.
-    std::unordered_set<ClientId> answered_alone_;
+    // Connections this node answered alone while the leader was out of reach, with what it
+    // sent them: the leader numbers those texts once it is back (BusKind::alone), so that the
+    // client's count is the leader's again. Meanwhile their acknowledgements stay here.
+    struct LoneText
+    {
+        std::uint64_t after = 0; // texts on the connection before it
+        std::string text;
+    };
+    std::unordered_map<ClientId, std::vector<LoneText>> answered_alone_;
+    // Connections whose attach Redis refused: attached again with the next roster, before it.
+    std::unordered_set<ClientId> attaches_to_send_;
     // The members those connections served, once the connections ended, until they resume
     // here: word of the gap goes just before the resume, in its batch, so that no earlier word
     // refused by Redis (a lease not back yet) leaves the resume to fail. Kept until their

@@ -101,6 +101,12 @@ public:
     // while cut off from the cluster), so the client's count is off: its next resume succeeds
     // with a gap (docs/protocol.md 6.7) instead of failing.
     void allow_gap(const ClientId& id);
+    // Its node sent the client's connection text alone, after `after` texts on it (Hub's, and
+    // those adopted before): numbered and held in that place as if Hub had handed it, the texts
+    // Hub handed since moving one on, so that the client's count is Hub's again. False when
+    // that cannot be (gone, suspended, a count Hub never reached, or the texts after it no
+    // longer held): the caller lets the client resume with a gap instead.
+    bool adopt_sent(const ClientId& id, std::uint64_t after, const Text& text);
 
     // Clients with a connection; suspended members are not among them.
     std::size_t client_count() const { return clients_.size() - suspended_.size(); }

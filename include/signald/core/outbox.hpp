@@ -42,6 +42,10 @@ public:
     }
     // Holds texts as messages first, first + 1, ... (numbering goes on after them).
     void restore(std::uint64_t first, std::vector<Text> texts);
+    // Holds text as message n, and what was n, n+1, ... as n+1, n+2, ...: the client got it in
+    // that place from elsewhere (a clustered node cut off from the rooms answered it alone).
+    // False, and nothing changes, if n is past last() + 1 or message n is no longer held.
+    bool insert(std::uint64_t n, const Text& text);
 
 private:
     void drop_front();

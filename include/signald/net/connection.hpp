@@ -29,6 +29,9 @@ public:
     virtual bool abort(std::uint16_t code, std::string_view reason) = 0;
     // Transport::rebind: the connection reports as id from now on.
     virtual void rebind(const ClientId& id) = 0;
+    // Text messages queued on it so far, as Hub counts what it hands over (a clustered edge
+    // places the texts it sends alone by this count).
+    virtual std::uint64_t texts() const = 0;
 };
 
 } // namespace signald

@@ -100,6 +100,7 @@ public:
     bool abort(std::uint16_t code, std::string_view reason);
     // Connection::rebind: the hub knows this connection as id from now on.
     void rebind(ClientId id) { id_ = std::move(id); }
+    std::uint64_t texts() const { return texts_; }
     void tick(Clock::time_point now);
     // The driver took count bytes from the front of unsent(): the kernel took them, or a TLS
     // write copied them.

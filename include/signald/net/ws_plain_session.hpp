@@ -41,6 +41,7 @@ public:
         return connection_.abort(code, reason);
     }
     void rebind(const ClientId& id) override { connection_.rebind(id); }
+    std::uint64_t texts() const override { return connection_.texts(); }
 
 private:
     void wait_readable();

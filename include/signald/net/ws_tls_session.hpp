@@ -40,6 +40,7 @@ public:
         return connection_.abort(code, reason);
     }
     void rebind(const ClientId& id) override { connection_.rebind(id); }
+    std::uint64_t texts() const override { return connection_.texts(); }
 
 private:
     tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
