@@ -547,6 +547,37 @@ BUS_MESSAGE_SEEDS = {
 }
 
 
+def room_token_seeds():
+    """Tokens for fuzz_room_token's secrets (see that file): valid ones and near misses."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def token(header, payload, key):
+        signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(payload).encode())
+        return signing + "." + b64(hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest())
+
+    bare = "fuzz-bare-secret-0123456789abcdef"
+    k1 = "fuzz-kid-one-secret-0123456789abcdef"
+    now = 1_800_000_000
+    hs = {"alg": "HS256", "typ": "JWT"}
+    return {
+        "bare": token(hs, {"room": "r", "exp": now + 60}, bare),
+        "kid-moderator": token({**hs, "kid": "k1"},
+                               {"room": "*", "exp": now, "nbf": now - 5, "name": "Ada",
+                                "sub": "u1", "role": "moderator"}, k1),
+        "expired": token(hs, {"room": "r", "exp": now - 31}, bare),
+        "wrong-room": token(hs, {"room": "s", "exp": now + 60}, bare),
+        "alg-none": b64(b'{"alg":"none"}') + "." + b64(b'{"room":"r","exp":1900000000}') + ".",
+        "crit": token({**hs, "crit": ["exp"]}, {"room": "r", "exp": now + 60}, bare),
+        "float-exp": token(hs, {"room": "r", "exp": now + 0.5}, bare),
+    }
+
+
 def write(target, seeds):
     out = pathlib.Path(__file__).resolve().parent / "corpus" / target
     out.mkdir(parents=True, exist_ok=True)
@@ -565,6 +596,7 @@ def main():
     write("fuzz_ws_connection", {name: script.data() for name, script in ws_connection_seeds().items()})
     write("fuzz_redis_url", REDIS_URL_SEEDS)
     write("fuzz_bus_message", BUS_MESSAGE_SEEDS)
+    write("fuzz_room_token", room_token_seeds())
 
 
 if __name__ == "__main__":
