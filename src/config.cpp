@@ -1,5 +1,7 @@
 #include "signald/config.hpp"
 
+#include "signald/token_command.hpp"
+
 #include "signald/core/ids.hpp"
 #include "signald/net/client_address.hpp"
 
@@ -269,6 +271,33 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "harmless without --redis")
         ->check(CLI::Range(min_node_timeout.count(), max_node_timeout.count()));
 
+    // Private rooms (docs/protocol.md 7.3), and minting their tokens without a backend.
+    std::string auth_secret_file;
+    auto* auth = app.add_option("--auth-secret-file", auth_secret_file,
+                                "Admit a join only with a room token signed with a secret of "
+                                "this file (one per line: SECRET, or KID SECRET)");
+    TokenCommand token_command;
+    auto* token_sub = app.add_subcommand(
+        "token", "Print a signed room token for the secrets of --auth-secret-file, and exit");
+    auto* invite_sub = app.add_subcommand(
+        "invite", "Print the page's URL with a room and a signed room token, and exit");
+    for (CLI::App* sub : {token_sub, invite_sub}) {
+        sub->add_option("--auth-secret-file", token_command.secret_file,
+                        "The secrets file the server reads")
+            ->required();
+        sub->add_option("--room", token_command.room, "The roomId it admits to, or * for any")
+            ->required();
+        sub->add_option("--name", token_command.name, "The member's name, whatever its page says");
+        sub->add_option("--ttl", token_command.ttl,
+                        "How long it is valid: seconds, or a number with s, m, h or d");
+        sub->add_option("--role", token_command.role, "moderator: may kick and lock")
+            ->check(CLI::IsMember({"moderator"}));
+        sub->add_option("--kid", token_command.kid,
+                        "Sign with the secret of this kid [default: the one without a kid]");
+        sub->add_option("--sub", token_command.sub, "Who it is for, for the logs and bans");
+    }
+    invite_sub->add_option("--url", token_command.url, "The call page's address")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {
@@ -276,6 +305,17 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     } catch (const CLI::ParseError& e) {
         std::cerr << "signald: " << e.what() << " (see signald --help)\n";
         return 2; // the usual exit code for a bad command line
+    }
+
+    if (token_sub->parsed() || invite_sub->parsed())
+        return run_token_command(token_command);
+    if (auth->count() > 0) {
+        auto secrets = load_auth_secrets(auth_secret_file);
+        if (const auto* problem = std::get_if<std::string>(&secrets)) {
+            std::cerr << "signald: " << *problem << "\n";
+            return 2;
+        }
+        server.join_check = token_join_check(std::move(std::get<AuthSecrets>(secrets)));
     }
 
     if (idle_seconds <= ping_seconds) {

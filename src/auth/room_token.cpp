@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 
 namespace signald {
@@ -197,8 +198,8 @@ std::variant<AuthSecrets, std::string> parse_auth_secrets(std::string_view text)
                 return where + "a line starts with a space (KID SECRET, or SECRET alone)";
         }
         if (secret.size() < min_secret_bytes)
-            return where + "the secret is " + std::to_string(secret.size()) +
-                   " bytes; at least " + std::to_string(min_secret_bytes) + " are needed";
+            return where + "the secret is " + std::to_string(secret.size()) + " bytes; at least " +
+                   std::to_string(min_secret_bytes) + " are needed";
         if (kid) {
             if (!secrets.by_kid.emplace(std::string(*kid), std::string(secret)).second)
                 return where + "kid \"" + std::string(*kid) + "\" is given twice";
@@ -216,14 +217,13 @@ std::variant<AuthSecrets, std::string> parse_auth_secrets(std::string_view text)
 
 std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::string_view> token,
                                                         const AuthSecrets& secrets,
-                                                        std::string_view room_id,
-                                                        std::int64_t now)
+                                                        std::string_view room_id, std::int64_t now)
 {
     if (!token)
         return refuse(TokenFault::missing, "this server admits a join only with a token");
     if (token->size() > max_token_chars)
-        return refuse(TokenFault::malformed, "longer than " + std::to_string(max_token_chars) +
-                                                 " characters");
+        return refuse(TokenFault::malformed,
+                      "longer than " + std::to_string(max_token_chars) + " characters");
     const auto first_dot = token->find('.');
     const auto second_dot =
         first_dot == std::string_view::npos ? first_dot : token->find('.', first_dot + 1);
@@ -231,8 +231,7 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
         token->find('.', second_dot + 1) != std::string_view::npos)
         return refuse(TokenFault::malformed, "not a JWT in compact form (three parts)");
     const std::string_view header_part = token->substr(0, first_dot);
-    const std::string_view payload_part =
-        token->substr(first_dot + 1, second_dot - first_dot - 1);
+    const std::string_view payload_part = token->substr(first_dot + 1, second_dot - first_dot - 1);
     const std::string_view signature_part = token->substr(second_dot + 1);
 
     const auto header = decode_object(header_part);
@@ -260,8 +259,8 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
     const auto alg = header->find("alg");
     if (alg == header->end() || !alg->is_string() || alg->get<std::string>() != "HS256")
         return refuse(TokenFault::algorithm,
-                      "alg must be HS256, not " + (alg == header->end() ? std::string("absent")
-                                                                         : alg->dump()));
+                      "alg must be HS256, not " +
+                          (alg == header->end() ? std::string("absent") : alg->dump()));
 
     const std::string* secret = nullptr;
     if (kid_field != header->end()) {
@@ -284,7 +283,9 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
 
     const auto when = static_cast<double>(now);
     if (when > exp + static_cast<double>(token_leeway_seconds))
-        return refuse(TokenFault::expired, "the token expired (exp " + std::to_string(static_cast<long long>(std::floor(exp))) + ")");
+        return refuse(TokenFault::expired,
+                      "the token expired (exp " +
+                          std::to_string(static_cast<long long>(std::floor(exp))) + ")");
     if (nbf && when < *nbf - static_cast<double>(token_leeway_seconds))
         return refuse(TokenFault::not_yet_valid,
                       "the token is valid from nbf " +
@@ -298,6 +299,23 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
 std::string describe(const TokenRefusal& refusal)
 {
     return "token refused (" + std::string(check_name(refusal.fault)) + "): " + refusal.detail;
+}
+
+JoinCheck token_join_check(AuthSecrets secrets)
+{
+    return [secrets = std::move(secrets)](
+               const std::optional<std::string>& token,
+               std::string_view room_id) -> std::variant<JoinPass, JoinRefusal> {
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        auto verdict = verify_room_token(
+            token ? std::optional<std::string_view>(*token) : std::nullopt, secrets, room_id, now);
+        if (const auto* refusal = std::get_if<TokenRefusal>(&verdict))
+            return JoinRefusal{describe(*refusal)};
+        auto& grant = std::get<RoomGrant>(verdict);
+        return JoinPass{std::move(grant.name), std::move(grant.sub), grant.moderator};
+    };
 }
 
 std::variant<std::string, MintError> mint_room_token(const TokenRequest& request,

@@ -53,10 +53,10 @@ bool same_secret(std::string_view a, std::string_view b)
 } // namespace
 
 Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock,
-         IceServersFor ice_servers)
+         IceServersFor ice_servers, JoinCheck join_check)
     : transport_(transport), delivery_(transport), ids_(ids), limits_(limits),
       clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }}),
-      ice_servers_(std::move(ice_servers))
+      ice_servers_(std::move(ice_servers)), join_check_(std::move(join_check))
 {}
 
 // --- where messages leave ----------------------------------------------------------------
@@ -150,7 +150,7 @@ void Hub::on_text(const ClientId& from, std::string_view text)
     if (!admit(from, client->second, text.size()))
         return stats_.received(InAction::dropped, text.size());
 
-    auto parsed = parse_request(text, ProtocolFeatures{.resume = resume_on()});
+    auto parsed = parse_request(text, features());
     if (auto* error = std::get_if<ProtocolError>(&parsed)) {
         stats_.received(InAction::invalid, text.size());
         spdlog::debug("{} refused: {}", from, to_string(error->code));
@@ -263,6 +263,16 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
+    std::optional<std::string> sub;
+    if (join_check_) {
+        auto verdict = join_check_(join.token, join.room_id);
+        if (const auto* refusal = std::get_if<JoinRefusal>(&verdict))
+            return send_error(id, ErrorCode::unauthorized, refusal->message, "join");
+        auto& pass = std::get<JoinPass>(verdict);
+        if (pass.name)
+            join.name = std::move(pass.name);
+        sub = std::move(pass.sub);
+    }
     // Its peer-joined could not reach the cluster's other nodes (docs/protocol.md 7.1, step 7).
     if (transport_.cut_off())
         return send_error(id, ErrorCode::unavailable,
@@ -313,8 +323,12 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
 
     client.room = join.room_id;
     rooms_.add(join.room_id, std::move(newcomer));
-    spdlog::info("{} joined {} ({} members)", id, join.room_id,
-                 rooms_.members(join.room_id).size());
+    if (sub)
+        spdlog::info("{} joined {} ({} members; token for {:?})", id, join.room_id,
+                     rooms_.members(join.room_id).size(), *sub);
+    else
+        spdlog::info("{} joined {} ({} members)", id, join.room_id,
+                     rooms_.members(join.room_id).size());
 }
 
 void Hub::handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave)

@@ -89,15 +89,19 @@ std::variant<std::string, ProtocolError> read_room_id(const Fields& fields,
     return room_id;
 }
 
-ParseResult parse_join(const Fields& fields, const std::string& action)
+ParseResult parse_join(const Fields& fields, const std::string& action, ProtocolFeatures features)
 {
     if (fields.name && !is_string(*fields.name) && !is_null(*fields.name))
         return refuse(ErrorCode::bad_message, "name must be a string or null", action);
+    if (features.auth && fields.token && !is_string(*fields.token))
+        return refuse(ErrorCode::bad_message, "token must be a string", action);
     auto room_id = read_room_id(fields, action);
     if (auto* error = std::get_if<ProtocolError>(&room_id))
         return std::move(*error);
 
-    JoinRequest join{std::move(std::get<std::string>(room_id)), std::nullopt};
+    JoinRequest join{std::move(std::get<std::string>(room_id)), std::nullopt, std::nullopt};
+    if (features.auth && fields.token)
+        join.token = json_scan::decode_string(*fields.token);
     if (fields.name && is_string(*fields.name)) {
         std::string name = json_scan::decode_string(*fields.name);
         if (!is_valid_name(name))
@@ -264,6 +268,8 @@ std::string_view to_string(ErrorCode code)
         return "resume-failed";
     case ErrorCode::unavailable:
         return "unavailable";
+    case ErrorCode::unauthorized:
+        return "unauthorized";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
@@ -322,7 +328,7 @@ ParseResult parse_request(std::string_view text, ProtocolFeatures features)
 
     const std::string action = json_scan::decode_string(*fields.action);
     if (action == "join")
-        return parse_join(fields, action);
+        return parse_join(fields, action, features);
     if (action == "leave")
         return parse_leave(fields, action);
     if (action == "signal")

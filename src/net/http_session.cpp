@@ -271,7 +271,12 @@ void HttpSession<Stream>::respond(const http::request<http::string_body>& reques
     if (answer.status != 304)
         response_.content_length(length);
 
-    spdlog::debug("{} {} {} -> {}", peer_address_, request.method_string(), request.target(),
+    // The path only: a query may carry a room token (an invite link's ?token=), which no log
+    // may show.
+    const std::string_view target = request.target();
+    const auto query = target.find('?');
+    spdlog::debug("{} {} {}{} -> {}", peer_address_, request.method_string(),
+                  target.substr(0, query), query == std::string_view::npos ? "" : "?…",
                   answer.status);
     http::async_write(
         stream_, response_,

@@ -73,7 +73,7 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       site_(options_.web_root),
       admission_(OriginPolicy(options_.allowed_origins), admission_limits_of(options_)),
       proxies_(options_.trusted_proxies),
-      hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers),
+      hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers, options_.join_check),
       listener_(ioc, endpoint_for(options_), options_.reuse_port,
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
@@ -114,9 +114,8 @@ void Server::start_cluster()
     // Rooms left in Redis are worth keeping as long as a member could still resume into them.
     const auto keep =
         std::max<std::chrono::milliseconds>(options_.resume_grace, options_.cluster.node_timeout);
-    link_ = std::make_unique<ClusterLink>(
-        hub_, *registry_, *bus_, local_sessions(),
-        ProtocolFeatures{.resume = options_.resume_grace.count() > 0}, keep);
+    link_ = std::make_unique<ClusterLink>(hub_, *registry_, *bus_, local_sessions(),
+                                          hub_.features(), keep);
 }
 
 LocalSessions Server::local_sessions()

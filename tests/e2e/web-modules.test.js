@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
+import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "../../web/js/config.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
 
@@ -18,7 +18,9 @@ test("the server URL defaults to the page's own origin, ws or wss", () => {
 test("settings come from the query string, with defaults", () => {
     assert.deepEqual(readSettings(at("http://h:1/")), {
         serverUrl: "ws://h:1/ws", roomId: "demo", name: "", autostart: false, resolution: "480", relay: false,
+        token: "",
     });
+    assert.equal(readSettings(at("http://h:1/?room=r&token=aa.bb.cc")).token, "aa.bb.cc");
     const s = readSettings(at("http://h:1/?room=caf%C3%A9&name=Ada&autostart=1&res=240&relay=1"));
     assert.equal(s.roomId, "café");
     assert.equal(s.name, "Ada");
@@ -26,6 +28,15 @@ test("settings come from the query string, with defaults", () => {
     assert.equal(s.resolution, "240");
     assert.equal(s.relay, true);
     assert.equal(readSettings(at("http://h:1/?res=9999")).resolution, "480", "unknown presets fall back");
+});
+
+test("an `unauthorized` refusal is explained in words, by the check that failed", () => {
+    assert.match(unauthorizedExplanation("token refused (expired): the token expired (exp 1)"), /expired/);
+    assert.match(unauthorizedExplanation("token refused (wrong room): the token is for another room"), /another room/);
+    assert.match(unauthorizedExplanation("token refused (missing): this server admits a join only with a token"), /private/);
+    assert.match(unauthorizedExplanation("token refused (not yet valid): ..."), /not valid yet/);
+    assert.match(unauthorizedExplanation("token refused (signature): the signature does not match"), /not valid/);
+    assert.match(unauthorizedExplanation(undefined), /not valid/);
 });
 
 test("ICE servers from `joined` are used; ?relay=1 forces TURN", () => {

@@ -13,10 +13,10 @@ using json = nlohmann::json;
 // docs/protocol.md (sections 5.3 and 7.2), so a wire string changed by mistake is caught.
 constexpr std::array<std::string_view, 4> signal_types{"offer", "answer", "ice-candidate",
                                                        "hangup"};
-constexpr std::array<std::string_view, 13> error_codes{
+constexpr std::array<std::string_view, 14> error_codes{
     "bad-json",      "bad-message",  "unknown-action", "bad-room-id",  "bad-name",
     "bad-type",      "not-in-room",  "already-joined", "unknown-peer", "room-full",
-    "resume-failed", "rate-limited", "unavailable"};
+    "resume-failed", "rate-limited", "unavailable",    "unauthorized"};
 
 // A top-level string field, or nullopt if absent or not a string.
 std::optional<std::string> string_field(const json& object, const char* key)

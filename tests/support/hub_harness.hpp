@@ -55,9 +55,9 @@ class HubHarness
 {
 public:
     explicit HubHarness(HubLimits limits = {}, std::vector<ClientId> scripted_ids = {},
-                        IceServersFor ice_servers = {})
+                        IceServersFor ice_servers = {}, JoinCheck join_check = {})
         : ids(std::move(scripted_ids)),
-          hub(transport, ids, limits, clock.clock(), std::move(ice_servers))
+          hub(transport, ids, limits, clock.clock(), std::move(ice_servers), std::move(join_check))
     {
         transport.on_send = [this](const SentMessage& message) { check(message); };
         // A resume: the client behind the new connection is the one that held the membership,

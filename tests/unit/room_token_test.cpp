@@ -75,8 +75,8 @@ AuthSecrets secrets()
     return out;
 }
 
-TokenFault fault_of(const std::string& text, std::string_view room = "r",
-                    std::int64_t at = now, const AuthSecrets& keys = secrets())
+TokenFault fault_of(const std::string& text, std::string_view room = "r", std::int64_t at = now,
+                    const AuthSecrets& keys = secrets())
 {
     const auto result = verify_room_token(text, keys, room, at);
     if (const auto* grant = std::get_if<RoomGrant>(&result)) {
@@ -169,10 +169,10 @@ TEST(RoomToken, ShapesThatAreNotATokenAreMalformed)
     };
     malformed("");
     malformed("abc");
-    malformed(good.substr(0, good.rfind('.')));        // two parts
-    malformed(good + ".x");                             // four parts
-    malformed(good + "=");                              // padding
-    malformed("!!!!" + good.substr(good.find('.')));     // not base64url
+    malformed(good.substr(0, good.rfind('.')));             // two parts
+    malformed(good + ".x");                                 // four parts
+    malformed(good + "=");                                  // padding
+    malformed("!!!!" + good.substr(good.find('.')));        // not base64url
     malformed(b64url("[1]") + good.substr(good.find('.'))); // header not an object
     malformed(std::string(9000, 'a') + "." + "b.c");
     json crit = hs256();
@@ -231,8 +231,8 @@ TEST(RoomToken, ATamperedTokenFailsItsSignature)
 {
     const std::string good = token(hs256(), claims("r"), bare_secret);
     const std::string other_payload = b64url(claims("other").dump());
-    const std::string tampered = good.substr(0, good.find('.') + 1) + other_payload +
-                                 good.substr(good.rfind('.'));
+    const std::string tampered =
+        good.substr(0, good.find('.') + 1) + other_payload + good.substr(good.rfind('.'));
     EXPECT_EQ(fault_of(tampered, "other"), TokenFault::signature);
     EXPECT_EQ(fault_of(token(hs256(), claims(), "another secret of more than 32 bytes!")),
               TokenFault::signature);

@@ -10,7 +10,7 @@
 //     call end, and after rejoining we are a new member and the calls are set up again by the
 //     same rules.
 
-import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "./config.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 import { Peer } from "./peer.js";
@@ -222,6 +222,7 @@ function onServerError(msg)
     if (msg.request === "join") {
         signaling.disconnect();
         ui.showNotice(msg.code === "room-full" ? "That room is full. Try another room name." :
+            msg.code === "unauthorized" ? unauthorizedExplanation(msg.message) :
             `The server refused to join: ${msg.message}.`, "error", "join");
     }
 }
@@ -302,7 +303,7 @@ function connect()
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);
     history.replaceState(null, "", url);
-    signaling.connect(serverUrl, roomId, name);
+    signaling.connect(serverUrl, roomId, name, settings.token);
 }
 
 function serverUrlProblem(value)

@@ -17,7 +17,8 @@ export function defaultServerUrl(location = window.location)
     return `${scheme}://${location.host}/ws`;
 }
 
-// Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1.
+// Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1, and
+// ?token= (an invite link's signed room token).
 export function readSettings(location = window.location)
 {
     const query = new URLSearchParams(location.search);
@@ -30,7 +31,27 @@ export function readSettings(location = window.location)
         autostart: flag("autostart"),
         resolution: res in resolutions ? res : "480",
         relay: flag("relay"),
+        token: query.get("token") ?? "",
     };
+}
+
+// What a person should read when the server refused our token (protocol.md 7.2, `unauthorized`:
+// its message names the check that failed).
+export function unauthorizedExplanation(message)
+{
+    const check = /\(([a-z ]+)\)/.exec(message ?? "")?.[1] ?? "";
+    switch (check) {
+    case "missing":
+        return "This room is private: you need an invite link to join it.";
+    case "expired":
+        return "Your invite link has expired. Ask for a new one.";
+    case "not yet valid":
+        return "Your invite link is not valid yet. Check this computer's clock, or try again later.";
+    case "wrong room":
+        return "Your invite link is for another room. Open the link as you received it, without changing the room.";
+    default:
+        return "Your invite link is not valid (it may be cut short or altered). Ask for a new one.";
+    }
 }
 
 // The configuration for every RTCPeerConnection. iceServers come from the server's `joined`

@@ -70,7 +70,7 @@ export class SignalingClient
     #attempt = 0;          // failed join attempts since the last successful join
     #retryTimer = null;
     #attemptTimer = null;  // gives up a resume attempt that hangs
-    #target = null;        // { url, roomId, name }
+    #target = null;        // { url, roomId, name, token }
     // The current membership's resumeToken and how many text messages arrived after the
     // `joined`/`resumed` that brought it; null when the server offers no resume (--resume-grace 0).
     #resume = null;
@@ -105,12 +105,14 @@ export class SignalingClient
     get url() { return this.#target?.url ?? null; }
     get active() { return this.#wanted; }
 
-    connect(url, roomId, name)
+    // token: a signed room token (an invite link's ?token=), for a server that admits joins only
+    // with one (protocol.md 7.3); never logged.
+    connect(url, roomId, name, token = "")
     {
         this.disconnect();
         this.#wanted = true;
         this.#attempt = 0;
-        this.#target = { url, roomId, name };
+        this.#target = { url, roomId, name, token };
         this.#open("join");
     }
 
@@ -259,10 +261,12 @@ export class SignalingClient
 
     #sendJoin(ws)
     {
-        const { roomId, name } = this.#target;
+        const { roomId, name, token } = this.#target;
         const join = { action: "join", roomId };
         if (name)
             join.name = name;
+        if (token)
+            join.token = token;
         ws.send(JSON.stringify(join));
     }
 

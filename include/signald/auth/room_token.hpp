@@ -10,6 +10,8 @@
 // 30 wraps round and is never valid), reads NumericDates only as unsigned integers (RFC 7519
 // allows any JSON number), and reads the wall clock itself (leeway edges cannot be tested).
 
+#include "signald/core/join_check.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -74,11 +76,13 @@ inline constexpr std::int64_t token_leeway_seconds = 30;
 // Unix epoch).
 std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::string_view> token,
                                                         const AuthSecrets& secrets,
-                                                        std::string_view room_id,
-                                                        std::int64_t now);
+                                                        std::string_view room_id, std::int64_t now);
 
 // The message of the `unauthorized` error for a refusal.
 std::string describe(const TokenRefusal& refusal);
+
+// The Hub's JoinCheck for --auth-secret-file: verify_room_token at the wall clock's time.
+JoinCheck token_join_check(AuthSecrets secrets);
 
 struct TokenRequest
 {

@@ -18,6 +18,7 @@
 #include "signald/core/hub_stats.hpp"
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/ids.hpp"
+#include "signald/core/join_check.hpp"
 #include "signald/core/outbox.hpp"
 #include "signald/core/protocol.hpp"
 #include "signald/core/rate_limiter.hpp"
@@ -57,8 +58,16 @@ public:
     static constexpr std::size_t default_max_room_size = HubLimits{}.max_room_size;
 
     // ice_servers, when set, fills each `joined` with the iceServers for its receiver.
+    // join_check, when set, decides who may join (docs/protocol.md 7.1, between steps 6 and 7):
+    // a join's token is then read, and its name comes from what the token grants.
     Hub(Transport& transport, IdSource& ids, HubLimits limits = {}, Clock clock = {},
-        IceServersFor ice_servers = {});
+        IceServersFor ice_servers = {}, JoinCheck join_check = {});
+
+    // The optional parts of the protocol this hub speaks.
+    ProtocolFeatures features() const
+    {
+        return ProtocolFeatures{.resume = resume_on(), .auth = static_cast<bool>(join_check_)};
+    }
 
     // Registers a new connection and returns its id, unique among live connections.
     ClientId connect();
@@ -200,6 +209,7 @@ private:
     HubLimits limits_;
     Clock clock_;
     IceServersFor ice_servers_;
+    JoinCheck join_check_;
     HubStats stats_;
     std::unordered_map<ClientId, ClientState> clients_; // suspended members included
     RoomRegistry rooms_;

@@ -32,6 +32,7 @@ enum class ErrorCode
     room_full,
     resume_failed,
     unavailable,  // clustered: the node cannot reach the rest of the cluster now
+    unauthorized, // --auth-secret-file: the join's token is missing or not valid for the room
     rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
@@ -64,6 +65,7 @@ struct JoinRequest
 {
     std::string room_id;
     std::optional<std::string> name;
+    std::optional<std::string> token; // read only with ProtocolFeatures::auth
 };
 
 struct LeaveRequest
@@ -98,6 +100,7 @@ using ParseResult = std::variant<Request, ProtocolError>;
 struct ProtocolFeatures
 {
     bool resume = false;
+    bool auth = false; // --auth-secret-file: a join's token is read (else ignored)
 };
 
 // Parses one text frame. Checks the JSON, the shape and field types (bad-json, bad-message,

@@ -57,6 +57,8 @@ struct ServerOptions
     TlsOptions tls;
     // Builds each joined's iceServers (and TURN credentials); unset: joined has no iceServers.
     IceServersFor ice_servers;
+    // Who may join (--auth-secret-file: signed room tokens); unset: anyone.
+    JoinCheck join_check;
     // 30 s: long enough for a Wi-Fi roam, a lid closed for a moment or a proxy restart, short
     // enough that a member who is really gone is not shown as "reconnecting" for long. 0: off.
     std::chrono::seconds resume_grace{30};

@@ -1,0 +1,296 @@
+// Private rooms against the real binary (docs/protocol.md 7.3): with --auth-secret-file every join
+// needs a valid token, refusals say which check failed and leave the connection as it was, the
+// token's name wins, and neither tokens nor secrets show in the logs or the process's command
+// line; `signald token` and `signald invite` print tokens that Python's own hmac accepts.
+
+#include "http_client.hpp"
+#include "signald_fixture.hpp"
+#include "signald_process.hpp"
+#include "ws_client.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace signald::test {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string bare_secret = "integration-bare-secret-0123456789abcdef";
+const std::string kid_secret = "integration-kid-secret-0123456789abcdefgh";
+
+std::string b64url(std::string_view bytes)
+{
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '=')
+        out.pop_back();
+    for (char& c : out)
+        c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return out;
+}
+
+// A token made here, with OpenSSL's HMAC, not with signald's code.
+std::string make_token(json payload, const std::string& key, std::optional<std::string> kid = {})
+{
+    json header{{"alg", "HS256"}, {"typ", "JWT"}};
+    if (kid)
+        header["kid"] = *kid;
+    const std::string input = b64url(header.dump()) + "." + b64url(payload.dump());
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data(),
+         &length);
+    return input + "." +
+           b64url(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
+}
+
+std::int64_t unix_now()
+{
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+json claims(const std::string& room, std::int64_t lifetime = 600)
+{
+    return json{{"room", room}, {"exp", unix_now() + lifetime}};
+}
+
+json join_with(const std::string& room, const std::string& token)
+{
+    return json{{"action", "join"}, {"roomId", room}, {"token", token}};
+}
+
+class RoomTokens : public SignaldFixture
+{
+protected:
+    RoomTokens()
+    {
+        secrets_ = web_root_.write("secrets",
+                                   "# for the tests\n" + bare_secret + "\nk1 " + kid_secret + "\n");
+    }
+
+    void start()
+    {
+        start_server({"--auth-secret-file", secrets_.string(), "--log-level", "debug"});
+    }
+
+    std::filesystem::path secrets_;
+};
+
+TEST_F(RoomTokens, AJoinWithoutATokenIsUnauthorizedAndTheConnectionStaysAsItWas)
+{
+    start();
+    auto client = connect();
+    client->send_text(R"({"action":"join","roomId":"r"})");
+    const auto refused = client->next_json();
+    EXPECT_EQ(refused["code"], "unauthorized");
+    EXPECT_EQ(refused["request"], "join");
+    EXPECT_NE(refused["message"].get<std::string>().find("missing"), std::string::npos) << refused;
+    // Still open, in no room, and a good token admits it on the same connection.
+    client->send_json(join_with("r", make_token(claims("r"), bare_secret)));
+    EXPECT_EQ(client->next_json()["action"], "joined");
+}
+
+TEST_F(RoomTokens, ATokenThatIsNotAStringIsABadMessage)
+{
+    start();
+    auto client = connect();
+    for (const char* text : {R"({"action":"join","roomId":"r","token":null})",
+                             R"({"action":"join","roomId":"r","token":5})"}) {
+        client->send_text(text);
+        EXPECT_EQ(client->next_json()["code"], "bad-message") << text;
+    }
+    // Step 6 before the token: a bad roomId is bad-room-id whatever the token.
+    client->send_json(join_with("", "x"));
+    EXPECT_EQ(client->next_json()["code"], "bad-room-id");
+}
+
+TEST_F(RoomTokens, EachRefusalSaysWhichCheckFailed)
+{
+    start();
+    auto client = connect();
+    json header_none{{"alg", "none"}};
+    const std::string none = b64url(header_none.dump()) + "." + b64url(claims("r").dump()) + ".";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"not.a-token", "malformed"},
+        {none, "algorithm"},
+        {make_token(claims("r"), kid_secret, "k9"), "unknown kid"},
+        {make_token(claims("r"), kid_secret), "signature"},
+        {make_token(claims("r", -120), bare_secret), "expired"},
+        {make_token(json{{"room", "r"}, {"exp", unix_now() + 600}, {"nbf", unix_now() + 300}},
+                    bare_secret),
+         "not yet valid"},
+        {make_token(claims("elsewhere"), bare_secret), "wrong room"},
+    };
+    for (const auto& [token, check] : cases) {
+        client->send_json(join_with("r", token));
+        const auto refused = client->next_json();
+        EXPECT_EQ(refused["code"], "unauthorized") << check;
+        EXPECT_NE(refused["message"].get<std::string>().find(check), std::string::npos) << refused;
+    }
+    EXPECT_EQ(metric(server_->port(), R"(signald_protocol_errors_total{code="unauthorized"})"),
+              static_cast<double>(cases.size()));
+}
+
+TEST_F(RoomTokens, TheKidPicksTheSecretAndTheTokensNameWins)
+{
+    start();
+    auto a = connect();
+    json payload = claims("*");
+    payload["name"] = "From the token";
+    payload["sub"] = "user-1";
+    a->send_json(json{{"action", "join"},
+                      {"roomId", "any"},
+                      {"name", "From the page"},
+                      {"token", make_token(payload, kid_secret, "k1")}});
+    EXPECT_EQ(a->next_json()["action"], "joined");
+    auto b = connect();
+    b->send_json(join_with("any", make_token(claims("any"), bare_secret)));
+    const auto joined = b->next_json();
+    ASSERT_EQ(joined["action"], "joined");
+    EXPECT_EQ(joined["peers"][0]["name"], "From the token");
+}
+
+TEST_F(RoomTokens, NoTokenOrSecretReachesTheLogsOrTheCommandLine)
+{
+    start();
+    const std::string token = make_token(claims("r"), bare_secret);
+    {
+        auto client = connect();
+        client->send_json(join_with("r", token));
+        EXPECT_EQ(client->next_json()["action"], "joined");
+        client->send_json(join_with("r", make_token(claims("r", -100), bare_secret)));
+        client->next_json();
+    }
+    // An invite link's page load, logged at debug.
+    EXPECT_EQ(http_request(server_->port(), "GET", "/?room=r&token=" + token).result_int(), 200u);
+    std::ifstream cmdline("/proc/" + std::to_string(server_->pid()) + "/cmdline");
+    std::stringstream args;
+    args << cmdline.rdbuf();
+    server_->send_signal(SIGTERM);
+    ASSERT_TRUE(server_->wait_exit(5s).has_value());
+    const std::string output = server_->stdout_text() + server_->stderr_text();
+    const std::string signature = token.substr(token.rfind('.') + 1);
+    for (const std::string& text : {output, args.str()}) {
+        EXPECT_EQ(text.find(signature), std::string::npos) << text;
+        EXPECT_EQ(text.find(bare_secret), std::string::npos) << text;
+        EXPECT_EQ(text.find(kid_secret), std::string::npos) << text;
+    }
+    EXPECT_NE(output.find("GET /?"), std::string::npos) << output; // the request was logged
+}
+
+TEST_F(RoomTokens, WithoutTheOptionATokenIsIgnored)
+{
+    start_server();
+    auto client = connect();
+    client->send_text(R"({"action":"join","roomId":"r","token":5})");
+    EXPECT_EQ(client->next_json()["action"], "joined");
+}
+
+// --- the secrets file at start-up, and the commands ---------------------------------------
+
+class TokenCommands : public RoomTokens
+{
+protected:
+    // Python's hmac, base64 and json check a token: prints the payload, or fails.
+    std::string python_verify(const std::string& token, const std::string& key)
+    {
+        const auto script = web_root_.write("verify.py", R"(import base64, hashlib, hmac, json, sys
+token, key = sys.argv[1], sys.argv[2]
+head, body, sig = token.split(".")
+pad = lambda s: s + "=" * (-len(s) % 4)
+expected = hmac.new(key.encode(), (head + "." + body).encode(), hashlib.sha256).digest()
+assert hmac.compare_digest(base64.urlsafe_b64decode(pad(sig)), expected), "bad signature"
+assert json.loads(base64.urlsafe_b64decode(pad(head)))["alg"] == "HS256"
+print(json.dumps(json.loads(base64.urlsafe_b64decode(pad(body)))))
+)");
+        const std::string command =
+            "python3 '" + script.string() + "' '" + token + "' '" + key + "' 2>&1";
+        FILE* pipe = ::popen(command.c_str(), "r");
+        std::string out;
+        std::array<char, 512> chunk{};
+        while (pipe != nullptr && std::fgets(chunk.data(), chunk.size(), pipe) != nullptr)
+            out += chunk.data();
+        const int status = pipe != nullptr ? ::pclose(pipe) : -1;
+        EXPECT_EQ(status, 0) << out;
+        return out;
+    }
+};
+
+TEST_F(TokenCommands, TokenPrintsOneLineThatPythonVerifies)
+{
+    const auto result =
+        run_signald({"token", "--auth-secret-file", secrets_.string(), "--room", "team", "--name",
+                     "Ada", "--ttl", "2h", "--role", "moderator", "--kid", "k1", "--sub", "u-7"});
+    ASSERT_EQ(result.status.code, 0) << result.stderr_text;
+    ASSERT_TRUE(result.stdout_text.ends_with("\n"));
+    const std::string token = result.stdout_text.substr(0, result.stdout_text.size() - 1);
+    EXPECT_EQ(token.find('\n'), std::string::npos);
+    const json payload = json::parse(python_verify(token, kid_secret));
+    EXPECT_EQ(payload["room"], "team");
+    EXPECT_EQ(payload["name"], "Ada");
+    EXPECT_EQ(payload["role"], "moderator");
+    EXPECT_EQ(payload["sub"], "u-7");
+    EXPECT_NEAR(payload["exp"].get<double>() - payload["iat"].get<double>(), 7200, 0.5);
+    EXPECT_NEAR(payload["iat"].get<double>(), static_cast<double>(unix_now()), 5);
+}
+
+TEST_F(TokenCommands, InvitePrintsThePageUrlWithRoomAndToken)
+{
+    const auto result = run_signald({"invite", "--auth-secret-file", secrets_.string(), "--room",
+                                     "team room", "--url", "https://call.example.org/"});
+    ASSERT_EQ(result.status.code, 0) << result.stderr_text;
+    const std::string prefix = "https://call.example.org/?room=team%20room&token=";
+    ASSERT_TRUE(result.stdout_text.starts_with(prefix)) << result.stdout_text;
+    const std::string token =
+        result.stdout_text.substr(prefix.size(), result.stdout_text.size() - prefix.size() - 1);
+    EXPECT_EQ(json::parse(python_verify(token, bare_secret))["room"], "team room");
+}
+
+TEST_F(TokenCommands, AMintedTokenOpensTheRoomOnTheServer)
+{
+    const auto minted =
+        run_signald({"token", "--auth-secret-file", secrets_.string(), "--room", "r"});
+    ASSERT_EQ(minted.status.code, 0) << minted.stderr_text;
+    start();
+    auto client = connect();
+    client->send_json(join_with("r", minted.stdout_text.substr(0, minted.stdout_text.size() - 1)));
+    EXPECT_EQ(client->next_json()["action"], "joined");
+}
+
+TEST_F(TokenCommands, MistakesFailWithOneClearLine)
+{
+    const auto no_kid = run_signald(
+        {"token", "--auth-secret-file", secrets_.string(), "--room", "r", "--kid", "zz"});
+    EXPECT_NE(no_kid.status.code, 0);
+    EXPECT_NE(no_kid.stderr_text.find("zz"), std::string::npos) << no_kid.stderr_text;
+    const auto bad_ttl = run_signald(
+        {"token", "--auth-secret-file", secrets_.string(), "--room", "r", "--ttl", "1w"});
+    EXPECT_NE(bad_ttl.status.code, 0);
+    EXPECT_NE(bad_ttl.stderr_text.find("--ttl"), std::string::npos) << bad_ttl.stderr_text;
+    EXPECT_TRUE(bad_ttl.stdout_text.empty());
+
+    const auto short_secret = web_root_.write("short", "k1 tooshort\n");
+    const auto refused =
+        run_signald(server_args(web_root_.path(), {"--auth-secret-file", short_secret.string()}));
+    EXPECT_NE(refused.status.code, 0);
+    EXPECT_NE(refused.stderr_text.find("line 1"), std::string::npos) << refused.stderr_text;
+    EXPECT_EQ(refused.stderr_text.find("tooshort"), std::string::npos) << refused.stderr_text;
+}
+
+} // namespace
+} // namespace signald::test
