@@ -6,12 +6,11 @@
 #include "http_client.hpp"
 #include "signald_fixture.hpp"
 #include "signald_process.hpp"
+#include "test_jwt.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <csignal>
@@ -29,34 +28,14 @@ using json = nlohmann::json;
 const std::string bare_secret = "integration-bare-secret-0123456789abcdef";
 const std::string kid_secret = "integration-kid-secret-0123456789abcdefgh";
 
-std::string b64url(std::string_view bytes)
-{
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    while (!out.empty() && out.back() == '=')
-        out.pop_back();
-    for (char& c : out)
-        c = c == '+' ? '-' : c == '/' ? '_' : c;
-    return out;
-}
-
-// A token made here, with OpenSSL's HMAC, not with signald's code.
-std::string make_token(json payload, const std::string& key, std::optional<std::string> kid = {})
+// A token made here, not with signald's code.
+std::string make_token(const json& payload, const std::string& key,
+                       std::optional<std::string> kid = {})
 {
     json header{{"alg", "HS256"}, {"typ", "JWT"}};
     if (kid)
         header["kid"] = *kid;
-    const std::string input = b64url(header.dump()) + "." + b64url(payload.dump());
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data(),
-         &length);
-    return input + "." +
-           b64url(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
+    return make_jwt(header, payload, key);
 }
 
 std::int64_t unix_now()

@@ -4,12 +4,12 @@
 
 #include "signald/auth/room_token.hpp"
 
+#include "test_jwt.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <array>
 #include <string>
 
 namespace signald {
@@ -22,35 +22,11 @@ const std::string secret_b = "0123456789abcdef0123456789abcdef-b";
 const std::string bare_secret = "a-bare-secret-of-well-over-thirty-two-bytes"; // no space
 constexpr std::int64_t now = 1'800'000'000;
 
-std::string b64url(std::string_view bytes)
-{
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    while (!out.empty() && out.back() == '=')
-        out.pop_back();
-    for (char& c : out)
-        c = c == '+' ? '-' : c == '/' ? '_' : c;
-    return out;
-}
-
-std::string hmac(const std::string& key, const std::string& data, const EVP_MD* md = EVP_sha256())
-{
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    HMAC(md, key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data(), &length);
-    return {reinterpret_cast<const char*>(digest.data()), length};
-}
-
 // A compact JWT of header and payload, signed with key (HS256 unless md says otherwise).
 std::string token(const json& header, const json& payload, const std::string& key,
                   const EVP_MD* md = EVP_sha256())
 {
-    const std::string input = b64url(header.dump()) + "." + b64url(payload.dump());
-    return input + "." + b64url(hmac(key, input, md));
+    return test::make_jwt(header, payload, key, md);
 }
 
 json hs256(std::optional<std::string> kid = {})
@@ -169,11 +145,11 @@ TEST(RoomToken, ShapesThatAreNotATokenAreMalformed)
     };
     malformed("");
     malformed("abc");
-    malformed(good.substr(0, good.rfind('.')));             // two parts
-    malformed(good + ".x");                                 // four parts
-    malformed(good + "=");                                  // padding
-    malformed("!!!!" + good.substr(good.find('.')));        // not base64url
-    malformed(b64url("[1]") + good.substr(good.find('.'))); // header not an object
+    malformed(good.substr(0, good.rfind('.')));                   // two parts
+    malformed(good + ".x");                                       // four parts
+    malformed(good + "=");                                        // padding
+    malformed("!!!!" + good.substr(good.find('.')));              // not base64url
+    malformed(test::b64url("[1]") + good.substr(good.find('.'))); // header not an object
     malformed(std::string(9000, 'a') + "." + "b.c");
     json crit = hs256();
     crit["crit"] = json::array({"exp"});
@@ -201,7 +177,8 @@ TEST(RoomToken, ShapesThatAreNotATokenAreMalformed)
 
 TEST(RoomToken, EveryAlgorithmButHs256IsRefusedNoneIncluded)
 {
-    const std::string input = b64url(json{{"alg", "none"}}.dump()) + "." + b64url(claims().dump());
+    const std::string input =
+        test::b64url(json{{"alg", "none"}}.dump()) + "." + test::b64url(claims().dump());
     EXPECT_EQ(fault_of(input + "."), TokenFault::algorithm);
     EXPECT_EQ(fault_of(token(json{{"alg", "HS512"}}, claims(), bare_secret, EVP_sha512())),
               TokenFault::algorithm);
@@ -230,7 +207,7 @@ TEST(RoomToken, TheKidPicksTheSecretSoKeysRotate)
 TEST(RoomToken, ATamperedTokenFailsItsSignature)
 {
     const std::string good = token(hs256(), claims("r"), bare_secret);
-    const std::string other_payload = b64url(claims("other").dump());
+    const std::string other_payload = test::b64url(claims("other").dump());
     const std::string tampered =
         good.substr(0, good.find('.') + 1) + other_payload + good.substr(good.rfind('.'));
     EXPECT_EQ(fault_of(tampered, "other"), TokenFault::signature);
@@ -298,7 +275,8 @@ TEST(RoomTokenMint, AMintedTokenIsAStandardJwtTheVerifierAccepts)
     const std::string& text = std::get<std::string>(minted);
     // Checked here by hand: the signature is HMAC-SHA256 of header.payload with kid b's secret.
     const auto last_dot = text.rfind('.');
-    EXPECT_EQ(text.substr(last_dot + 1), b64url(hmac(secret_b, text.substr(0, last_dot))));
+    EXPECT_EQ(text.substr(last_dot + 1),
+              test::b64url(test::hmac(secret_b, text.substr(0, last_dot))));
     const RoomGrant grant = grant_of(text, "team", now + 90 + 30);
     EXPECT_EQ(grant.name, "Grace");
     EXPECT_EQ(grant.sub, "u1");
