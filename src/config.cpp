@@ -276,6 +276,10 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     auto* auth = app.add_option("--auth-secret-file", auth_secret_file,
                                 "Admit a join only with a room token signed with a secret of "
                                 "this file (one per line: SECRET, or KID SECRET)");
+    auto kick_ban_seconds = server.kick_ban.count();
+    app.add_option("--kick-ban", kick_ban_seconds,
+                   "Seconds a member a moderator kicked may not join that room again; 0 = no ban")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{7} * 86400));
     TokenCommand token_command;
     auto* token_sub = app.add_subcommand(
         "token", "Print a signed room token for the secrets of --auth-secret-file, and exit");
@@ -328,6 +332,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     server.idle_timeout = std::chrono::seconds(idle_seconds);
     server.request_timeout = std::chrono::seconds(request_seconds);
     server.resume_grace = std::chrono::seconds(grace_seconds);
+    server.kick_ban = std::chrono::seconds(kick_ban_seconds);
     server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
     ice.turn_ttl = std::chrono::seconds(ttl_seconds);
     if (!turn_secret_file.empty()) {

@@ -96,6 +96,19 @@ TokenRefusal refuse(TokenFault fault, std::string detail)
     return TokenRefusal{fault, std::move(detail)};
 }
 
+// What a kick bans: the sub, or else the token, digested so that no token is kept (nor handed
+// to another node with the rooms) in the clear.
+std::string ban_key(const RoomGrant& grant, std::string_view token)
+{
+    if (grant.sub)
+        return "sub:" + *grant.sub;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    EVP_Digest(token.data(), token.size(), digest.data(), &size, EVP_sha256(), nullptr);
+    return "token:" +
+           base64url_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), size));
+}
+
 std::string_view check_name(TokenFault fault)
 {
     switch (fault) {
@@ -314,7 +327,9 @@ JoinCheck token_join_check(AuthSecrets secrets)
         if (const auto* refusal = std::get_if<TokenRefusal>(&verdict))
             return JoinRefusal{describe(*refusal)};
         auto& grant = std::get<RoomGrant>(verdict);
-        return JoinPass{std::move(grant.name), std::move(grant.sub), grant.moderator};
+        std::string key = ban_key(grant, *token);
+        return JoinPass{std::move(grant.name), std::move(grant.sub), grant.moderator,
+                        std::move(key)};
     };
 }
 

@@ -174,6 +174,14 @@ void Hub::on_text(const ClientId& from, std::string_view text)
                        stats_.received(InAction::resume, text.size());
                        handle_resume(from, first, resume);
                    },
+                   [&](KickRequest& kick) {
+                       stats_.received(InAction::kick, text.size());
+                       handle_kick(from, client->second, kick);
+                   },
+                   [&](LockRequest& lock) {
+                       stats_.received(InAction::lock, text.size());
+                       handle_lock(from, client->second, lock);
+                   },
                },
                std::get<Request>(parsed));
     settle();
@@ -209,9 +217,10 @@ void Hub::acknowledge(const ClientId& id, std::uint64_t texts)
 
 void Hub::tick()
 {
+    const TimePoint now = clock_();
+    std::erase_if(bans_, [&](const auto& ban) { return ban.second <= now; });
     if (suspended_.empty())
         return;
-    const TimePoint now = clock_();
     std::vector<ClientId> expired;
     for (const ClientId& id : suspended_) {
         const ClientState& client = clients_.at(id);
@@ -263,15 +272,24 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
-    std::optional<std::string> sub;
+    JoinPass pass; // without a JoinCheck, everyone may join, and nobody moderates
     if (join_check_) {
         auto verdict = join_check_(join.token, join.room_id);
         if (const auto* refusal = std::get_if<JoinRefusal>(&verdict))
             return send_error(id, ErrorCode::unauthorized, refusal->message, "join");
-        auto& pass = std::get<JoinPass>(verdict);
+        pass = std::move(std::get<JoinPass>(verdict));
         if (pass.name)
             join.name = std::move(pass.name);
-        sub = std::move(pass.sub);
+        if (const std::int64_t left = ban_left(join.room_id, pass.ban_key); left > 0)
+            return send_error(id, ErrorCode::banned,
+                              "you were removed from this room by a moderator; you may join it "
+                              "again in " +
+                                  std::to_string(left) + " s",
+                              "join");
+        if (rooms_.locked(join.room_id) && !pass.moderator)
+            return send_error(id, ErrorCode::room_locked,
+                              "a moderator locked this room; only a moderator's invite opens it",
+                              "join");
     }
     // Its peer-joined could not reach the cluster's other nodes (docs/protocol.md 7.1, step 7).
     if (transport_.cut_off())
@@ -305,7 +323,8 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     const ResumeSecret secret = resume_on() ? ids_.secret() : ResumeSecret{};
     answer(id, OutAction::joined,
            make_text(reply::joined(join.room_id, id, peers, ice_servers,
-                                   resume_on() ? token_for(id, secret) : std::string{})));
+                                   resume_on() ? token_for(id, secret) : std::string{},
+                                   rooms_.locked(join.room_id))));
     if (resume_on())
         start_numbering(client, secret);
     if (ice_servers_) {
@@ -322,10 +341,16 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     }
 
     client.room = join.room_id;
+    client.moderator = pass.moderator;
+    client.ban_key = std::move(pass.ban_key);
     rooms_.add(join.room_id, std::move(newcomer));
-    if (sub)
-        spdlog::info("{} joined {} ({} members; token for {:?})", id, join.room_id,
-                     rooms_.members(join.room_id).size(), *sub);
+    if (pass.sub)
+        spdlog::info("{} joined {} ({} members; token for {:?}{})", id, join.room_id,
+                     rooms_.members(join.room_id).size(), *pass.sub,
+                     pass.moderator ? ", moderator" : "");
+    else if (pass.moderator)
+        spdlog::info("{} joined {} ({} members; moderator)", id, join.room_id,
+                     rooms_.members(join.room_id).size());
     else
         spdlog::info("{} joined {} ({} members)", id, join.room_id,
                      rooms_.members(join.room_id).size());
@@ -350,7 +375,7 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
             return send_error(id, ErrorCode::unknown_peer,
                               "no other member of this room has that clientId", "signal");
         if (!can_reach(*to))
-            return refuse_unreachable(id);
+            return refuse_unreachable(id, "signal");
         spdlog::debug("{} {} -> {} ({} bytes of data)", id, to_string(signal.type), *signal.to,
                       signal.data ? signal.data->size() : 0);
         deliver(*to, OutAction::signal,
@@ -358,10 +383,8 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
         return;
     }
 
-    if (transport_.cut_off())
-        for (const Member& member : rooms_.members(signal.room_id))
-            if (member.client_id != id && !can_reach(member))
-                return refuse_unreachable(id);
+    if (!reaches_room(signal.room_id, id))
+        return refuse_unreachable(id, "signal");
     spdlog::debug("{} {} -> room {} ({} bytes of data)", id, to_string(signal.type), signal.room_id,
                   signal.data ? signal.data->size() : 0);
     const Text text =
@@ -376,25 +399,108 @@ bool Hub::can_reach(const Member& member) const
     return member.suspended || transport_.reaches(member.client_id);
 }
 
-void Hub::refuse_unreachable(const ClientId& id)
+bool Hub::reaches_room(const std::string& room_id, const ClientId& except) const
+{
+    if (!transport_.cut_off())
+        return true;
+    for (const Member& member : rooms_.members(room_id))
+        if (member.client_id != except && !can_reach(member))
+            return false;
+    return true;
+}
+
+void Hub::refuse_unreachable(const ClientId& id, std::string_view request)
 {
     send_error(id, ErrorCode::unavailable,
                "a receiver is on another node, and the cluster cannot be reached; try again in a "
                "moment",
-               "signal");
+               request);
 }
 
-void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why)
+// --- moderation (docs/protocol.md 7.4) -----------------------------------------------------
+
+bool Hub::may_moderate(const ClientId& id, const ClientState& client, const std::string& room_id,
+                       std::string_view request)
+{
+    if (client.room != room_id) {
+        send_error(id, ErrorCode::not_in_room, "not in this room", request);
+        return false;
+    }
+    if (!client.moderator) {
+        send_error(id, ErrorCode::forbidden,
+                   "only a member who joined with a moderator's token may " + std::string(request),
+                   request);
+        return false;
+    }
+    return true;
+}
+
+std::int64_t Hub::ban_left(const std::string& room_id, const std::string& key) const
+{
+    if (key.empty())
+        return 0;
+    const auto ban = bans_.find({room_id, key});
+    if (ban == bans_.end())
+        return 0;
+    const auto left = std::chrono::ceil<std::chrono::seconds>(ban->second - clock_()).count();
+    return left > 0 ? left : 0;
+}
+
+void Hub::handle_kick(const ClientId& id, const ClientState& client, const KickRequest& kick)
+{
+    if (!may_moderate(id, client, kick.room_id, "kick"))
+        return;
+    const Member* target =
+        kick.client_id == id ? nullptr : rooms_.find(kick.room_id, kick.client_id);
+    if (target == nullptr)
+        return send_error(id, ErrorCode::unknown_peer,
+                          "no other member of this room has that clientId", "kick");
+    // Everyone hears of it, the kicked member included: nobody may miss it.
+    if (!reaches_room(kick.room_id, {}))
+        return refuse_unreachable(id, "kick");
+
+    const ClientId kicked = kick.client_id; // target points into the room about to change
+    ClientState& state = clients_.at(kicked);
+    if (limits_.kick_ban.count() > 0 && !state.ban_key.empty())
+        bans_[{kick.room_id, state.ban_key}] = clock_() + limits_.kick_ban;
+    spdlog::info("{} kicked {} from {} (banned for {} s)", id, kicked, kick.room_id,
+                 state.ban_key.empty() ? 0 : limits_.kick_ban.count());
+    if (state.suspended)
+        return remove_suspended(kicked, "kicked", "kicked");
+    leave_room(kicked, state, "kicked", "kicked");
+    answer(kicked, OutAction::left, make_text(reply::left(kick.room_id, "kicked")));
+}
+
+void Hub::handle_lock(const ClientId& id, const ClientState& client, const LockRequest& lock)
+{
+    if (!may_moderate(id, client, lock.room_id, "lock"))
+        return;
+    if (!reaches_room(lock.room_id, {}))
+        return refuse_unreachable(id, "lock");
+    rooms_.set_locked(lock.room_id, lock.locked);
+    spdlog::info("{} {} {}", id, lock.locked ? "locked" : "unlocked", lock.room_id);
+    // The moderator hears it too: that is its answer.
+    const Text text = make_text(reply::room_locked(lock.room_id, lock.locked));
+    publish(lock.room_id, {}, OutAction::room_locked,
+            [&](const Member&) -> const Text& { return text; });
+}
+
+// --- leaving --------------------------------------------------------------------------------
+
+void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why,
+                     std::string_view reason)
 {
     const std::string room_id = std::move(*client.room);
     client.room.reset();
     client.resume.reset();
+    client.moderator = false;
+    client.ban_key.clear();
     if (client.suspended) {
         client.suspended = false;
         std::erase(suspended_, id);
     }
     rooms_.remove(room_id, id);
-    const Text text = make_text(reply::peer_left(room_id, id));
+    const Text text = make_text(reply::peer_left(room_id, id, reason));
     publish(room_id, id, OutAction::peer_left, [&](const Member&) -> const Text& { return text; });
     spdlog::info("{} left {} ({}; {} members remain)", id, room_id, why,
                  rooms_.members(room_id).size());
@@ -446,12 +552,12 @@ void Hub::suspend(const ClientId& id, ClientState& client)
                  *client.room, limits_.resume_grace.count());
 }
 
-void Hub::remove_suspended(const ClientId& id, std::string_view why)
+void Hub::remove_suspended(const ClientId& id, std::string_view why, std::string_view reason)
 {
     const auto client = clients_.find(id);
     if (client == clients_.end() || !client->second.suspended)
         return;
-    leave_room(id, client->second, why);
+    leave_room(id, client->second, why, reason);
     clients_.erase(client);
 }
 
@@ -538,9 +644,10 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
             if (other.client_id != holder)
                 peers.push_back(other.peer());
     answer(holder, OutAction::resumed,
-           make_text(
-               reply::resumed(room_id, holder, token_for(holder, secret), ice_servers,
-                              gap ? std::optional<std::span<const Peer>>(peers) : std::nullopt)));
+           make_text(reply::resumed(
+               room_id, holder, token_for(holder, secret), ice_servers,
+               gap ? std::optional<reply::GapView>(reply::GapView{peers, rooms_.locked(room_id)})
+                   : std::nullopt)));
     start_numbering(*member, secret);
     // The replay is numbered anew on this connection, like live traffic after it.
     for (const Text& text : *replay) {

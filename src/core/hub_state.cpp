@@ -107,6 +107,10 @@ std::string Hub::export_state(bool with_held) const
                    {"suspended", client.suspended}};
         if (client.room)
             entry["room"] = *client.room;
+        if (client.moderator)
+            entry["moderator"] = true;
+        if (!client.ban_key.empty())
+            entry["ban_key"] = client.ban_key;
         if (client.resume) {
             const Resumable& held = *client.resume;
             json texts = json::array();
@@ -128,10 +132,16 @@ std::string Hub::export_state(bool with_held) const
         }
         clients.push_back(std::move(entry));
     }
-    return json{{"version", state_version},
-                {"rooms", std::move(rooms)},
-                {"clients", std::move(clients)},
-                {"suspended", suspended_}}
+    json bans = json::array();
+    for (const auto& [ban, ends] : bans_)
+        bans.push_back(
+            json{{"room", ban.first},
+                 {"key", ban.second},
+                 {"expires_in_ms",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(ends - now).count()}});
+    return json{{"version", state_version},        {"rooms", std::move(rooms)},
+                {"locked", rooms_.locked_rooms()}, {"clients", std::move(clients)},
+                {"suspended", suspended_},         {"bans", std::move(bans)}}
         .dump();
 }
 
@@ -165,6 +175,9 @@ bool Hub::import_state(std::string_view text, Restore how)
             client.closing = entry.at("closing").get<bool>();
             client.spoke = entry.at("spoke").get<bool>();
             client.suspended = entry.at("suspended").get<bool>();
+            // Absent in a state saved before moderation existed: nobody moderated.
+            client.moderator = entry.value("moderator", false);
+            client.ban_key = entry.value("ban_key", std::string{});
             if (entry.contains("resume")) {
                 const json& held = entry.at("resume");
                 Resumable resumable;
@@ -204,6 +217,14 @@ bool Hub::import_state(std::string_view text, Restore how)
                 if (imported.contains(member.client_id))
                     members.emplace_back(room_id, std::move(member));
             }
+        std::vector<std::string> locked_rooms;
+        std::vector<std::pair<std::pair<std::string, std::string>, TimePoint>> bans;
+        for (const json& room : state.value("locked", json::array()))
+            locked_rooms.push_back(room.get<std::string>());
+        for (const json& ban : state.value("bans", json::array()))
+            bans.emplace_back(
+                std::pair{ban.at("room").get<std::string>(), ban.at("key").get<std::string>()},
+                now + std::chrono::milliseconds(ban.at("expires_in_ms").get<std::int64_t>()));
         std::vector<ClientId> suspended;
         for (const json& id : state.at("suspended"))
             if (imported.contains(id.get<std::string>()))
@@ -215,6 +236,12 @@ bool Hub::import_state(std::string_view text, Restore how)
         // Parsed whole: now it changes the hub.
         for (auto& [room_id, member] : members)
             rooms_.add(room_id, std::move(member));
+        for (const std::string& room_id : locked_rooms)
+            rooms_.set_locked(room_id, true); // a no-op when none of its members came
+        for (const auto& [ban, ends] : bans) {
+            TimePoint& until = bans_[ban];
+            until = std::max(until, ends);
+        }
         for (auto& [id, client] : imported)
             clients_.emplace(id, std::move(client));
         suspended_.insert(suspended_.end(), suspended.begin(), suspended.end());

@@ -13,6 +13,10 @@ std::string_view to_string(InAction action)
         return "signal";
     case InAction::resume:
         return "resume";
+    case InAction::kick:
+        return "kick";
+    case InAction::lock:
+        return "lock";
     case InAction::invalid:
         return "invalid";
     case InAction::dropped:
@@ -44,6 +48,8 @@ std::string_view to_string(OutAction action)
         return "peer-suspended";
     case OutAction::peer_resumed:
         return "peer-resumed";
+    case OutAction::room_locked:
+        return "room-locked";
     }
     return "internal";
 }

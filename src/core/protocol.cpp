@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 namespace signald {
 namespace {
@@ -24,6 +25,8 @@ struct Fields
     std::optional<std::string_view> to;
     std::optional<std::string_view> token;
     std::optional<std::string_view> received;
+    std::optional<std::string_view> client_id;
+    std::optional<std::string_view> locked;
 };
 
 bool is_string(std::string_view literal)
@@ -59,6 +62,10 @@ void record(Fields& fields, std::string_view key_literal, std::string_view value
         fields.token = value;
     else if (key == "received")
         fields.received = value;
+    else if (key == "clientId")
+        fields.client_id = value;
+    else if (key == "locked")
+        fields.locked = value;
 }
 
 bool has_control_character(std::string_view text)
@@ -190,6 +197,45 @@ ParseResult parse_resume(const Fields& fields, const std::string& action)
     return Request{ResumeRequest{json_scan::decode_string(*fields.token), *received}};
 }
 
+ParseResult parse_kick(const Fields& fields, const std::string& action)
+{
+    if (!fields.client_id || !is_string(*fields.client_id))
+        return refuse(ErrorCode::bad_message, "clientId must be a string", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+    return Request{KickRequest{std::move(std::get<std::string>(room_id)),
+                               json_scan::decode_string(*fields.client_id)}};
+}
+
+ParseResult parse_lock(const Fields& fields, const std::string& action)
+{
+    if (!fields.locked || (*fields.locked != "true" && *fields.locked != "false"))
+        return refuse(ErrorCode::bad_message, "locked must be true or false", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+    return Request{
+        LockRequest{std::move(std::get<std::string>(room_id)), *fields.locked == "true"}};
+}
+
+// The unknown-action message lists what this server knows.
+std::string known_actions(ProtocolFeatures features)
+{
+    std::vector<std::string_view> names{"join", "leave", "signal"};
+    if (features.resume)
+        names.emplace_back("resume");
+    if (features.auth)
+        names.insert(names.end(), {"kick", "lock"});
+    std::string out = "action must be ";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i > 0)
+            out += i + 1 == names.size() ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
 // Appends s as a JSON string literal. The replace handler means invalid UTF-8 can never throw.
 void append_string(std::string& out, std::string_view s)
 {
@@ -207,6 +253,17 @@ void append_peer(std::string& out, const Peer& peer)
     if (peer.suspended)
         out += R"(,"suspended":true)";
     out += '}';
+}
+
+void append_peers(std::string& out, std::span<const Peer> peers)
+{
+    out += '[';
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        append_peer(out, peers[i]);
+    }
+    out += ']';
 }
 
 // `iceServers` (joined, peer-joined, resumed): already JSON array text; nothing when empty.
@@ -228,13 +285,23 @@ std::string start_room_message(std::string_view action, std::string_view room_id
     return out;
 }
 
+// `"reason":...` of left and peer-left; nothing when empty.
+void append_reason(std::string& out, std::string_view reason)
+{
+    if (reason.empty())
+        return;
+    out += R"(,"reason":)";
+    append_string(out, reason);
+}
+
 // peer-left, peer-suspended, peer-resumed: something happened to one member.
 std::string member_event(std::string_view action, std::string_view room_id,
-                         std::string_view client_id)
+                         std::string_view client_id, std::string_view reason = {})
 {
     std::string out = start_room_message(action, room_id);
     out += R"(,"clientId":)";
     append_string(out, client_id);
+    append_reason(out, reason);
     out += '}';
     return out;
 }
@@ -270,6 +337,12 @@ std::string_view to_string(ErrorCode code)
         return "unavailable";
     case ErrorCode::unauthorized:
         return "unauthorized";
+    case ErrorCode::banned:
+        return "banned";
+    case ErrorCode::room_locked:
+        return "room-locked";
+    case ErrorCode::forbidden:
+        return "forbidden";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
@@ -284,6 +357,8 @@ std::string_view action_of(const Request& request)
         std::string_view operator()(const LeaveRequest&) const { return "leave"; }
         std::string_view operator()(const SignalRequest&) const { return "signal"; }
         std::string_view operator()(const ResumeRequest&) const { return "resume"; }
+        std::string_view operator()(const KickRequest&) const { return "kick"; }
+        std::string_view operator()(const LockRequest&) const { return "lock"; }
     };
     return std::visit(Name{}, request);
 }
@@ -333,31 +408,28 @@ ParseResult parse_request(std::string_view text, ProtocolFeatures features)
         return parse_leave(fields, action);
     if (action == "signal")
         return parse_signal(fields, action);
-    if (features.resume) {
-        if (action == "resume")
-            return parse_resume(fields, action);
-        return refuse(ErrorCode::unknown_action, "action must be join, leave, signal or resume",
-                      action);
-    }
-    return refuse(ErrorCode::unknown_action, "action must be join, leave or signal", action);
+    if (features.resume && action == "resume")
+        return parse_resume(fields, action);
+    if (features.auth && action == "kick")
+        return parse_kick(fields, action);
+    if (features.auth && action == "lock")
+        return parse_lock(fields, action);
+    return refuse(ErrorCode::unknown_action, known_actions(features), action);
 }
 
 namespace reply {
 
 std::string joined(std::string_view room_id, std::string_view client_id,
                    std::span<const Peer> peers, std::string_view ice_servers,
-                   std::string_view resume_token)
+                   std::string_view resume_token, bool locked)
 {
     std::string out = start_room_message("joined", room_id);
     out += R"(,"clientId":)";
     append_string(out, client_id);
-    out += R"(,"peers":[)";
-    for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (i > 0)
-            out += ',';
-        append_peer(out, peers[i]);
-    }
-    out += ']';
+    out += R"(,"peers":)";
+    append_peers(out, peers);
+    if (locked)
+        out += R"(,"locked":true)";
     if (!resume_token.empty()) {
         out += R"(,"resumeToken":)";
         append_string(out, resume_token);
@@ -369,21 +441,18 @@ std::string joined(std::string_view room_id, std::string_view client_id,
 
 std::string resumed(std::string_view room_id, std::string_view client_id,
                     std::string_view resume_token, std::string_view ice_servers,
-                    std::optional<std::span<const Peer>> gap_peers)
+                    std::optional<GapView> gap)
 {
     std::string out = start_room_message("resumed", room_id);
     out += R"(,"clientId":)";
     append_string(out, client_id);
     out += R"(,"resumeToken":)";
     append_string(out, resume_token);
-    if (gap_peers) {
-        out += R"(,"gap":true,"peers":[)";
-        for (std::size_t i = 0; i < gap_peers->size(); ++i) {
-            if (i > 0)
-                out += ',';
-            append_peer(out, (*gap_peers)[i]);
-        }
-        out += ']';
+    if (gap) {
+        out += R"(,"gap":true,"peers":)";
+        append_peers(out, gap->peers);
+        if (gap->locked)
+            out += R"(,"locked":true)";
     }
     append_ice_servers(out, ice_servers);
     out += '}';
@@ -410,15 +479,23 @@ std::string peer_joined(std::string_view room_id, const Peer& peer, std::string_
     return out;
 }
 
-std::string peer_left(std::string_view room_id, std::string_view client_id)
+std::string peer_left(std::string_view room_id, std::string_view client_id, std::string_view reason)
 {
-    return member_event("peer-left", room_id, client_id);
+    return member_event("peer-left", room_id, client_id, reason);
 }
 
-std::string left(std::string_view room_id)
+std::string left(std::string_view room_id, std::string_view reason)
 {
     std::string out = start_room_message("left", room_id);
+    append_reason(out, reason);
     out += '}';
+    return out;
+}
+
+std::string room_locked(std::string_view room_id, bool locked)
+{
+    std::string out = start_room_message("room-locked", room_id);
+    out += locked ? R"(,"locked":true})" : R"(,"locked":false})";
     return out;
 }
 

@@ -46,8 +46,18 @@ void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
     if (room == rooms_.end())
         return;
     std::erase_if(room->second, [&](const Member& member) { return member.client_id == id; });
-    if (room->second.empty())
+    if (room->second.empty()) {
+        locked_.erase(room_id); // first: room_id may be the key about to be erased
         rooms_.erase(room);
+    }
+}
+
+void RoomRegistry::set_locked(const std::string& room_id, bool locked)
+{
+    if (!locked)
+        locked_.erase(room_id);
+    else if (rooms_.contains(room_id))
+        locked_.insert(room_id);
 }
 
 std::size_t RoomRegistry::member_count() const

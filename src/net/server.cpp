@@ -45,7 +45,8 @@ HubLimits hub_limits(const ServerOptions& options)
                      .resume_buffer_bytes = options.resume_buffer_bytes,
                      // As many as may be connected: held memory is then at most twice what
                      // the connections alone may hold (docs/protocol.md 8.1).
-                     .max_suspended = options.max_connections};
+                     .max_suspended = options.max_connections,
+                     .kick_ban = options.kick_ban};
 }
 
 WsLimits ws_limits_of(const ServerOptions& options)

@@ -28,31 +28,6 @@ using json = nlohmann::json;
 const std::string bare_secret = "integration-bare-secret-0123456789abcdef";
 const std::string kid_secret = "integration-kid-secret-0123456789abcdefgh";
 
-// A token made here, not with signald's code.
-std::string make_token(const json& payload, const std::string& key,
-                       std::optional<std::string> kid = {})
-{
-    json header{{"alg", "HS256"}, {"typ", "JWT"}};
-    if (kid)
-        header["kid"] = *kid;
-    return make_jwt(header, payload, key);
-}
-
-std::int64_t unix_now()
-{
-    return static_cast<std::int64_t>(std::time(nullptr));
-}
-
-json claims(const std::string& room, std::int64_t lifetime = 600)
-{
-    return json{{"room", room}, {"exp", unix_now() + lifetime}};
-}
-
-json join_with(const std::string& room, const std::string& token)
-{
-    return json{{"action", "join"}, {"roomId", room}, {"token", token}};
-}
-
 class RoomTokens : public SignaldFixture
 {
 protected:
@@ -123,6 +98,78 @@ TEST_F(RoomTokens, EachRefusalSaysWhichCheckFailed)
     }
     EXPECT_EQ(metric(server_->port(), R"(signald_protocol_errors_total{code="unauthorized"})"),
               static_cast<double>(cases.size()));
+}
+
+TEST_F(RoomTokens, NoOtherAlgorithmAndNoTamperedPayloadGetsIn)
+{
+    start();
+    auto client = connect();
+    const std::string good = make_token(claims("r"), bare_secret);
+    // The payload swapped for one granting moderator, under the original signature.
+    json granted = claims("r");
+    granted["role"] = "moderator";
+    const std::string tampered =
+        good.substr(0, good.find('.') + 1) + b64url(granted.dump()) + good.substr(good.rfind('.'));
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {make_jwt(json{{"alg", "HS512"}}, claims("r"), bare_secret, EVP_sha512()), "algorithm"},
+        // RS256 "signed" by HMAC with the secret, as a verifier that took the secret for a
+        // public key would accept.
+        {make_jwt(json{{"alg", "RS256"}}, claims("r"), bare_secret), "algorithm"},
+        {make_jwt(json{{"alg", "HS256"}, {"crit", json::array({"exp"})}}, claims("r"), bare_secret),
+         "malformed"},
+        {tampered, "signature"},
+    };
+    for (const auto& [token, check] : cases) {
+        client->send_json(join_with("r", token));
+        const auto refused = client->next_json();
+        EXPECT_EQ(refused["code"], "unauthorized") << check;
+        EXPECT_NE(refused["message"].get<std::string>().find(check), std::string::npos) << refused;
+    }
+}
+
+TEST_F(RoomTokens, TheLeewayIsThirtySeconds)
+{
+    start();
+    // A second of slack on each side for the clocks of this test and the server to tick apart.
+    const std::vector<std::pair<json, std::string>> cases{
+        {json{{"room", "r"}, {"exp", unix_now() - 28}}, "joined"},
+        {json{{"room", "r"}, {"exp", unix_now() - 32}}, "expired"},
+        {json{{"room", "r"}, {"exp", unix_now() + 600}, {"nbf", unix_now() + 28}}, "joined"},
+        {json{{"room", "r"}, {"exp", unix_now() + 600}, {"nbf", unix_now() + 32}}, "not yet valid"},
+    };
+    for (const auto& [payload, outcome] : cases) {
+        auto client = connect();
+        client->send_json(join_with("r", make_token(payload, bare_secret)));
+        const auto reply = client->next_json();
+        if (outcome == "joined") {
+            EXPECT_EQ(reply["action"], "joined") << payload;
+        } else {
+            EXPECT_EQ(reply["code"], "unauthorized") << payload;
+            EXPECT_NE(reply["message"].get<std::string>().find(outcome), std::string::npos)
+                << reply;
+        }
+    }
+}
+
+TEST_F(RoomTokens, KeysRotateByKidWithoutDowntime)
+{
+    // The old key and the new one side by side, as during a rotation: both admit.
+    secrets_ = web_root_.write("rotating", "old " + bare_secret + "\nnew " + kid_secret + "\n");
+    start();
+    for (const auto& [kid, key] : {std::pair{"old", bare_secret}, std::pair{"new", kid_secret}}) {
+        auto client = connect();
+        client->send_json(join_with("r", make_token(claims("r"), key, kid)));
+        EXPECT_EQ(client->next_json()["action"], "joined") << kid;
+    }
+    // A kid's token signed with the other kid's secret, and one without kid when there is no
+    // bare secret, are refused.
+    auto client = connect();
+    client->send_json(join_with("r", make_token(claims("r"), bare_secret, "new")));
+    EXPECT_NE(client->next_json()["message"].get<std::string>().find("signature"),
+              std::string::npos);
+    client->send_json(join_with("r", make_token(claims("r"), bare_secret)));
+    EXPECT_NE(client->next_json()["message"].get<std::string>().find("unknown kid"),
+              std::string::npos);
 }
 
 TEST_F(RoomTokens, TheKidPicksTheSecretAndTheTokensNameWins)

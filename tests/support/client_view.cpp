@@ -13,10 +13,18 @@ using json = nlohmann::json;
 // docs/protocol.md (sections 5.3 and 7.2), so a wire string changed by mistake is caught.
 constexpr std::array<std::string_view, 4> signal_types{"offer", "answer", "ice-candidate",
                                                        "hangup"};
-constexpr std::array<std::string_view, 14> error_codes{
+constexpr std::array<std::string_view, 17> error_codes{
     "bad-json",      "bad-message",  "unknown-action", "bad-room-id",  "bad-name",
     "bad-type",      "not-in-room",  "already-joined", "unknown-peer", "room-full",
-    "resume-failed", "rate-limited", "unavailable",    "unauthorized"};
+    "resume-failed", "rate-limited", "unavailable",    "unauthorized", "banned",
+    "room-locked",   "forbidden"};
+
+// Section 7.4: a left or peer-left says why only when a moderator kicked.
+bool has_valid_reason(const json& message)
+{
+    const auto reason = message.find("reason");
+    return reason == message.end() || *reason == "kicked";
+}
 
 // A top-level string field, or nullopt if absent or not a string.
 std::optional<std::string> string_field(const json& object, const char* key)
@@ -99,7 +107,7 @@ std::optional<Violation> ClientView::apply(const json& message)
 
     const bool known = *action == "peer-joined" || *action == "peer-left" || *action == "left" ||
                        *action == "signal" || *action == "resumed" || *action == "peer-suspended" ||
-                       *action == "peer-resumed";
+                       *action == "peer-resumed" || *action == "room-locked";
     if (!known)
         return wrong("unknown-action", "no server message is called " + *action);
     // Section 9: nothing about a room after left, and nothing about one before joined.
@@ -123,6 +131,8 @@ std::optional<Violation> ClientView::apply(const json& message)
         names_[*id] = std::move(name);
         ++episodes_[*id].arrivals;
     } else if (*action == "peer-left") {
+        if (!has_valid_reason(message))
+            return wrong("peer-left-bad-reason", "reason present but not \"kicked\"");
         const auto id = string_field(message, "clientId");
         if (!id || !names_.contains(*id))
             return wrong("peer-left-unknown", "peer-left for " + id.value_or("no clientId") +
@@ -150,7 +160,18 @@ std::optional<Violation> ClientView::apply(const json& message)
         if (string_field(message, "clientId") != self_ || !string_field(message, "resumeToken"))
             return wrong("resumed-bad", "resumed for another clientId, or without resumeToken");
         ++resumes_;
+        if (message.contains("gap"))
+            locked_ = message.value("locked", false);
+    } else if (*action == "room-locked") {
+        const auto locked = message.find("locked");
+        if (locked == message.end() || !locked->is_boolean())
+            return wrong("room-locked-bad", "room-locked without a boolean locked");
+        locked_ = locked->get<bool>();
     } else if (*action == "left") {
+        if (!has_valid_reason(message))
+            return wrong("left-bad-reason", "reason present but not \"kicked\"");
+        kicked_ = message.contains("reason");
+        locked_ = false;
         room_.reset();
         members_.clear();
         names_.clear();
@@ -196,8 +217,13 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
         members.push_back(*peer_id);
         names[*peer_id] = std::move(name);
     }
+    const auto locked = message.find("locked");
+    if (locked != message.end() && *locked != true)
+        return wrong("joined-bad-locked", "locked is present but not true");
     self_ = *id;
     room_ = room;
+    locked_ = locked != message.end();
+    kicked_ = false;
     members_ = std::move(members);
     members_.push_back(self_);
     names_ = std::move(names);

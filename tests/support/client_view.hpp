@@ -65,6 +65,10 @@ public:
     bool is_suspended(const std::string& id) const { return suspended_.contains(id); }
     // How many resumed messages this view has applied.
     int resumes() const { return resumes_; }
+    // Whether its room is locked, as joined and room-locked said (section 7.4).
+    bool locked() const { return locked_; }
+    // Whether its last left said it was kicked.
+    bool kicked() const { return kicked_; }
     // A fresh start after resume-failed: the client forgets its room and joins again.
     void forget_room()
     {
@@ -73,6 +77,7 @@ public:
         names_.clear();
         suspended_.clear();
         episodes_.clear();
+        locked_ = false;
     }
 
     // For each peer seen during the current membership: how often it arrived (joined.peers or
@@ -95,6 +100,8 @@ private:
     std::map<std::string, Episode> episodes_;
     std::set<std::string> suspended_;
     int resumes_ = 0;
+    bool locked_ = false;
+    bool kicked_ = false;
 };
 
 // The signal types and error codes of docs/protocol.md, as the wire spells them.

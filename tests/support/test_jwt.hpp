@@ -7,6 +7,9 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <cstdint>
+#include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +45,32 @@ inline std::string make_jwt(const nlohmann::json& header, const nlohmann::json& 
 {
     const std::string input = b64url(header.dump()) + "." + b64url(payload.dump());
     return input + "." + b64url(hmac(key, input, md));
+}
+
+// An HS256 token as signald expects it, with a kid header when given.
+inline std::string make_token(const nlohmann::json& payload, const std::string& key,
+                              std::optional<std::string> kid = {})
+{
+    nlohmann::json header{{"alg", "HS256"}, {"typ", "JWT"}};
+    if (kid)
+        header["kid"] = *kid;
+    return make_jwt(header, payload, key);
+}
+
+inline std::int64_t unix_now()
+{
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+// The claims of a token for room, valid for lifetime seconds from now.
+inline nlohmann::json claims(const std::string& room, std::int64_t lifetime = 600)
+{
+    return nlohmann::json{{"room", room}, {"exp", unix_now() + lifetime}};
+}
+
+inline nlohmann::json join_with(const std::string& room, const std::string& token)
+{
+    return nlohmann::json{{"action", "join"}, {"roomId", room}, {"token", token}};
 }
 
 } // namespace signald::test

@@ -26,7 +26,9 @@ std::string join_text(std::string_view room)
 
 struct Harness : test::HubHarness
 {
-    explicit Harness(HubLimits limits = {}) : HubHarness(limits) {}
+    explicit Harness(HubLimits limits = {}, JoinCheck join_check = {})
+        : HubHarness(limits, {}, {}, std::move(join_check))
+    {}
     const HubStats& stats() const { return hub.stats(); }
 };
 
@@ -60,16 +62,16 @@ TEST(HubStats, EveryActionHasItsOwnLabel)
     std::set<std::string_view> in;
     for (std::size_t i = 0; i < in_action_count; ++i)
         in.insert(to_string(static_cast<InAction>(i)));
-    EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "resume", "invalid",
-                                              "dropped"}));
+    EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "resume", "kick", "lock",
+                                              "invalid", "dropped"}));
     EXPECT_EQ(to_string(static_cast<InAction>(in_action_count)), "internal");
 
     std::set<std::string_view> out;
     for (std::size_t i = 0; i < out_action_count; ++i)
         out.insert(to_string(static_cast<OutAction>(i)));
-    EXPECT_EQ(out,
-              (std::set<std::string_view>{"joined", "peer-joined", "peer-left", "left", "signal",
-                                          "error", "resumed", "peer-suspended", "peer-resumed"}));
+    EXPECT_EQ(out, (std::set<std::string_view>{"joined", "peer-joined", "peer-left", "left",
+                                               "signal", "error", "resumed", "peer-suspended",
+                                               "peer-resumed", "room-locked"}));
     EXPECT_EQ(to_string(static_cast<OutAction>(out_action_count)), "internal");
 }
 
@@ -142,7 +144,12 @@ TEST(HubStats, ABroadcastInARoomOfThreeIsTwoDeliveries)
 // the transport saw, message for message and byte for byte.
 TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
 {
-    Harness h(test::resume_limits(std::chrono::seconds{30}, std::size_t{1024} * 1024, 3));
+    // Everyone joins as a moderator, so that lock can be sent.
+    Harness h(test::resume_limits(std::chrono::seconds{30}, std::size_t{1024} * 1024, 3),
+              [](const std::optional<std::string>&,
+                 std::string_view) -> std::variant<JoinPass, JoinRefusal> {
+                  return JoinPass{.name = {}, .sub = {}, .moderator = true, .ban_key = {}};
+              });
     const ClientId a = h.connect();
     const ClientId b = h.connect();
     const ClientId c = h.connect();
@@ -169,8 +176,9 @@ TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
     }
     const ClientId e = h.connect();
     h.send(e, R"({"action":"resume","token":")" + token + R"(","received":)" +
-                  std::to_string(received) + "}"); // resumed, peer-resumed
-    h.disconnect(b);                               // peer-left
+                  std::to_string(received) + "}");                // resumed, peer-resumed
+    h.send(b, R"({"action":"lock","roomId":"r","locked":true})"); // room-locked
+    h.disconnect(b);                                              // peer-left
 
     const auto seen = tally(h.transport.sent);
     std::uint64_t messages = 0;

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,8 @@ struct HubLimits
     // Suspended members at once, so that dropping connections cannot pile up held memory
     // without bound; past it a lost connection removes its member as with resume off.
     std::size_t max_suspended = SIZE_MAX;
+    // How long a kicked member may not join its room again (--kick-ban); zero bans nothing.
+    std::chrono::seconds kick_ban{300};
 };
 
 class Hub
@@ -86,7 +89,8 @@ public:
     // answered a ping sent after them): what is numbered among them is no longer held.
     void acknowledge(const ClientId& id, std::uint64_t texts);
 
-    // Ends the grace period of suspended members whose time is up. Call at least once a second.
+    // Ends the grace period of suspended members whose time is up, and forgets bans that have
+    // run out. Call at least once a second.
     void tick();
 
     // Every client's state and every room, as JSON text, for another process to go on from
@@ -128,6 +132,8 @@ public:
     const RoomRegistry& rooms() const { return rooms_; }
     std::optional<std::string> room_of(const ClientId& id) const;
     const HubStats& stats() const { return stats_; }
+    // Kicks whose ban still runs (docs/protocol.md 7.4).
+    std::size_t ban_count() const { return bans_.size(); }
 
 private:
     // A member's resume state while it is in a room with resume on; the token dies with it.
@@ -153,6 +159,9 @@ private:
         bool closing = false;    // asked to close for abuse; ignore what it still sends
         bool spoke = false;      // sent a message: a resume must be a connection's first
         bool suspended = false;  // no connection: held until a resume or the end of the grace
+        // Granted by the token of its current membership (with a JoinCheck): may kick and lock.
+        bool moderator = false;
+        std::string ban_key{}; // what kicking it bans (JoinPass::ban_key)
     };
 
     // Whether the message may be handled; refuses or closes a flooding client.
@@ -161,14 +170,24 @@ private:
     void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
     void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
     void handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal);
+    void handle_kick(const ClientId& id, const ClientState& client, const KickRequest& kick);
+    void handle_lock(const ClientId& id, const ClientState& client, const LockRequest& lock);
+    // Step 7 of kick and lock (docs/protocol.md 7.1): in the room, and a moderator there.
+    bool may_moderate(const ClientId& id, const ClientState& client, const std::string& room_id,
+                      std::string_view request);
     // Whether a message to member can leave now (Transport::reaches); `unavailable` if not.
     bool can_reach(const Member& member) const;
-    void refuse_unreachable(const ClientId& id);
+    // Whether every member of room_id but except can be reached now.
+    bool reaches_room(const std::string& room_id, const ClientId& except) const;
+    void refuse_unreachable(const ClientId& id, std::string_view request);
+    // Seconds left of a ban of key from room_id, or 0.
+    std::int64_t ban_left(const std::string& room_id, const std::string& key) const;
     void handle_resume(const ClientId& id, bool first, const ResumeRequest& resume);
 
-    // Takes id out of its room and tells the members who remain. Does not tell id itself. Its
-    // resume token dies.
-    void leave_room(const ClientId& id, ClientState& client, std::string_view why);
+    // Takes id out of its room and tells the members who remain (peer-left, with reason when
+    // not empty). Does not tell id itself. Its resume token dies.
+    void leave_room(const ClientId& id, ClientState& client, std::string_view why,
+                    std::string_view reason = {});
 
     bool resume_on() const { return limits_.resume_grace.count() > 0; }
     // The member whose live token this is, or nullptr.
@@ -180,7 +199,7 @@ private:
     // The connection of a member in a room is gone: the others hear peer-suspended.
     void suspend(const ClientId& id, ClientState& client);
     // Removes a member that has no connection (suspended): peer-left, then it is forgotten.
-    void remove_suspended(const ClientId& id, std::string_view why);
+    void remove_suspended(const ClientId& id, std::string_view why, std::string_view reason = {});
     // A resume with a live token failed: its member is removed and the token dies.
     void remove_holder(const ClientId& id, std::string_view why);
     // Whether text goes to id's connection now; numbers and holds it for a resume meanwhile.
@@ -215,6 +234,8 @@ private:
     RoomRegistry rooms_;
     std::vector<ClientId> suspended_; // in order of suspension
     std::vector<ClientId> doomed_;    // suspended members past their cap, removed by settle()
+    // Kicked members kept out: (roomId, ban key) -> when the ban ends. They outlive the room.
+    std::map<std::pair<std::string, std::string>, TimePoint> bans_;
 };
 
 } // namespace signald

@@ -17,6 +17,9 @@ struct JoinPass
     std::optional<std::string> name; // the member's name, whatever join.name said
     std::optional<std::string> sub;  // who it is, for the log
     bool moderator = false;
+    // What a kick of this member bans from the room (docs/protocol.md 7.4): its sub, or its
+    // token when it has none, in a form that is not the token itself. Empty: a kick bans nothing.
+    std::string ban_key;
 };
 
 // An `unauthorized` refusal: its message says which check failed, never the token.

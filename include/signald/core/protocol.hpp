@@ -33,6 +33,9 @@ enum class ErrorCode
     resume_failed,
     unavailable,  // clustered: the node cannot reach the rest of the cluster now
     unauthorized, // --auth-secret-file: the join's token is missing or not valid for the room
+    banned,       // kicked from the room a short while ago (--kick-ban)
+    room_locked,  // a moderator locked the room; only moderator tokens join it
+    forbidden,    // kick and lock are for moderators
     rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
@@ -92,7 +95,22 @@ struct ResumeRequest
     std::uint64_t received = 0;
 };
 
-using Request = std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest>;
+// A moderator removes a member (docs/protocol.md 7.4). Only with ProtocolFeatures::auth.
+struct KickRequest
+{
+    std::string room_id;
+    ClientId client_id;
+};
+
+// A moderator locks or unlocks its room. Only with ProtocolFeatures::auth.
+struct LockRequest
+{
+    std::string room_id;
+    bool locked = false;
+};
+
+using Request =
+    std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest, KickRequest, LockRequest>;
 using ParseResult = std::variant<Request, ProtocolError>;
 
 // Which optional parts of the protocol the server runs with. Off, a request for one is an
@@ -100,7 +118,7 @@ using ParseResult = std::variant<Request, ProtocolError>;
 struct ProtocolFeatures
 {
     bool resume = false;
-    bool auth = false; // --auth-secret-file: a join's token is read (else ignored)
+    bool auth = false; // --auth-secret-file: a join's token is read (else ignored), kick and lock
 };
 
 // Parses one text frame. Checks the JSON, the shape and field types (bad-json, bad-message,
@@ -109,27 +127,37 @@ struct ProtocolFeatures
 ParseResult parse_request(std::string_view text, ProtocolFeatures features = {});
 
 bool is_valid_room_id(std::string_view room_id);
-// The wire name of a request's action ("join", "leave", "signal", "resume").
+// The wire name of a request's action ("join", "leave", "signal", "resume", "kick", "lock").
 std::string_view action_of(const Request& request);
 bool is_valid_name(std::string_view name);
 
 // Builders for every message the server sends.
 namespace reply {
 // ice_servers (joined, peer-joined, resumed): JSON array text for `iceServers`, or empty to leave
-// it out. resume_token: empty to leave it out (resume off).
+// it out. resume_token: empty to leave it out (resume off). locked: `"locked":true`, else nothing.
 std::string joined(std::string_view room_id, std::string_view client_id,
                    std::span<const Peer> peers, std::string_view ice_servers = {},
-                   std::string_view resume_token = {});
-// gap_peers: after a gap (messages lost in a crash), `"gap":true` and the room's other members.
+                   std::string_view resume_token = {}, bool locked = false);
+// The room as it is now, after a gap (messages lost in a crash): its other members, and
+// whether it is locked.
+struct GapView
+{
+    std::span<const Peer> peers;
+    bool locked = false;
+};
+// gap: `"gap":true` and what GapView holds.
 std::string resumed(std::string_view room_id, std::string_view client_id,
                     std::string_view resume_token, std::string_view ice_servers = {},
-                    std::optional<std::span<const Peer>> gap_peers = std::nullopt);
+                    std::optional<GapView> gap = std::nullopt);
 std::string peer_suspended(std::string_view room_id, std::string_view client_id);
 std::string peer_resumed(std::string_view room_id, std::string_view client_id);
 std::string peer_joined(std::string_view room_id, const Peer& peer,
                         std::string_view ice_servers = {});
-std::string peer_left(std::string_view room_id, std::string_view client_id);
-std::string left(std::string_view room_id);
+// reason: `"reason":...` (only "kicked" today), or empty for none.
+std::string peer_left(std::string_view room_id, std::string_view client_id,
+                      std::string_view reason = {});
+std::string left(std::string_view room_id, std::string_view reason = {});
+std::string room_locked(std::string_view room_id, bool locked);
 std::string signal(std::string_view room_id, std::string_view from, SignalType type,
                    std::optional<std::string_view> data, std::optional<std::string_view> to);
 std::string error(const ProtocolError& error);

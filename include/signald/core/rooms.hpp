@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace signald {
@@ -32,6 +33,12 @@ public:
     // Removes id from room_id; deletes the room when it empties. A no-op if id is not there.
     void remove(const std::string& room_id, const ClientId& id);
 
+    // A moderator's lock (docs/protocol.md 7.4). It lasts while the room does: an empty room
+    // is gone, lock and all. set_locked is a no-op for a room that does not exist.
+    bool locked(const std::string& room_id) const { return locked_.contains(room_id); }
+    void set_locked(const std::string& room_id, bool locked);
+    const std::unordered_set<std::string>& locked_rooms() const { return locked_; }
+
     std::size_t room_count() const { return rooms_.size(); }
     std::size_t member_count() const;
 
@@ -40,6 +47,7 @@ public:
 private:
     // A room is a short vector: rooms hold tens of members, and join order is part of the protocol.
     std::unordered_map<std::string, std::vector<Member>> rooms_;
+    std::unordered_set<std::string> locked_; // rare: a set beside the rooms, not a flag in each
 };
 
 } // namespace signald

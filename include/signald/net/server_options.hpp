@@ -59,6 +59,9 @@ struct ServerOptions
     IceServersFor ice_servers;
     // Who may join (--auth-secret-file: signed room tokens); unset: anyone.
     JoinCheck join_check;
+    // 300 s: long enough that a kicked troll gives up, short enough that a mistaken kick heals
+    // without an operator. Only with join_check (moderators exist only with tokens).
+    std::chrono::seconds kick_ban{300};
     // 30 s: long enough for a Wi-Fi roam, a lid closed for a moment or a proxy restart, short
     // enough that a member who is really gone is not shown as "reconnecting" for long. 0: off.
     std::chrono::seconds resume_grace{30};
