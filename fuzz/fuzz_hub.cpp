@@ -15,6 +15,11 @@
 // replay to continue exactly at message N+1. Where the outcome is determined (no rate limit), a
 // resume must succeed exactly when the token is live, N is at most what was handed over, N+1 was
 // not acknowledged away and the messages after N fit the cap.
+//
+// Another part turns signed room tokens on (docs/protocol.md 7.3, 7.4) with a JoinCheck that reads
+// the join's token as a script (moderator or member, which sub, or refused): joins then carry
+// tokens, and kicks and locks join the steps. Every client's picture of its room's lock must be
+// the registry's, and a kick that left its target in the room must have been refused.
 
 #include "client_view.hpp"
 #include "json_reference.hpp"
@@ -122,6 +127,7 @@ public:
             if (found != last_parsed_.end() && found->is_string())
                 action = found->get<std::string>();
         }
+        last_action[to] = action;
         // After a resume: resumed, then exactly the messages after the client's count, in order.
         if (replay && replay->to == to) {
             if (!replay->resumed) {
@@ -236,6 +242,7 @@ public:
     std::optional<Resuming> resuming;            // set by the harness around a resume
     std::optional<Replay> replay;                // from rebind to the end of that resume
     std::size_t sent = 0;
+    std::map<ClientId, std::string> last_action; // of the latest message to each connection
 
 private:
     Text last_text_;
@@ -354,10 +361,14 @@ public:
     {
         HubLimits limits;
         limits.max_room_size = max_room_size;
-        // Bit 0: tight rate limits; bit 1: resume on. (One byte, as ConsumeBool read it before
-        // resume, so the older seeds still mean what they did.)
-        const int mode = input_.ConsumeIntegralInRange<int>(0, 3);
+        // Bit 0: tight rate limits; bit 1: resume on; bit 2: room tokens and moderation. (One
+        // byte, as ConsumeBool read it before resume, so the older seeds still mean what they
+        // did, but for moderation, which leaves a join without a token as it was.)
+        const int mode = input_.ConsumeIntegralInRange<int>(0, 7);
         rate_limited_ = (mode & 1) != 0;
+        auth_ = (mode & 4) != 0;
+        if (auth_)
+            limits.kick_ban = std::chrono::seconds(input_.PickValueInArray({0, 1, 5}));
         if ((mode & 2) != 0) {
             // A short grace, and a cap that a few messages pass.
             limits.resume_grace = std::chrono::seconds(input_.ConsumeIntegralInRange<int>(1, 3));
@@ -374,7 +385,9 @@ public:
             limits.max_message_bytes = 512;
         }
         limits_ = limits;
-        hub_ = std::make_unique<Hub>(recorder_, ids_, limits, [now = now_] { return *now; });
+        hub_ = std::make_unique<Hub>(
+            recorder_, ids_, limits, [now = now_] { return *now; }, IceServersFor{},
+            auth_ ? scripted_check() : JoinCheck{});
     }
 
     void run()
@@ -388,6 +401,28 @@ public:
     }
 
 private:
+    // A join's token as a script: "mod-X" a moderator with sub X, "member-X" a member with sub X,
+    // "bad" refused, any other a member without sub (banned by its token); none, a member of the
+    // ban key "none", so that kicking one bans every join without a token.
+    static JoinCheck scripted_check()
+    {
+        return [](const std::optional<std::string>& token,
+                  std::string_view) -> std::variant<JoinPass, JoinRefusal> {
+            if (token == "bad")
+                return JoinRefusal{"token refused (signature): scripted"};
+            JoinPass pass;
+            const std::string text = token.value_or("none");
+            if (text.starts_with("mod-") || text.starts_with("member-")) {
+                pass.moderator = text.starts_with("mod-");
+                pass.sub = text.substr(text.find('-') + 1);
+                pass.ban_key = "sub:" + *pass.sub;
+            } else {
+                pass.ban_key = "token:" + text;
+            }
+            return pass;
+        };
+    }
+
     // What a leader hands over (Hub::export_state) is whole: a hub that imports it exports the
     // same state again, whatever state the steps left (docs/cluster.md, "A node drains").
     void check_state_round_trip()
@@ -435,6 +470,8 @@ private:
         }
         case 5: {
             const ClientId from = pick_client();
+            if (auth_ && input_.ConsumeBool())
+                return moderate(from);
             return deliver(from, leave_text());
         }
         case 6:
@@ -760,6 +797,13 @@ private:
         MessageBuilder message(input_);
         message.add("action", R"("join")");
         message.add("roomId", pick(input_, room_literals));
+        if (auth_) {
+            static constexpr std::array<std::string_view, 8> tokens{
+                "",           R"("mod-a")", R"("mod-b")", R"("member-c")", R"("member-d")",
+                R"("plain")", R"("bad")",   "7"};
+            if (const std::string token = pick(input_, tokens); !token.empty())
+                message.add("token", token);
+        }
         switch (input_.ConsumeIntegralInRange<int>(0, 3)) {
         case 0:
             break;
@@ -770,6 +814,41 @@ private:
             message.add("name", pick(input_, name_literals));
         }
         return message.build();
+    }
+
+    // A kick or a lock, mostly well formed, in from's room or another.
+    void moderate(const ClientId& from)
+    {
+        MessageBuilder message(input_);
+        const bool kick = input_.ConsumeBool();
+        message.add("action", kick ? R"("kick")" : R"("lock")");
+        const std::string room_literal = pick(input_, room_literals);
+        message.add("roomId", room_literal);
+        std::optional<ClientId> target;
+        if (kick) {
+            if (input_.ConsumeIntegralInRange<int>(0, 7) == 0) {
+                message.add("clientId", "7");
+            } else {
+                target = pick_any_id();
+                message.add("clientId", "\"" + *target + "\"");
+            }
+        } else {
+            static constexpr std::array<std::string_view, 4> locked{"true", "false", "true",
+                                                                    R"("yes")"};
+            message.add("locked", pick(input_, locked));
+        }
+        const auto room = hub_->room_of(from);
+        const bool target_was_there =
+            target && *target != from && room && hub_->rooms().contains(*room, *target);
+        const std::size_t sent = recorder_.sent;
+        deliver(from, message.build());
+        // A kick that left another member of the sender's room in place was refused: the
+        // sender heard an error, or nothing at all (flooding, or closing).
+        if (target_was_there && hub_->room_of(*target) == room && recorder_.sent != sent)
+            FUZZ_CHECK(recorder_.last_action.at(from) == "error");
+        if (target_was_there && hub_->room_of(*target) != room &&
+            recorder_.connected.contains(*target))
+            FUZZ_CHECK(recorder_.views.at(*target).kicked());
     }
 
     std::string leave_text()
@@ -854,6 +933,7 @@ private:
                 continue;
             }
             ++in_rooms;
+            FUZZ_CHECK(view.locked() == rooms.locked(*room));
             FUZZ_CHECK(rooms.contains(*room, id));
             // The client's picture of its room is the registry's, order and names included.
             const auto members = rooms.members(*room);
@@ -883,6 +963,10 @@ private:
             }
         }
         FUZZ_CHECK(rooms.member_count() == in_rooms);
+        for (const std::string& room : rooms.locked_rooms())
+            FUZZ_CHECK(!rooms.members(room).empty()); // a lock dies with its room
+        if (!auth_)
+            FUZZ_CHECK(rooms.locked_rooms().empty() && hub_->ban_count() == 0);
     }
 
     FuzzedDataProvider& input_;
@@ -895,6 +979,7 @@ private:
     std::set<ClientId> spoke_; // connections that sent something (a resume must be first)
     std::map<ClientId, TimePoint> suspended_at_;
     bool rate_limited_ = false;
+    bool auth_ = false;
     std::chrono::seconds grace_{0};
     std::size_t cap_ = 0;
 };

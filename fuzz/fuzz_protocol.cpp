@@ -147,6 +147,30 @@ void check_signal(const SignalRequest& signal, std::string_view text)
         FUZZ_CHECK(!forwarded.contains("to"));
 }
 
+// With every part of the protocol on (docs/protocol.md 7.4): a kick or a lock has a valid room,
+// and the messages built from it carry its strings as valid JSON.
+void check_with_every_feature(std::string_view text)
+{
+    const auto parsed = parse_request(text, ProtocolFeatures{.resume = true, .auth = true});
+    const auto* request = std::get_if<Request>(&parsed);
+    if (request == nullptr)
+        return;
+    if (const auto* kick = std::get_if<KickRequest>(request)) {
+        FUZZ_CHECK(is_valid_room_id(kick->room_id));
+        const json left = json::parse(reply::left(kick->room_id, "kicked"), nullptr, false);
+        FUZZ_CHECK(has_string(left, "roomId", kick->room_id) &&
+                   has_string(left, "reason", "kicked"));
+        const json peer_left =
+            json::parse(reply::peer_left(kick->room_id, kick->client_id, "kicked"), nullptr, false);
+        FUZZ_CHECK(has_string(peer_left, "clientId", kick->client_id));
+    } else if (const auto* lock = std::get_if<LockRequest>(request)) {
+        FUZZ_CHECK(is_valid_room_id(lock->room_id));
+        const json locked =
+            json::parse(reply::room_locked(lock->room_id, lock->locked), nullptr, false);
+        FUZZ_CHECK(has_string(locked, "roomId", lock->room_id) && locked["locked"] == lock->locked);
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size)
@@ -154,6 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     const std::string_view text(reinterpret_cast<const char*>(bytes), size);
     const auto shape = check_scanner(text);
 
+    check_with_every_feature(text);
     const auto parsed = parse_request(text);
     if (const auto* error = std::get_if<ProtocolError>(&parsed)) {
         check_error(*error, shape);

@@ -22,6 +22,9 @@ TYPE = {"offer": 0, "answer": 1, "ice-candidate": 2, "hangup": 3, "offer-escaped
         "Offer": 5, "empty": 6, "number": 7}
 DATA = {"null": 0, "sdp": 1, "candidate": 2, "mixed": 3, "huge": 4, "huge-nested": 5,
         "surrogates": 6, "object": 7, "array": 8, "euro": 9}
+TOKEN = {None: 0, "mod-a": 1, "mod-b": 2, "member-c": 3, "member-d": 4, "plain": 5, "bad": 6,
+         "number": 7}
+KICK_BAN = {0: 0, 1: 1, 5: 2}
 OP = {"connect": 0, "disconnect": 2, "join": 3, "leave": 5, "signal": 6, "raw": 8, "flood": 9,
       "clock": 10, "all": 11}
 
@@ -63,11 +66,15 @@ class ProviderInput:
 class Scenario(ProviderInput):
     """One fuzz_hub input, written as the steps fuzz_hub.cpp will take."""
 
-    def __init__(self, rate_limited=False):
+    def __init__(self, rate_limited=False, auth=False, kick_ban=5):
         super().__init__()
         self.next_id = 0
         self.connected = []  # sorted, as std::set<ClientId> iterates
-        self.boolean(rate_limited)
+        self.auth = auth
+        # The mode: bit 0 rate limits, bit 2 room tokens (resume, bit 1, has seeds of its own).
+        self.integer(0, 255, (1 if rate_limited else 0) | (4 if auth else 0))
+        if auth:
+            self.integer(0, 2, KICK_BAN[kick_ban])
 
     # Harness reads.
     def op(self, name):
@@ -107,13 +114,19 @@ class Scenario(ProviderInput):
         del self.connected[who]
         return self
 
-    def join_text(self, room, name=None, escaped=False, extra=False):
+    def join_text(self, room, name=None, escaped=False, extra=False, token=None):
         self.member(escaped)
         self.integer(0, 15, ROOM[room])
         self.member(escaped)
+        members = 2
+        if self.auth:
+            self.integer(0, 7, TOKEN[token])
+            if token is not None:
+                self.member(escaped)
+                members += 1
         if name is None:
             self.integer(0, 3, 0)
-            return self.build(2, extra)
+            return self.build(members, extra)
         if name in NAME:
             self.integer(0, 3, 2)
             self.integer(0, 9, NAME[name])
@@ -121,7 +134,39 @@ class Scenario(ProviderInput):
             self.integer(0, 3, 1)
             self.string(name)
         self.member(escaped)
-        self.build(3, extra)
+        self.build(members + 1, extra)
+
+    def kick(self, who, room, target):
+        """target: an id number, or "number" for a clientId that is not a string."""
+        self.op("leave")
+        self.client(who)
+        self.boolean(True)  # a moderation step, not a leave
+        self.boolean(True)  # kick
+        self.member()
+        self.integer(0, 15, ROOM[room])
+        self.member()
+        if target == "number":
+            self.integer(0, 7, 0)
+        else:
+            self.integer(0, 7, 1)
+            self.any_id(target)
+        self.member()
+        self.build(3)
+        return self
+
+    def lock(self, who, room, locked):
+        """locked: True, False or "yes" (not a boolean)."""
+        self.op("leave")
+        self.client(who)
+        self.boolean(True)
+        self.boolean(False)  # lock
+        self.member()
+        self.integer(0, 15, ROOM[room])
+        self.member()
+        self.integer(0, 3, {True: 0, False: 1, "yes": 3}[locked])
+        self.member()
+        self.build(3)
+        return self
 
     def leave_text(self, room):
         self.member()
@@ -163,6 +208,12 @@ class Scenario(ProviderInput):
             self.member(escaped)
         self.build(members)
 
+    def join_with(self, who, room, token, name=None):
+        self.op("join")
+        self.client(who)
+        self.join_text(room, name, token=token)
+        return self
+
     def join(self, who, room, name=None, **kw):
         self.op("join")
         self.client(who)
@@ -172,6 +223,8 @@ class Scenario(ProviderInput):
     def leave(self, who, room):
         self.op("leave")
         self.client(who)
+        if self.auth:
+            self.boolean(False)  # a leave, not a moderation step
         self.leave_text(room)
         return self
 
@@ -263,6 +316,24 @@ def hub_seeds():
     for _ in range(ID_CYCLE):
         reused.connect().join(1, "r0").signal(1, "r0", "offer", to=0).disconnect(1)
     s["ids-reused"] = reused
+    # Room tokens (docs/protocol.md 7.4): a moderator locks, kicks (ban 5 s), unlocks; refusals
+    # of every kind on the way.
+    s["moderator-kicks-and-locks"] = (
+        Scenario(auth=True).connect().connect().connect().connect()
+        .join_with(0, "r0", "mod-a", "alice").join_with(1, "r0", "member-c")
+        .join_with(2, "r0", "plain").join_with(3, "r0", "bad").join_with(3, "r0", "number")
+        .lock(1, "r0", True).kick(1, "r0", id_of(0)).kick(3, "r0", id_of(1))
+        .lock(0, "r0", True).join_with(3, "r0", "member-d").join_with(3, "r0", "mod-b")
+        .kick(0, "r0", id_of(1)).kick(0, "r0", id_of(0)).kick(0, "r0", "number")
+        .lock(0, "r0", "yes").join_with(1, "r0", "member-c").join_with(1, "r1", "member-c")
+        .kick(0, "r0", id_of(2)).join_with(2, "r0", "plain").clock(5000)
+        .join_with(1, "r0", "member-c").lock(0, "r0", False).join_with(1, "r0", "member-c")
+        .leave(0, "r0").leave(3, "r0").leave(1, "r0").join_with(2, "r0", "plain"))
+    s["kick-without-ban-and-empty-lock"] = (
+        Scenario(auth=True, kick_ban=0).connect().connect()
+        .join_with(0, "r2", "mod-b").join_with(1, "r2", None).kick(0, "r2", id_of(1))
+        .join_with(1, "r2", None).lock(0, "r2", True).leave(1, "r2").leave(0, "r2")
+        .join_with(1, "r2", "member-d"))
     return s
 
 
