@@ -5,6 +5,7 @@
 #include "http_client.hpp"
 #include "redis_process.hpp"
 #include "signald_process.hpp"
+#include "test_jwt.hpp"
 #include "ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -457,6 +458,62 @@ TEST_F(ClusterRooms, AStoppingLeaderHandsItsRoomsOverAndNoCallEnds)
     EXPECT_EQ(next(a)["action"], "peer-resumed");
     EXPECT_EQ(next(b)["action"], "peer-resumed");
     EXPECT_TRUE(c.client->expect_silence(300ms));
+}
+
+// Moderation lives with the rooms (docs/protocol.md 7.4): a moderator on an edge kicks a member on
+// another edge, and when the leader stops, its successor keeps the ban and the lock.
+TEST_F(ClusterRooms, AKickAcrossNodesAndItsBanAndTheLockSurviveAHandOver)
+{
+    const std::string secret = "cluster-moderation-secret-0123456789abcdef";
+    const auto secrets = web_root_.write("secrets", secret + "\n");
+    start_cluster(3, {"--auth-secret-file", secrets.string()});
+    const auto token = [&](bool moderator, const std::string& sub) {
+        nlohmann::json payload = claims("call");
+        payload["sub"] = sub;
+        if (moderator)
+            payload["role"] = "moderator";
+        return join_with("call", make_token(payload, secret)).dump();
+    };
+    auto mod = connect(1);
+    mod->send_text(token(true, "host"));
+    ASSERT_EQ(mod->next_json()["action"], "joined");
+    auto a = connect(2);
+    a->send_text(token(false, "ann"));
+    const auto joined = a->next_json();
+    ASSERT_EQ(joined["action"], "joined");
+    const std::string a_id = joined["clientId"];
+    EXPECT_EQ(mod->next_json()["action"], "peer-joined");
+
+    mod->send_text(R"({"action":"kick","roomId":"call","clientId":")" + a_id + R"("})");
+    EXPECT_EQ(a->next_json()["reason"], "kicked");
+    EXPECT_EQ(mod->next_json()["reason"], "kicked");
+    mod->send_text(R"({"action":"lock","roomId":"call","locked":true})");
+    EXPECT_EQ(mod->next_json()["action"], "room-locked");
+
+    nodes_[0]->send_signal(SIGTERM); // the leader, with nobody of the room on it
+    ASSERT_TRUE(nodes_[0]->wait_exit(10s).has_value());
+    ASSERT_EQ(wait_for_metric(nodes_[1]->port(), "signald_cluster_is_leader", 1), 1);
+    // The successor runs the room as it was: ann is still banned, the room still locked. (Until
+    // every node has heard of the hand-over, a join may be `unavailable`: try again, as a client.)
+    const auto answer_to = [](WsClient& client, const std::string& join) {
+        nlohmann::json answer;
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            client.send_text(join);
+            answer = client.next_json();
+            if (answer["code"] != "unavailable")
+                break;
+            std::this_thread::sleep_for(100ms);
+        }
+        return answer;
+    };
+    EXPECT_EQ(answer_to(*a, token(false, "ann"))["code"], "banned");
+    auto late = connect(2);
+    EXPECT_EQ(answer_to(*late, token(false, "late"))["code"], "room-locked");
+    // And the moderator still moderates there.
+    mod->send_text(R"({"action":"lock","roomId":"call","locked":false})");
+    EXPECT_EQ(mod->next_json()["locked"], false);
+    late->send_text(token(false, "late"));
+    EXPECT_EQ(late->next_json()["action"], "joined");
 }
 
 // The nodes learn of a hand-over each at its own lease renewal. When an edge learns first, it
