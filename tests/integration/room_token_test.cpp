@@ -127,6 +127,22 @@ TEST_F(RoomTokens, NoOtherAlgorithmAndNoTamperedPayloadGetsIn)
     }
 }
 
+TEST_F(RoomTokens, IgnoredClaimsPassAndTheSubIsLoggedWithTheJoin)
+{
+    start();
+    json payload = claims("r");
+    payload["iat"] = unix_now();
+    payload["iss"] = "https://issuer.example";
+    payload["aud"] = json::array({"someone", "else"});
+    payload["sub"] = "user-42";
+    payload["extra"] = {{"nested", true}};
+    auto client = connect();
+    // No typ in the header: it is optional.
+    client->send_json(join_with("r", make_jwt(json{{"alg", "HS256"}}, payload, bare_secret)));
+    EXPECT_EQ(client->next_json()["action"], "joined");
+    EXPECT_TRUE(server_->wait_for_stderr("token for \"user-42\"")) << server_->stderr_text();
+}
+
 TEST_F(RoomTokens, TheLeewayIsThirtySeconds)
 {
     start();
