@@ -1,5 +1,6 @@
 #include "signald/auth/room_token.hpp"
 
+#include "signald/core/base64url.hpp"
 #include "signald/core/protocol.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,67 +19,6 @@ using json = nlohmann::json;
 
 // Far above any real token (a few hundred bytes); bounds the work a hostile one can cause.
 constexpr std::size_t max_token_chars = 8192;
-
-constexpr std::string_view base64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::string_view bytes)
-{
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const unsigned bits = unsigned{static_cast<unsigned char>(bytes[i])} << 16 |
-                              unsigned{static_cast<unsigned char>(bytes[i + 1])} << 8 |
-                              unsigned{static_cast<unsigned char>(bytes[i + 2])};
-        for (int shift = 18; shift >= 0; shift -= 6)
-            out.push_back(base64url_alphabet[(bits >> shift) & 0x3F]);
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest > 0) {
-        unsigned bits = unsigned{static_cast<unsigned char>(bytes[i])} << 16;
-        if (rest == 2)
-            bits |= unsigned{static_cast<unsigned char>(bytes[i + 1])} << 8;
-        out.push_back(base64url_alphabet[(bits >> 18) & 0x3F]);
-        out.push_back(base64url_alphabet[(bits >> 12) & 0x3F]);
-        if (rest == 2)
-            out.push_back(base64url_alphabet[(bits >> 6) & 0x3F]);
-    }
-    return out;
-}
-
-int base64url_value(char c)
-{
-    const auto at = base64url_alphabet.find(c);
-    return at == std::string_view::npos ? -1 : static_cast<int>(at);
-}
-
-// Strict (RFC 7515 2: base64url without padding): only the alphabet, no length that leaves a
-// lone character, and the unused low bits of the last character zero, so each byte string has
-// exactly one text and a token cannot be altered without changing what it decodes to.
-std::optional<std::string> base64url_decode(std::string_view text)
-{
-    if (text.size() % 4 == 1)
-        return std::nullopt;
-    std::string out;
-    out.reserve(text.size() / 4 * 3 + 2);
-    unsigned bits = 0;
-    int held = 0;
-    for (const char c : text) {
-        const int value = base64url_value(c);
-        if (value < 0)
-            return std::nullopt;
-        bits = (bits << 6) | static_cast<unsigned>(value);
-        held += 6;
-        if (held >= 8) {
-            held -= 8;
-            out.push_back(static_cast<char>((bits >> held) & 0xFF));
-        }
-    }
-    if ((bits & ((1U << held) - 1)) != 0)
-        return std::nullopt;
-    return out;
-}
 
 std::string hmac_sha256(std::string_view key, std::string_view data)
 {
@@ -106,7 +46,7 @@ std::string ban_key(const RoomGrant& grant, std::string_view token)
     unsigned int size = 0;
     EVP_Digest(token.data(), token.size(), digest.data(), &size, EVP_sha256(), nullptr);
     return "token:" +
-           base64url_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), size));
+           base64url::encode(std::string_view(reinterpret_cast<const char*>(digest.data()), size));
 }
 
 std::string_view check_name(TokenFault fault)
@@ -135,7 +75,7 @@ std::string_view check_name(TokenFault fault)
 // A JSON object from a base64url part, or nullopt.
 std::optional<json> decode_object(std::string_view part)
 {
-    const auto text = base64url_decode(part);
+    const auto text = base64url::decode(part);
     if (!text)
         return std::nullopt;
     json object = json::parse(*text, nullptr, false);
@@ -253,7 +193,7 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
     const auto payload = decode_object(payload_part);
     if (!payload)
         return refuse(TokenFault::malformed, "the payload is not a base64url JSON object");
-    const auto signature = base64url_decode(signature_part);
+    const auto signature = base64url::decode(signature_part);
     if (!signature)
         return refuse(TokenFault::malformed, "the signature is not base64url");
     if (header->contains("crit"))
@@ -368,8 +308,8 @@ std::variant<std::string, MintError> mint_room_token(const TokenRequest& request
         return value.dump(-1, ' ', false, json::error_handler_t::replace);
     };
     const std::string signing_input =
-        base64url_encode(text(header)) + "." + base64url_encode(text(payload));
-    return signing_input + "." + base64url_encode(hmac_sha256(*secret, signing_input));
+        base64url::encode(text(header)) + "." + base64url::encode(text(payload));
+    return signing_input + "." + base64url::encode(hmac_sha256(*secret, signing_input));
 }
 
 } // namespace signald

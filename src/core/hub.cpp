@@ -1,5 +1,6 @@
 #include "signald/core/hub.hpp"
 
+#include "signald/core/base64url.hpp"
 #include "signald/core/close_codes.hpp"
 
 #include <spdlog/spdlog.h>
@@ -20,22 +21,13 @@ struct Overloaded : Ts...
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-constexpr std::string_view base64url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 // A token is the member's clientId, then its secret in base64url: 4 characters per 3 bytes.
 constexpr std::size_t secret_chars = std::tuple_size_v<ResumeSecret> / 3 * 4;
 
 std::string encode_secret(const ResumeSecret& secret)
 {
-    std::string out;
-    out.reserve(secret_chars);
-    for (std::size_t i = 0; i < secret.size(); i += 3) {
-        const unsigned bits =
-            unsigned{secret[i]} << 16 | unsigned{secret[i + 1]} << 8 | unsigned{secret[i + 2]};
-        for (int shift = 18; shift >= 0; shift -= 6)
-            out.push_back(base64url[(bits >> shift) & 0x3F]);
-    }
-    return out;
+    return base64url::encode(
+        std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()));
 }
 
 // Compares in time that does not depend on where the texts differ, so a client cannot find a
