@@ -1,11 +1,12 @@
 // The page's pure modules, in Node without a browser: URL settings, the RTCPeerConnection
 // configuration, input checks, what the page reads from its room token, the invite link, the
-// read-only SDP summary, and the signaling client's resume
+// explanations of refusals, the read-only SDP summary, and the signaling client's resume
 // decisions (the client itself runs here over a fake WebSocket with mocked timers).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "../../web/js/config.js";
+import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
+import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
@@ -47,6 +48,36 @@ test("an `unauthorized` refusal is explained in words, by the check that failed"
     assert.match(unauthorizedExplanation("token refused (not yet valid): ..."), /not valid yet/);
     assert.match(unauthorizedExplanation("token refused (signature): the signature does not match"), /not valid/);
     assert.match(unauthorizedExplanation(undefined), /not valid/);
+});
+
+test("refusals of a join and of a moderator's request are explained in words", () => {
+    const refusal = (code, request, message = "") => refusalExplanation({ action: "error", code, message, request }, 0);
+    assert.match(refusal("unauthorized", "join", "token refused (expired): the token expired"), /expired/);
+    assert.match(refusal("room-full", "join"), /full/);
+    assert.match(refusal("room-locked", "join", "a moderator locked this room"), /locked.*Ask a moderator/);
+    assert.match(refusal("banned", "join", "you were removed from this room by a moderator; you may join it again in 40 s"),
+        /removed you.*again in 40 seconds\.$/);
+    assert.match(refusal("forbidden", "kick"), /^Only moderators can remove/);
+    assert.match(refusal("forbidden", "lock"), /^Only moderators can lock/);
+    assert.match(refusal("unknown-action", "kick"), /no moderators/);
+    assert.match(refusal("unknown-peer", "kick"), /already left/);
+    assert.equal(refusal("bad-name", "join", "name is too long"), "The server refused to join: name is too long.");
+    assert.match(removedExplanation(), /moderator removed you/);
+});
+
+test("a ban's wait is said in seconds, minutes (rounded up, with the clock time) or hours", () => {
+    assert.equal(waitInWords(1), "1 second");
+    assert.equal(waitInWords(59), "59 seconds");
+    assert.equal(waitInWords(60), "1 minute");
+    assert.equal(waitInWords(61), "2 minutes", "never sooner than the server allows");
+    assert.equal(waitInWords(300), "5 minutes");
+    assert.equal(waitInWords(89 * 60), "89 minutes");
+    assert.equal(waitInWords(7200), "about 2 hours");
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const fiveMinutes = bannedExplanation("... you may join it again in 300 s", now);
+    const at = new Date(now + 300000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    assert.equal(fiveMinutes, `A moderator removed you from this call. You can join it again in 5 minutes (at ${at}).`);
+    assert.match(bannedExplanation("no number here", now), /cannot join it again for now/);
 });
 
 test("the room token's claims are read without checking them; only role moderator makes a moderator", () => {

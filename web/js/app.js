@@ -10,7 +10,8 @@
 //     call end, and after rejoining we are a new member and the calls are set up again by the
 //     same rules.
 
-import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "./config.js";
+import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { refusalExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 import { Peer } from "./peer.js";
@@ -215,15 +216,16 @@ function onSignal(msg)
     peer.handleSignal(msg.type, msg.data);
 }
 
+// A refusal the person must hear of is explained in words (explanations.js); the server's own
+// message goes to the log. unknown-peer and not-in-room on a signal happen when a peer leaves
+// while our signal is in flight: routine, log only.
 function onServerError(msg)
 {
     log("error", `server refused ${msg.request ?? "a message"}: ${msg.code} (${msg.message})`);
-    // unknown-peer and not-in-room happen when a peer leaves while our signal is in flight: routine.
     if (msg.request === "join") {
+        // No retry: the server would refuse again (a ban or a lock lasts; a token stays wrong).
         signaling.disconnect();
-        ui.showNotice(msg.code === "room-full" ? "That room is full. Try another room name." :
-            msg.code === "unauthorized" ? unauthorizedExplanation(msg.message) :
-            `The server refused to join: ${msg.message}.`, "error", "join");
+        ui.showNotice(refusalExplanation(msg), "error", "join");
     }
 }
 

@@ -39,25 +39,6 @@ export function readSettings(location = window.location)
     };
 }
 
-// What a person should read when the server refused our token (protocol.md 7.2, `unauthorized`:
-// its message names the check that failed).
-export function unauthorizedExplanation(message)
-{
-    const check = /\(([a-z ]+)\)/.exec(message ?? "")?.[1] ?? "";
-    switch (check) {
-    case "missing":
-        return "This room is private: you need an invite link to join it.";
-    case "expired":
-        return "Your invite link has expired. Ask for a new one.";
-    case "not yet valid":
-        return "Your invite link is not valid yet. Check this computer's clock, or try again later.";
-    case "wrong room":
-        return "Your invite link is for another room. Open the link as you received it, without changing the room.";
-    default:
-        return "Your invite link is not valid (it may be cut short or altered). Ask for a new one.";
-    }
-}
-
 // The configuration for every RTCPeerConnection. iceServers come from the server's `joined`
 // message when it sends them (protocol.md 6.1 allows it); without them only host candidates are
 // gathered, which is enough on one machine or one LAN.
