@@ -1,7 +1,8 @@
 // The page's pure modules, in Node without a browser: URL settings, the RTCPeerConnection
 // configuration, input checks, what the page reads from its room token, the invite link, the
 // explanations of refusals, the read-only SDP summary, and the signaling client's resume
-// decisions (the client itself runs here over a fake WebSocket with mocked timers).
+// decisions and moderation requests (the client itself runs here over a fake WebSocket with
+// mocked timers).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -394,4 +395,38 @@ test("a close frame from the server (1008, 1011) rejoins at once; 4001 stops; no
         last().open();
         assert.equal(last().sent[0].action, "join");
     }
+});
+
+// ---- The signaling client: moderation ---------------------------------------------------------
+
+test("kick and lock go out on a live membership only; after a kick the client neither leaves nor comes back", (t) => {
+    const { client, ws, states, messages } = joinedClient(t);
+    assert.equal(client.kick("c-bob"), true);
+    assert.equal(client.setLocked(true), true);
+    assert.deepEqual(ws.sent.slice(1), [
+        { action: "kick", roomId: "room", clientId: "c-bob" },
+        { action: "lock", roomId: "room", locked: true },
+    ]);
+
+    // While resuming, a removal or a lock is not queued to happen later: the page says so.
+    ws.drop(1006);
+    assert.equal(client.kick("c-bob"), false);
+    assert.equal(client.setLocked(false), false);
+    t.mock.timers.tick(1000);
+    const second = FakeSocket.all.at(-1);
+    second.open();
+    second.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.deepEqual(second.sent.map((m) => m.action), ["resume"], "nothing waited for the resume");
+
+    // Removed by a moderator: the app hears `left` and disconnects; there is no room to leave.
+    second.receive({ action: "left", roomId: "room", reason: "kicked" });
+    assert.equal(messages.at(-1).reason, "kicked");
+    assert.equal(client.roomId, null);
+    assert.equal(client.kick("c-bob"), false);
+    client.disconnect();
+    assert.deepEqual(second.sent.map((m) => m.action), ["resume"], "no `leave` with no room");
+    assert.equal(second.closedByPage, 1000);
+    assert.equal(states.at(-1).state, "idle");
+    t.mock.timers.tick(60000);
+    assert.equal(FakeSocket.all.length, 2, "no reconnect after a removal");
 });
