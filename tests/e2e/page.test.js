@@ -1,5 +1,7 @@
-// The page's contract with users and scripts: element ids, defaults from the URL, input checks,
-// the invite link, the SDP and stats read-outs, ?relay=1, and a clean goodbye on unload.
+// The page's contract with users and scripts (the ids and data attributes are listed in
+// tests/e2e/README.md, "The page contract"): element ids, defaults from the URL, input checks,
+// the invite link, the SDP and stats read-outs, ?relay=1, and a clean goodbye on unload. Without
+// a room token the page offers nothing of moderation (moderation.test.js has the rest).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -23,7 +25,8 @@ function addIceServersToJoined()
 }
 
 const contractIds = ["server-url", "room-id", "name", "connect", "disconnect", "start-media", "hangup",
-    "local-video", "log", "remote-videos"];
+    "local-video", "log", "remote-videos", "notice", "notice-text", "toast", "copy-invite", "lock-toggle",
+    "room-locked"];
 
 test("ids, defaults and labels: the page is scriptable and accessible", { timeout: 60000 }, async () => {
     await withCall("page-contract", async (call) => {
@@ -38,6 +41,11 @@ test("ids, defaults and labels: the page is scriptable and accessible", { timeou
             assert.equal(await p.page.getByLabel(label, { exact: false }).first().getAttribute("id"), id);
         const local = await p.page.$eval("#local-video", (v) => ({ muted: v.muted, autoplay: v.autoplay }));
         assert.deepEqual(local, { muted: true, autoplay: true });
+        // No token, no moderation: no lock toggle, no locked badge, the plain invite button.
+        assert.equal(await p.page.isVisible("#lock-toggle"), false);
+        assert.equal(await p.page.isVisible("#room-locked"), false);
+        assert.equal((await p.page.innerText("#copy-invite")).trim(), "Copy invite link");
+        assert.equal(await p.page.evaluate(() => window.call.role.moderator), false);
         // Nothing happens without a click: no socket, no camera.
         assert.equal(await p.page.evaluate(() => document.body.dataset.clientId ?? null), null);
         assert.equal(await p.page.evaluate(() => window.call.media.started), false);
@@ -77,6 +85,8 @@ test("invite link, SDP log, stats line, relay policy, and goodbye on unload", { 
         await waitFor(async () => (await ada.page.evaluate(() => navigator.clipboard.readText())) === invite,
             { timeout: 5000, what: `the clipboard to hold ${invite}` });
         assert.equal(await ada.page.isVisible("#toast"), true, "a toast confirms the copy");
+        // Without a token there is nobody to remove anyone: Grace's tile has no kick button.
+        assert.equal(await ada.page.locator(`[data-tile-for="${graceId}"] [data-kick]`).isVisible(), false);
 
         // The log explains each description without changing it.
         const log = await ada.page.textContent("#log");

@@ -1,14 +1,22 @@
 // The page's pure modules, in Node without a browser: URL settings, the RTCPeerConnection
-// configuration, input checks, the read-only SDP summary, and the signaling client's resume
-// decisions (the client itself runs here over a fake WebSocket with mocked timers).
+// configuration, input checks, what the page reads from its room token, the invite link, the
+// explanations of refusals, the read-only SDP summary, and the signaling client's resume
+// decisions and moderation requests (the client itself runs here over a fake WebSocket with
+// mocked timers).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "../../web/js/config.js";
+import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
+import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
+import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
 
 const at = (href) => new URL(href);
+
+// A compact JWT with these claims; the page never checks the signature, so any will do.
+const jwt = (claims) => ["{\"alg\":\"HS256\"}", JSON.stringify(claims)]
+    .map((part) => Buffer.from(part).toString("base64url")).join(".") + ".c2ln";
 
 test("the server URL defaults to the page's own origin, ws or wss", () => {
     assert.equal(defaultServerUrl(at("http://127.0.0.1:8787/?room=x")), "ws://127.0.0.1:8787/ws");
@@ -21,6 +29,10 @@ test("settings come from the query string, with defaults", () => {
         token: "",
     });
     assert.equal(readSettings(at("http://h:1/?room=r&token=aa.bb.cc")).token, "aa.bb.cc");
+    const named = jwt({ room: "r", exp: 2e9, name: "Grace" });
+    assert.equal(readSettings(at(`http://h:1/?room=r&name=Ada&token=${named}`)).name, "Grace",
+        "the token's name wins, as on the server");
+    assert.equal(readSettings(at(`http://h:1/?room=r&name=Ada&token=${jwt({ room: "r", exp: 2e9 })}`)).name, "Ada");
     const s = readSettings(at("http://h:1/?room=caf%C3%A9&name=Ada&autostart=1&res=240&relay=1"));
     assert.equal(s.roomId, "café");
     assert.equal(s.name, "Ada");
@@ -39,6 +51,50 @@ test("an `unauthorized` refusal is explained in words, by the check that failed"
     assert.match(unauthorizedExplanation(undefined), /not valid/);
 });
 
+test("refusals of a join and of a moderator's request are explained in words", () => {
+    const refusal = (code, request, message = "") => refusalExplanation({ action: "error", code, message, request }, 0);
+    assert.match(refusal("unauthorized", "join", "token refused (expired): the token expired"), /expired/);
+    assert.match(refusal("room-full", "join"), /full/);
+    assert.match(refusal("room-locked", "join", "a moderator locked this room"), /locked.*Ask a moderator/);
+    assert.match(refusal("banned", "join", "you were removed from this room by a moderator; you may join it again in 40 s"),
+        /removed you.*again in 40 seconds\.$/);
+    assert.match(refusal("forbidden", "kick"), /^Only moderators can remove/);
+    assert.match(refusal("forbidden", "lock"), /^Only moderators can lock/);
+    assert.match(refusal("unknown-action", "kick"), /no moderators/);
+    assert.match(refusal("unknown-peer", "kick"), /already left/);
+    assert.equal(refusal("bad-name", "join", "name is too long"), "The server refused to join: name is too long.");
+    assert.match(removedExplanation(), /moderator removed you/);
+});
+
+test("a ban's wait is said in seconds, minutes (rounded up, with the clock time) or hours", () => {
+    assert.equal(waitInWords(1), "1 second");
+    assert.equal(waitInWords(59), "59 seconds");
+    assert.equal(waitInWords(60), "1 minute");
+    assert.equal(waitInWords(61), "2 minutes", "never sooner than the server allows");
+    assert.equal(waitInWords(300), "5 minutes");
+    assert.equal(waitInWords(89 * 60), "89 minutes");
+    assert.equal(waitInWords(7200), "about 2 hours");
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const fiveMinutes = bannedExplanation("... you may join it again in 300 s", now);
+    const at = new Date(now + 300000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    assert.equal(fiveMinutes, `A moderator removed you from this call. You can join it again in 5 minutes (at ${at}).`);
+    assert.match(bannedExplanation("no number here", now), /cannot join it again for now/);
+});
+
+test("the room token's claims are read without checking them; only role moderator makes a moderator", () => {
+    assert.deepEqual(tokenClaims(jwt({ room: "r", exp: 1, role: "moderator" })), { room: "r", exp: 1, role: "moderator" });
+    assert.deepEqual(readRoomToken(jwt({ room: "r", role: "moderator", name: "Zoë" })),
+        { moderator: true, room: "r", name: "Zoë" }, "UTF-8 names survive base64url");
+    assert.equal(readRoomToken(jwt({ room: "r" })).moderator, false);
+    assert.equal(readRoomToken(jwt({ room: "r", role: "Moderator" })).moderator, false, "the server compares exactly");
+    assert.equal(readRoomToken(jwt({ room: "r", role: ["moderator"] })).moderator, false);
+    for (const bad of ["", "a.b", "a.b.c.d", "x.!!!.y", "x.bm90IGpzb24.y", jwt([1, 2]), jwt("moderator"), null, undefined, 42])
+        assert.deepEqual(readRoomToken(bad), { moderator: false, room: null, name: null }, `${bad} is an ordinary member's`);
+    // Lone surrogates and other invalid UTF-8 are refused, not decoded into replacement characters.
+    const invalidUtf8 = `e30.${Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString("base64url")}.c2ln`;
+    assert.equal(tokenClaims(invalidUtf8), null);
+});
+
 test("ICE servers from `joined` are used; ?relay=1 forces TURN", () => {
     const servers = [{ urls: "turn:turn.example:3478", username: "u", credential: "p" }];
     assert.deepEqual(rtcConfiguration({ relay: false }, servers), { iceServers: servers, iceTransportPolicy: "all" });
@@ -46,9 +102,17 @@ test("ICE servers from `joined` are used; ?relay=1 forces TURN", () => {
     assert.equal(rtcConfiguration({ relay: true }, servers).iceTransportPolicy, "relay");
 });
 
-test("the invite link carries only the room", () => {
-    assert.equal(inviteLink("stand up", at("http://127.0.0.1:8787/?room=x&name=Ada&autostart=1")),
-        "http://127.0.0.1:8787/?room=stand+up");
+test("the invite link carries the room, and the token only when it is a moderator's for that room", () => {
+    const page = at("http://127.0.0.1:8787/?room=x&name=Ada&autostart=1");
+    assert.equal(inviteLink("stand up", page), "http://127.0.0.1:8787/?room=stand+up");
+    const member = jwt({ room: "stand up", exp: 2e9, name: "Ada" });
+    assert.equal(inviteLink("stand up", page, member), "http://127.0.0.1:8787/?room=stand+up", "a member's token stays theirs");
+    const moderator = jwt({ room: "stand up", exp: 2e9, role: "moderator" });
+    assert.equal(inviteLink("stand up", page, moderator), `http://127.0.0.1:8787/?room=stand+up&token=${moderator}`);
+    assert.equal(inviteLink("retro", page, moderator), "http://127.0.0.1:8787/?room=retro",
+        "a token for another room would only be refused");
+    const anyRoom = jwt({ room: "*", exp: 2e9, role: "moderator" });
+    assert.equal(inviteLink("retro", page, anyRoom), `http://127.0.0.1:8787/?room=retro&token=${anyRoom}`);
 });
 
 test("room ids and names are checked like the server does (code points, control characters)", () => {
@@ -331,4 +395,38 @@ test("a close frame from the server (1008, 1011) rejoins at once; 4001 stops; no
         last().open();
         assert.equal(last().sent[0].action, "join");
     }
+});
+
+// ---- The signaling client: moderation ---------------------------------------------------------
+
+test("kick and lock go out on a live membership only; after a kick the client neither leaves nor comes back", (t) => {
+    const { client, ws, states, messages } = joinedClient(t);
+    assert.equal(client.kick("c-bob"), true);
+    assert.equal(client.setLocked(true), true);
+    assert.deepEqual(ws.sent.slice(1), [
+        { action: "kick", roomId: "room", clientId: "c-bob" },
+        { action: "lock", roomId: "room", locked: true },
+    ]);
+
+    // While resuming, a removal or a lock is not queued to happen later: the page says so.
+    ws.drop(1006);
+    assert.equal(client.kick("c-bob"), false);
+    assert.equal(client.setLocked(false), false);
+    t.mock.timers.tick(1000);
+    const second = FakeSocket.all.at(-1);
+    second.open();
+    second.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.deepEqual(second.sent.map((m) => m.action), ["resume"], "nothing waited for the resume");
+
+    // Removed by a moderator: the app hears `left` and disconnects; there is no room to leave.
+    second.receive({ action: "left", roomId: "room", reason: "kicked" });
+    assert.equal(messages.at(-1).reason, "kicked");
+    assert.equal(client.roomId, null);
+    assert.equal(client.kick("c-bob"), false);
+    client.disconnect();
+    assert.deepEqual(second.sent.map((m) => m.action), ["resume"], "no `leave` with no room");
+    assert.equal(second.closedByPage, 1000);
+    assert.equal(states.at(-1).state, "idle");
+    t.mock.timers.tick(60000);
+    assert.equal(FakeSocket.all.length, 2, "no reconnect after a removal");
 });

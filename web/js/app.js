@@ -3,6 +3,8 @@
 //   - on `joined`, prepare a tile per member and wait: the members already here call us;
 //   - on `peer-joined`, we were here first, so we call the newcomer;
 //   - on `peer-left` or `hangup`, close that peer's connection and remove its tile;
+//   - on `left` with reason "kicked", a moderator removed us: every call ends and the page stays
+//     out (no rejoin, no reconnect) until the person presses Connect;
 //   - on `peer-suspended`, that member's socket broke: its tile stays, marked, and its call goes
 //     on (media never needed the server); `peer-resumed` clears the mark;
 //   - when our own socket breaks, signaling.js resumes our membership and every call goes on;
@@ -10,10 +12,12 @@
 //     call end, and after rejoining we are a new member and the calls are set up again by the
 //     same rules.
 
-import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration, unauthorizedExplanation } from "./config.js";
+import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 import { Peer } from "./peer.js";
+import { readRoomToken } from "./room-token.js";
 import { SignalingClient } from "./signaling.js";
 import { formatStats } from "./stats.js";
 import { Tiles } from "./tiles.js";
@@ -23,6 +27,9 @@ import { Ui } from "./ui.js";
 const stats_interval_ms = 2000;
 
 const settings = readSettings();
+// Whether our token makes us a moderator decides what the page offers; the server decides what
+// it allows.
+const role = readRoomToken(settings.token);
 const ui = new Ui(settings);
 const { els } = ui;
 const logPanel = new LogPanel(els.log, els.clearLog);
@@ -31,6 +38,7 @@ const tiles = new Tiles({
     stage: els.stage,
     container: els.remoteVideos,
     onSoundBlocked: () => { els.enableSound.hidden = false; },
+    onKick: kick,
 });
 
 const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
@@ -39,6 +47,7 @@ let iceServers = null;     // from `joined`, when the server provides them
 let reconnecting = false;  // the membership is gone and we are joining again
 let resuming = false;      // the socket broke and we are taking the same membership back
 let joinedOnce = false;    // since the last Connect: tells "lost the server" from "cannot reach it"
+let roomLocked = false;    // a moderator locked our room: only moderators may join it now
 
 const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
 const signaling = new SignalingClient({ onMessage, onState: onSignalingState, log });
@@ -144,7 +153,9 @@ function onMessage(msg)
         for (const member of msg.peers)
             names.set(member.clientId, member.name ?? "");
         ui.setClientId(msg.clientId);
-        log("ws", `joined “${msg.roomId}” as ${msg.clientId}; ${msg.peers.length} member(s) already here` +
+        setRoomLocked(msg.locked === true);
+        log("ws", `joined “${msg.roomId}” as ${msg.clientId}${role.moderator ? " (moderator)" : ""}; ` +
+            `${msg.peers.length} member(s) already here` + (roomLocked ? "; the room is locked" : "") +
             (iceServers ? `; ${iceServers.length} ICE server(s) from the server` : "; no ICE servers (host candidates only)"));
         // They were here first: each of them will send us an offer. Show their tiles meanwhile.
         for (const member of msg.peers) {
@@ -158,6 +169,8 @@ function onMessage(msg)
         // theirs. What we missed follows as ordinary messages, so the member list is not resent.
         iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
         if (msg.gap === true && Array.isArray(msg.peers)) {
+            // Like `joined`, it says whether the room is locked: a room-locked may be lost.
+            setRoomLocked(msg.locked === true);
             resumedAfterGap(msg.peers);
             break;
         }
@@ -181,11 +194,23 @@ function onMessage(msg)
         addPeer(msg.peer.clientId, true);
         break;
     case "peer-left":
-        removePeer(msg.clientId, "left the room");
+        if (msg.reason === "kicked") {
+            ui.toast(`${label(msg.clientId)} was removed by a moderator`);
+            removePeer(msg.clientId, "removed by a moderator");
+        } else {
+            removePeer(msg.clientId, "left the room");
+        }
         names.delete(msg.clientId);
         break;
     case "left":
         endAllCalls("we left the room");
+        if (msg.reason === "kicked")
+            removedByModerator();
+        break;
+    case "room-locked":
+        setRoomLocked(msg.locked === true);
+        ui.toast(roomLocked ? "The room is locked: nobody new can join" : "The room is unlocked: anyone with an invite can join");
+        log("ws", `a moderator ${roomLocked ? "locked" : "unlocked"} the room`);
         break;
     case "signal":
         onSignal(msg);
@@ -215,16 +240,54 @@ function onSignal(msg)
     peer.handleSignal(msg.type, msg.data);
 }
 
+// A refusal the person must hear of is explained in words (explanations.js); the server's own
+// message goes to the log. unknown-peer and not-in-room on a signal happen when a peer leaves
+// while our signal is in flight: routine, log only.
 function onServerError(msg)
 {
     log("error", `server refused ${msg.request ?? "a message"}: ${msg.code} (${msg.message})`);
-    // unknown-peer and not-in-room happen when a peer leaves while our signal is in flight: routine.
     if (msg.request === "join") {
+        // No retry: the server would refuse again (a ban or a lock lasts; a token stays wrong).
         signaling.disconnect();
-        ui.showNotice(msg.code === "room-full" ? "That room is full. Try another room name." :
-            msg.code === "unauthorized" ? unauthorizedExplanation(msg.message) :
-            `The server refused to join: ${msg.message}.`, "error", "join");
+        ui.showNotice(refusalExplanation(msg), "error", "join");
+    } else if (msg.request === "kick" || msg.request === "lock") {
+        ui.showNotice(refusalExplanation(msg), "warning", "moderation");
     }
+}
+
+// ---- Moderation (protocol.md 7.4) --------------------------------------------------------------
+
+// From a tile's kick button, which has already asked for a second click.
+function kick(peerId)
+{
+    if (signaling.kick(peerId))
+        log("ws", `asking the server to remove ${label(peerId)}`);
+    else
+        ui.showNotice("Not connected to the server right now, so nobody can be removed. Try again in a moment.", "warning", "moderation");
+}
+
+function toggleLock()
+{
+    if (!signaling.setLocked(!roomLocked))
+        ui.showNotice("Not connected to the server right now, so the room cannot be locked. Try again in a moment.", "warning", "moderation");
+    // The toggle follows the server's `room-locked`, which every member hears, us included.
+}
+
+function setRoomLocked(locked)
+{
+    roomLocked = locked;
+    ui.setRoomLocked(locked);
+}
+
+// A moderator removed us. The server keeps the socket open as a fresh client; we close it, so
+// nothing rejoins (the server would refuse while the ban lasts, and coming back is the person's
+// decision), and stop the camera and microphone, as hanging up does.
+function removedByModerator()
+{
+    log("ws", "a moderator removed us from the room");
+    signaling.disconnect();
+    media.stop();
+    ui.showNotice(removedExplanation(), "error", "removed");
 }
 
 function onSignalingState(state, detail)
@@ -254,6 +317,7 @@ function onSignalingState(state, detail)
         break;
     case "rejoining":
         endAllCalls("the server no longer had our place in the room");
+        setRoomLocked(false);
         ui.setClientId(null);
         resuming = false;
         reconnecting = true;
@@ -261,6 +325,7 @@ function onSignalingState(state, detail)
         break;
     case "reconnecting":
         endAllCalls("the connection to the server was lost");
+        setRoomLocked(false);
         resuming = false;
         ui.setClientId(null);
         reconnecting = true;
@@ -271,6 +336,7 @@ function onSignalingState(state, detail)
         break;
     case "idle":
         endAllCalls("disconnected");
+        setRoomLocked(false);
         ui.setClientId(null);
         reconnecting = false;
         resuming = false;
@@ -296,9 +362,8 @@ function connect()
     if (problem)
         return;
     joinedOnce = false;
-    ui.hideNotice("call");
-    ui.hideNotice("join");
-    ui.hideNotice("elsewhere");
+    for (const kind of ["call", "join", "elsewhere", "removed", "moderation"])
+        ui.hideNotice(kind);
     // Keep the room in the address bar, so a reload (or copying the URL) comes back to it.
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);
@@ -408,15 +473,22 @@ els.enableSound.addEventListener("click", () => {
 els.cameraSelect.addEventListener("change", () => mediaAction("camera", () => media.useCamera(els.cameraSelect.value)));
 els.micSelect.addEventListener("change", () => mediaAction("microphone", () => media.useMic(els.micSelect.value)));
 els.resolutionSelect.addEventListener("change", () => media.setResolution(els.resolutionSelect.value));
+els.lockToggle.addEventListener("click", toggleLock);
 els.copyInvite.addEventListener("click", async () => {
-    const link = inviteLink(ui.formValues().roomId || settings.roomId);
+    const roomId = ui.formValues().roomId || settings.roomId;
+    const link = inviteLink(roomId, location, settings.token);
+    // Only a moderator's link keeps the token (config.js), and it hands a moderator's rights on.
+    const moderatorLink = new URL(link).searchParams.has("token");
     try {
         await navigator.clipboard.writeText(link);
-        ui.toast("Invite link copied");
+        ui.toast(moderatorLink ? "Moderator link copied: whoever opens it joins as a moderator" : "Invite link copied");
     } catch {
-        ui.showNotice(`Copy this link to invite someone: ${link}`, "info", "invite");
+        ui.showNotice(moderatorLink
+            ? `Copy this link to invite a fellow moderator (whoever opens it joins as a moderator): ${link}`
+            : `Copy this link to invite someone: ${link}`, "info", "invite");
     }
-    log("info", `invite link: ${link}`);
+    // The log is on screen and in screenshots: it never shows a token.
+    log("info", moderatorLink ? `moderator link for “${roomId}” (with your token)` : `invite link: ${link}`);
 });
 navigator.mediaDevices?.addEventListener("devicechange", refreshDevices);
 
@@ -445,9 +517,12 @@ setInterval(async () => {
 }, stats_interval_ms);
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.
-window.call = Object.freeze({ settings, signaling, media, peers, tiles, log });
+window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, log });
 
 ui.setConnection("idle", "Not connected", null);
+ui.showRole(role, settings.token !== "");
+ui.setRoomLocked(false);
+tiles.setKickable(role.moderator);
 ui.showMedia(media);
 updateHangup();
 refreshDevices();

@@ -1,6 +1,8 @@
 // Settings for one page load, read once from the URL, plus the RTCPeerConnection configuration.
 // Everything the page can be told from outside lives here, so a new option is one place to edit.
 
+import { readRoomToken } from "./room-token.js";
+
 // Resolution presets for the camera. Each sender in a mesh encodes its own copy of the video for
 // every peer, so a 6-person call sends 5 streams: 480p is a friendly default for a laptop.
 export const resolutions = {
@@ -18,40 +20,23 @@ export function defaultServerUrl(location = window.location)
 }
 
 // Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1, and
-// ?token= (an invite link's signed room token).
+// ?token= (an invite link's signed room token). A name in the token wins over ?name=, as it does
+// on the server (protocol.md 7.3), so the page shows the name the others will see.
 export function readSettings(location = window.location)
 {
     const query = new URLSearchParams(location.search);
     const flag = (key) => ["1", "true", "yes"].includes((query.get(key) ?? "").toLowerCase());
     const res = query.get("res");
+    const token = query.get("token") ?? "";
     return {
         serverUrl: query.get("server") || defaultServerUrl(location),
         roomId: query.get("room") || "demo",
-        name: query.get("name") ?? "",
+        name: readRoomToken(token).name ?? query.get("name") ?? "",
         autostart: flag("autostart"),
         resolution: res in resolutions ? res : "480",
         relay: flag("relay"),
-        token: query.get("token") ?? "",
+        token,
     };
-}
-
-// What a person should read when the server refused our token (protocol.md 7.2, `unauthorized`:
-// its message names the check that failed).
-export function unauthorizedExplanation(message)
-{
-    const check = /\(([a-z ]+)\)/.exec(message ?? "")?.[1] ?? "";
-    switch (check) {
-    case "missing":
-        return "This room is private: you need an invite link to join it.";
-    case "expired":
-        return "Your invite link has expired. Ask for a new one.";
-    case "not yet valid":
-        return "Your invite link is not valid yet. Check this computer's clock, or try again later.";
-    case "wrong room":
-        return "Your invite link is for another room. Open the link as you received it, without changing the room.";
-    default:
-        return "Your invite link is not valid (it may be cut short or altered). Ask for a new one.";
-    }
 }
 
 // The configuration for every RTCPeerConnection. iceServers come from the server's `joined`
@@ -66,11 +51,17 @@ export function rtcConfiguration(settings, iceServers)
     };
 }
 
-// The link that brings someone else into this room: this page, with only ?room= set.
-export function inviteLink(roomId, location = window.location)
+// The link that brings someone else into this room: this page with ?room=, and with ?token= only
+// when ours is a moderator's token for this room. A member's token stays theirs (it carries
+// their name, and a moderator's ban follows it); a moderator's is theirs to hand out, and
+// whoever opens that link joins as a moderator, under the token's name if it has one.
+export function inviteLink(roomId, location = window.location, token = "")
 {
     const url = new URL(location.pathname, location.origin);
     url.searchParams.set("room", roomId);
+    const { moderator, room } = readRoomToken(token);
+    if (moderator && (room === roomId || room === "*"))
+        url.searchParams.set("token", token);
     return url.href;
 }
 

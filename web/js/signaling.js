@@ -126,7 +126,8 @@ export class SignalingClient
         const ws = this.#ws;
         this.#ws = null;
         if (ws) {
-            if (ws.readyState === WebSocket.OPEN && this.#phase === "joined")
+            // After `left` (a moderator removed us) there is no room to leave.
+            if (ws.readyState === WebSocket.OPEN && this.#phase === "joined" && this.roomId !== null)
                 ws.send(JSON.stringify({ action: "leave", roomId: this.roomId }));
             ws.close(1000, "bye");
         }
@@ -167,6 +168,27 @@ export class SignalingClient
     broadcast(type, data)
     {
         return this.#sendSignal({ type, data });
+    }
+
+    // Moderation (protocol.md 7.4): the server lets only a member who joined with a moderator's
+    // token do these, and answers anyone else `forbidden`. They go out only on a live
+    // membership: unlike a signal, a removal or a lock should not happen later than it was asked.
+    kick(peerId)
+    {
+        return this.#sendRequest({ action: "kick", roomId: this.roomId, clientId: peerId });
+    }
+
+    setLocked(locked)
+    {
+        return this.#sendRequest({ action: "lock", roomId: this.roomId, locked });
+    }
+
+    #sendRequest(message)
+    {
+        if (this.roomId === null || this.#phase !== "joined" || this.#ws?.readyState !== WebSocket.OPEN)
+            return false;
+        this.#ws.send(JSON.stringify(message));
+        return true;
     }
 
     #sendSignal({ type, to, data })

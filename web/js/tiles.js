@@ -1,7 +1,8 @@
 // The video grid: one tile per remote peer (a <video data-peer-id> with name, connection state
 // and a stats line) next to the local tile, laid out so that all of them fit the stage. A tile
 // whose member lost the server (suspended) says "reconnecting…" and has data-suspended="true".
-// Pure DOM: it is told what to show and never reaches into peers or media.
+// For a moderator every remote tile has a kick button (data-kick="<peerId>"). Pure DOM: it is
+// told what to show and never reaches into peers or media; a confirmed kick goes to onKick.
 
 const state_labels = {
     new: "waiting",
@@ -11,6 +12,13 @@ const state_labels = {
     failed: "failed, retrying",
     closed: "closed",
 };
+
+// A removal cannot be taken back and bans the member for a while, so the kick button takes two
+// clicks: the first arms it ("Remove?"), the second removes. A second click sooner than this
+// after the first is a double click, not a decision, and is ignored.
+const kick_confirm_delay_ms = 400;
+// An armed button that is not confirmed this long (or loses focus, or hears Escape) disarms.
+const kick_armed_ms = 5000;
 
 // A stable colour per clientId, so a person keeps their colour across reloads of the others.
 export function avatarColor(id)
@@ -31,13 +39,16 @@ export class Tiles
     #stage;
     #container;
     #onSoundBlocked;
+    #onKick;
+    #kickable = false;    // we are a moderator: every remote tile offers its kick button
     #tiles = new Map();   // peerId -> { figure, video, state, hasVideo, ... }
 
-    constructor({ stage, container, onSoundBlocked })
+    constructor({ stage, container, onSoundBlocked, onKick })
     {
         this.#stage = stage;
         this.#container = container;
         this.#onSoundBlocked = onSoundBlocked;
+        this.#onKick = onKick;
         this.#layout();
     }
 
@@ -85,11 +96,28 @@ export class Tiles
         const stats = document.createElement("div");
         stats.className = "tile-stats";
 
-        figure.append(video, placeholder, caption, stats);
+        const kick = document.createElement("button");
+        kick.type = "button";
+        kick.className = "tile-kick";
+        kick.dataset.kick = peerId;
+        kick.hidden = !this.#kickable;
+        kick.innerHTML = '<svg class="icon" aria-hidden="true"><use href="#icon-person-remove"/></svg>' +
+            '<span class="tile-kick-confirm" aria-hidden="true">Remove?</span>';
+
+        figure.append(video, placeholder, caption, stats, kick);
         this.#container.append(figure);
 
-        const tile = { figure, video, avatar, name, state, suspended, stats, placeholderText, hasVideo: false, connection: "new" };
+        const tile = {
+            figure, video, avatar, name, state, suspended, stats, placeholderText, kick, label,
+            armedAt: null, disarmTimer: null, hasVideo: false, connection: "new",
+        };
         this.#tiles.set(peerId, tile);
+        kick.addEventListener("click", () => this.#onKickClick(peerId, tile));
+        kick.addEventListener("blur", () => this.#disarm(tile));
+        kick.addEventListener("keydown", (event) => {
+            if (event.key === "Escape")
+                this.#disarm(tile);
+        });
         video.addEventListener("resize", () => this.#refresh(tile));
         this.setLabel(peerId, label);
         this.#refresh(tile);
@@ -101,9 +129,21 @@ export class Tiles
         const tile = this.#tiles.get(peerId);
         if (!tile)
             return;
+        tile.label = label;
         tile.name.textContent = label;
         tile.name.title = `clientId ${peerId}`;
         tile.avatar.textContent = initial(label);
+        this.#labelKick(tile);
+    }
+
+    // Moderators see a kick button on every remote tile, present and future.
+    setKickable(kickable)
+    {
+        this.#kickable = kickable;
+        for (const tile of this.#tiles.values()) {
+            tile.kick.hidden = !kickable;
+            this.#disarm(tile);
+        }
     }
 
     setStream(peerId, stream)
@@ -159,6 +199,7 @@ export class Tiles
         if (!tile)
             return;
         tile.video.srcObject = null;
+        clearTimeout(tile.disarmTimer);
         tile.figure.remove();
         this.#tiles.delete(peerId);
         this.#layout();
@@ -180,6 +221,41 @@ export class Tiles
                 video.play().catch(() => {});
             }
         }
+    }
+
+    #onKickClick(peerId, tile)
+    {
+        if (tile.armedAt === null) {
+            tile.armedAt = Date.now();
+            tile.kick.dataset.armed = "true";
+            this.#labelKick(tile);
+            tile.disarmTimer = setTimeout(() => this.#disarm(tile), kick_armed_ms);
+            return;
+        }
+        if (Date.now() - tile.armedAt < kick_confirm_delay_ms)
+            return;
+        this.#disarm(tile);
+        this.#onKick?.(peerId);
+    }
+
+    #disarm(tile)
+    {
+        if (tile.armedAt === null)
+            return;
+        tile.armedAt = null;
+        clearTimeout(tile.disarmTimer);
+        tile.disarmTimer = null;
+        delete tile.kick.dataset.armed;
+        this.#labelKick(tile);
+    }
+
+    // The name always starts "Remove <name> from the call", so it can be found by it in either
+    // state; armed, it says what the next press does.
+    #labelKick(tile)
+    {
+        const action = `Remove ${tile.label} from the call`;
+        tile.kick.setAttribute("aria-label", tile.armedAt === null ? action : `${action}? Press again to confirm`);
+        tile.kick.title = tile.armedAt === null ? action : "Press again to remove";
     }
 
     #refresh(tile)

@@ -1,6 +1,7 @@
 // Everything on the page except the video grid and the log: the connection form, the status pill,
-// the call controls, the device pickers, the notice bar and the toast. It reads inputs and shows
-// state; what the buttons do is decided in app.js.
+// the call controls (the moderator's lock toggle among them), the room's locked badge, the device
+// pickers, the notice bar and the toast. It reads inputs and shows state; what the buttons do is
+// decided in app.js.
 
 import { avatarColor, initial } from "./tiles.js";
 
@@ -22,7 +23,10 @@ export class Ui
         shareScreen: $("share-screen"),
         enableSound: $("enable-sound"),
         hangup: $("hangup"),
+        lockToggle: $("lock-toggle"),
+        roomLocked: $("room-locked"),
         copyInvite: $("copy-invite"),
+        copyInviteLabel: $("copy-invite-label"),
         cameraSelect: $("camera-select"),
         micSelect: $("mic-select"),
         resolutionSelect: $("resolution-select"),
@@ -81,6 +85,8 @@ export class Ui
         els.status.dataset.state = state;
         els.statusText.textContent = text;
         const busy = state !== "idle";
+        // Only a live membership can lock: while reconnecting the request would be lost.
+        els.lockToggle.disabled = state !== "joined";
         els.connect.disabled = busy;
         els.disconnect.disabled = !busy;
         for (const input of [els.serverUrl, els.roomId, els.name])
@@ -138,6 +144,34 @@ export class Ui
         }
     }
 
+    // What our room token makes us (room-token.js): a moderator gets the lock toggle, and the
+    // invite button says that its link hands a moderator's rights on.
+    showRole({ moderator, name }, hasToken)
+    {
+        const { els } = this;
+        els.lockToggle.hidden = !moderator;
+        // The server names us after the token, whatever the field says (readSettings filled it in).
+        if (name !== null) {
+            els.name.readOnly = true;
+            els.name.title = "Your invite link sets your name";
+        }
+        if (moderator) {
+            els.copyInviteLabel.textContent = "Copy moderator link";
+            els.copyInvite.title = `Anyone with this link joins as a moderator${name ? `, named “${name}”` : ""}, ` +
+                "and can remove people and lock the room";
+        } else if (hasToken) {
+            els.copyInvite.title = "Copy a link to this room, without your invite: whoever opens it needs an invite of their own";
+        }
+    }
+
+    // Everyone sees the badge; the moderator's toggle is pressed while the room is locked.
+    setRoomLocked(locked)
+    {
+        const { els } = this;
+        els.roomLocked.hidden = !locked;
+        setToggle(els.lockToggle, locked, locked ? "Unlock room" : "Lock room", locked ? "#icon-lock" : "#icon-lock-open");
+    }
+
     setHangupEnabled(enabled)
     {
         this.els.hangup.disabled = !enabled;
@@ -169,6 +203,7 @@ export class Ui
         this.#noticeKind = kind;
         this.els.noticeText.textContent = message;
         this.els.notice.dataset.tone = tone;
+        this.els.notice.dataset.kind = kind;
         this.els.notice.hidden = false;
     }
 

@@ -191,8 +191,9 @@ export async function launchBrowser({ extraArgs = [], machine = null } = {})
 
 // One person: a separate browser context (own cookies, own permissions) with one page.
 // query: extra URL parameters; by default autostart=1 and 240p video, which keeps a six-way mesh
-// (30 encoders and 30 decoders) within two cores.
-export async function openParticipant(browser, origin, { room, name, query = {}, viewport, initScript } = {})
+// (30 encoders and 30 decoders) within two cores. link: an address to open exactly as given (an
+// invite link), instead of one made from origin, room, name and query; nothing starts by itself.
+export async function openParticipant(browser, origin, { room, name, query = {}, viewport, initScript, link } = {})
 {
     const context = await browser.newContext({ viewport: viewport ?? { width: 1100, height: 720 } });
     if (initScript)
@@ -205,6 +206,10 @@ export async function openParticipant(browser, origin, { room, name, query = {},
         if (participant.consoleLines.length > 400)
             participant.consoleLines.shift();
     });
+    if (link) {
+        await page.goto(link, { timeout: 15000 });
+        return participant;
+    }
     const params = new URLSearchParams({ room, res: "240", autostart: "1", ...query });
     if (name)
         params.set("name", name);
