@@ -9,7 +9,6 @@
 #include <unordered_set>
 
 namespace signald {
-namespace {} // namespace
 
 ClusterLink::ClusterLink(Hub& hub, NodeRegistry& registry, Bus& bus, LocalSessions local,
                          ProtocolFeatures features, std::chrono::milliseconds keep)
@@ -138,8 +137,8 @@ void ClusterLink::refuse(const ClientId& id, std::string_view text)
 {
     ++stats_.unavailable;
     const ParseResult parsed = parse_request(text, features_);
-    ProtocolError error{ErrorCode::unavailable,
-                        "the cluster cannot be reached; try again in a moment", std::nullopt};
+    ProtocolError error{ErrorCode::unavailable, std::string(cluster_unreachable_message),
+                        std::nullopt};
     if (const auto* malformed = std::get_if<ProtocolError>(&parsed))
         error = *malformed;
     else

@@ -285,8 +285,8 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     }
     // Its peer-joined could not reach the cluster's other nodes (docs/protocol.md 7.1, step 7).
     if (transport_.cut_off())
-        return send_error(id, ErrorCode::unavailable,
-                          "the cluster cannot be reached; try again in a moment", "join");
+        return send_error(id, ErrorCode::unavailable, std::string(cluster_unreachable_message),
+                          "join");
     if (client.room == join.room_id)
         return send_error(id, ErrorCode::already_joined, "already in this room", "join");
     // Refusals come before any change, so a refused join leaves the client where it was.

@@ -40,6 +40,11 @@ enum class ErrorCode
 };
 std::string_view to_string(ErrorCode code);
 
+// The message of an `unavailable` that the cluster as a whole cannot answer now (the node that
+// runs the rooms refusing a join, or an edge cut off from it refusing anything).
+inline constexpr std::string_view cluster_unreachable_message =
+    "the cluster cannot be reached; try again in a moment";
+
 // A refused request. It becomes an `error` reply and the connection stays open.
 struct ProtocolError
 {
