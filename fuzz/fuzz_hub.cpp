@@ -474,10 +474,14 @@ private:
                 return moderate(from);
             return deliver(from, leave_text());
         }
-        case 6:
-        case 7: {
+        case 6: {
             const ClientId from = pick_client();
             return deliver(from, signal_text());
+        }
+        case 7: {
+            const ClientId from = pick_client();
+            return deliver(from, input_.ConsumeIntegralInRange<int>(0, 3) == 0 ? update_text()
+                                                                               : signal_text());
         }
         case 8: {
             const ClientId from = pick_client();
@@ -851,6 +855,37 @@ private:
             FUZZ_CHECK(recorder_.views.at(*target).kicked());
     }
 
+    // An update (docs/protocol.md 5.7): mostly objects, some over the size limit, some not
+    // objects at all.
+    std::string update_text()
+    {
+        static constexpr std::array<std::string_view, 7> states{"{}",
+                                                                R"({"muted":true,"video":false})",
+                                                                R"({"hand":true,"name":"Ann"})",
+                                                                R"({"n":1e400})",
+                                                                "null",
+                                                                "[]",
+                                                                R"("x")"};
+        MessageBuilder message(input_);
+        message.add("action", R"("update")");
+        message.add("roomId", pick(input_, room_literals));
+        switch (input_.ConsumeIntegralInRange<int>(0, 3)) {
+        case 0:
+            message.add(
+                "state",
+                R"({"s":")" +
+                    std::string(input_.ConsumeIntegralInRange<std::size_t>(1000, 1030), 'x') +
+                    R"("})");
+            break;
+        case 1:
+            message.add("state", R"({"s":")" + input_.ConsumeRandomLengthString(64) + R"("})");
+            break;
+        default:
+            message.add("state", pick(input_, states));
+        }
+        return message.build();
+    }
+
     std::string leave_text()
     {
         MessageBuilder message(input_);
@@ -942,6 +977,12 @@ private:
                 FUZZ_CHECK(members[i].client_id == view.members()[i]);
                 if (members[i].client_id != id) {
                     FUZZ_CHECK(members[i].name == view.name_of(members[i].client_id));
+                    // Relayed byte for byte: the same JSON as the registry keeps.
+                    const auto& state = members[i].state;
+                    FUZZ_CHECK((state ? std::optional(fuzz::parse_json(*state).dump())
+                                      : std::nullopt) == view.state_of(members[i].client_id));
+                    if (state)
+                        FUZZ_CHECK(state->size() <= max_state_bytes && state->front() == '{');
                     FUZZ_CHECK(members[i].suspended == view.is_suspended(members[i].client_id));
                 }
             }

@@ -166,6 +166,10 @@ void Hub::on_text(const ClientId& from, std::string_view text)
                        stats_.received(InAction::resume, text.size());
                        handle_resume(from, first, resume);
                    },
+                   [&](UpdateRequest& update) {
+                       stats_.received(InAction::update, text.size());
+                       handle_update(from, client->second, update);
+                   },
                    [&](KickRequest& kick) {
                        stats_.received(InAction::kick, text.size());
                        handle_kick(from, client->second, kick);
@@ -308,6 +312,7 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     for (const Member& member : rooms_.members(join.room_id))
         peers.push_back(member.peer());
     Member newcomer{id, std::move(join.name)};
+    newcomer.state = std::move(join.state);
     const Peer peer = newcomer.peer();
 
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
@@ -382,6 +387,19 @@ void Hub::handle_signal(const ClientId& id, const ClientState& client, const Sig
     const Text text =
         make_text(reply::signal(signal.room_id, id, signal.type, signal.data, std::nullopt));
     publish(signal.room_id, id, OutAction::signal,
+            [&](const Member&) -> const Text& { return text; });
+}
+
+void Hub::handle_update(const ClientId& id, const ClientState& client, const UpdateRequest& update)
+{
+    if (client.room != update.room_id)
+        return send_error(id, ErrorCode::not_in_room, "not in this room", "update");
+    if (!reaches_room(update.room_id, id))
+        return refuse_unreachable(id, "update");
+    rooms_.set_state(update.room_id, id, std::string(update.state));
+    spdlog::debug("{} updated its state in {} ({} bytes)", id, update.room_id, update.state.size());
+    const Text text = make_text(reply::peer_updated(update.room_id, id, update.state));
+    publish(update.room_id, id, OutAction::peer_updated,
             [&](const Member&) -> const Text& { return text; });
 }
 

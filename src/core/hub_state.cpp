@@ -94,6 +94,8 @@ std::string Hub::export_state(bool with_held) const
             json entry{{"id", member.client_id}, {"suspended", member.suspended}};
             if (member.name)
                 entry["name"] = *member.name;
+            if (member.state)
+                entry["state"] = *member.state;
             list.push_back(std::move(entry));
         }
         rooms[room_id] = std::move(list);
@@ -214,6 +216,8 @@ bool Hub::import_state(std::string_view text, Restore how)
                               .suspended = after_crash || entry.at("suspended").get<bool>()};
                 if (entry.contains("name"))
                     member.name = entry.at("name").get<std::string>();
+                if (entry.contains("state"))
+                    member.state = entry.at("state").get<std::string>();
                 if (imported.contains(member.client_id))
                     members.emplace_back(room_id, std::move(member));
             }

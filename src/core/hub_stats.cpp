@@ -17,6 +17,8 @@ std::string_view to_string(InAction action)
         return "kick";
     case InAction::lock:
         return "lock";
+    case InAction::update:
+        return "update";
     case InAction::invalid:
         return "invalid";
     case InAction::dropped:
@@ -50,6 +52,8 @@ std::string_view to_string(OutAction action)
         return "peer-resumed";
     case OutAction::room_locked:
         return "room-locked";
+    case OutAction::peer_updated:
+        return "peer-updated";
     }
     return "internal";
 }

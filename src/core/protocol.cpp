@@ -27,6 +27,7 @@ struct Fields
     std::optional<std::string_view> received;
     std::optional<std::string_view> client_id;
     std::optional<std::string_view> locked;
+    std::optional<std::string_view> state;
 };
 
 bool is_string(std::string_view literal)
@@ -36,6 +37,17 @@ bool is_string(std::string_view literal)
 bool is_null(std::string_view literal)
 {
     return literal.front() == 'n';
+}
+bool is_object(std::string_view literal)
+{
+    return literal.front() == '{';
+}
+
+ProtocolError state_too_large(const std::string& action)
+{
+    return ProtocolError{
+        ErrorCode::bad_state,
+        "state must be at most " + std::to_string(max_state_bytes) + " bytes of JSON", action};
 }
 
 void record(Fields& fields, std::string_view key_literal, std::string_view value)
@@ -66,6 +78,8 @@ void record(Fields& fields, std::string_view key_literal, std::string_view value
         fields.client_id = value;
     else if (key == "locked")
         fields.locked = value;
+    else if (key == "state")
+        fields.state = value;
 }
 
 bool has_control_character(std::string_view text)
@@ -102,11 +116,14 @@ ParseResult parse_join(const Fields& fields, const std::string& action, Protocol
         return refuse(ErrorCode::bad_message, "name must be a string or null", action);
     if (features.auth && fields.token && !is_string(*fields.token))
         return refuse(ErrorCode::bad_message, "token must be a string", action);
+    if (fields.state && !is_object(*fields.state))
+        return refuse(ErrorCode::bad_message, "state must be an object", action);
     auto room_id = read_room_id(fields, action);
     if (auto* error = std::get_if<ProtocolError>(&room_id))
         return std::move(*error);
 
-    JoinRequest join{std::move(std::get<std::string>(room_id)), std::nullopt, std::nullopt};
+    JoinRequest join{std::move(std::get<std::string>(room_id)), std::nullopt, std::nullopt,
+                     std::nullopt};
     if (features.auth && fields.token)
         join.token = json_scan::decode_string(*fields.token);
     if (fields.name && is_string(*fields.name)) {
@@ -116,6 +133,11 @@ ParseResult parse_join(const Fields& fields, const std::string& action, Protocol
                           "name must be at most 64 characters with no control characters", action);
         if (!name.empty())
             join.name = std::move(name);
+    }
+    if (fields.state) {
+        if (fields.state->size() > max_state_bytes)
+            return state_too_large(action);
+        join.state = std::string(*fields.state);
     }
     return Request{std::move(join)};
 }
@@ -197,6 +219,18 @@ ParseResult parse_resume(const Fields& fields, const std::string& action)
     return Request{ResumeRequest{json_scan::decode_string(*fields.token), *received}};
 }
 
+ParseResult parse_update(const Fields& fields, const std::string& action)
+{
+    if (!fields.state || !is_object(*fields.state))
+        return refuse(ErrorCode::bad_message, "state must be an object", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+    if (fields.state->size() > max_state_bytes)
+        return state_too_large(action);
+    return Request{UpdateRequest{std::move(std::get<std::string>(room_id)), *fields.state}};
+}
+
 ParseResult parse_kick(const Fields& fields, const std::string& action)
 {
     if (!fields.client_id || !is_string(*fields.client_id))
@@ -222,7 +256,7 @@ ParseResult parse_lock(const Fields& fields, const std::string& action)
 // The unknown-action message lists what this server knows.
 std::string known_actions(ProtocolFeatures features)
 {
-    std::vector<std::string_view> names{"join", "leave", "signal"};
+    std::vector<std::string_view> names{"join", "leave", "signal", "update"};
     if (features.resume)
         names.emplace_back("resume");
     if (features.auth)
@@ -252,6 +286,10 @@ void append_peer(std::string& out, const Peer& peer)
     }
     if (peer.suspended)
         out += R"(,"suspended":true)";
+    if (peer.state) {
+        out += R"(,"state":)";
+        out += *peer.state;
+    }
     out += '}';
 }
 
@@ -343,6 +381,8 @@ std::string_view to_string(ErrorCode code)
         return "room-locked";
     case ErrorCode::forbidden:
         return "forbidden";
+    case ErrorCode::bad_state:
+        return "bad-state";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
@@ -359,6 +399,7 @@ std::string_view action_of(const Request& request)
         std::string_view operator()(const ResumeRequest&) const { return "resume"; }
         std::string_view operator()(const KickRequest&) const { return "kick"; }
         std::string_view operator()(const LockRequest&) const { return "lock"; }
+        std::string_view operator()(const UpdateRequest&) const { return "update"; }
     };
     return std::visit(Name{}, request);
 }
@@ -408,6 +449,8 @@ ParseResult parse_request(std::string_view text, ProtocolFeatures features)
         return parse_leave(fields, action);
     if (action == "signal")
         return parse_signal(fields, action);
+    if (action == "update")
+        return parse_update(fields, action);
     if (features.resume && action == "resume")
         return parse_resume(fields, action);
     if (features.auth && action == "kick")
@@ -488,6 +531,19 @@ std::string left(std::string_view room_id, std::string_view reason)
 {
     std::string out = start_room_message("left", room_id);
     append_reason(out, reason);
+    out += '}';
+    return out;
+}
+
+std::string peer_updated(std::string_view room_id, std::string_view client_id,
+                         std::string_view state)
+{
+    std::string out = start_room_message("peer-updated", room_id);
+    out.reserve(out.size() + 32 + state.size());
+    out += R"(,"clientId":)";
+    append_string(out, client_id);
+    out += R"(,"state":)";
+    out += state;
     out += '}';
     return out;
 }

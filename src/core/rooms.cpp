@@ -40,6 +40,16 @@ void RoomRegistry::set_suspended(const std::string& room_id, const ClientId& id,
             member.suspended = suspended;
 }
 
+void RoomRegistry::set_state(const std::string& room_id, const ClientId& id, std::string state)
+{
+    const auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return;
+    for (Member& member : room->second)
+        if (member.client_id == id)
+            member.state = std::move(state);
+}
+
 void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
 {
     const auto room = rooms_.find(room_id);

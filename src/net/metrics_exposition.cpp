@@ -33,7 +33,8 @@ std::string metrics_exposition(const MetricsInputs& inputs)
     const HubStats& hub = inputs.hub;
     out.family("signald_messages_received_total", "counter",
                "Text messages from clients, by what they were: join, leave, signal, resume, kick, "
-               "lock, invalid (refused while parsing) or dropped (over the rate limit, unread).");
+               "lock, update, invalid (refused while parsing) or dropped (over the rate limit, "
+               "unread).");
     for (std::size_t i = 0; i < in_action_count; ++i)
         out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].messages);
     out.family("signald_received_bytes_total", "counter",

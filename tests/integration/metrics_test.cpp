@@ -170,9 +170,9 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     EXPECT_LE(started, after);
 
     // Every action and every error code is there from the start, at zero.
-    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 8u);
-    EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 10u);
-    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 17u);
+    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 9u);
+    EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 11u);
+    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 18u);
     EXPECT_EQ(metrics.family("signald_resume_events_total").size(), 4u);
     for (const auto& [series, value] : metrics.samples)
         if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
@@ -277,8 +277,8 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
               }));
 
     const std::map<std::string, double> in_messages = {
-        {"join", 7},    {"leave", 2}, {"signal", 3},  {"resume", 1},
-        {"invalid", 6}, {"kick", 0},  {"dropped", 1}, {"lock", 0}};
+        {"join", 7}, {"leave", 2},   {"signal", 3}, {"resume", 1}, {"invalid", 6},
+        {"kick", 0}, {"dropped", 1}, {"lock", 0},   {"update", 0}};
     for (const auto& [action, count] : in_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
         EXPECT_EQ(metrics.at("signald_messages_received_total" + labels), count) << action;
@@ -287,9 +287,9 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
             << action;
     }
     const std::map<std::string, double> out_messages = {
-        {"joined", 5},       {"peer-joined", 3}, {"signal", 3},  {"peer-left", 3},
-        {"left", 1},         {"error", 12},      {"resumed", 0}, {"peer-suspended", 0},
-        {"peer-resumed", 0}, {"room-locked", 0}};
+        {"joined", 5},       {"peer-joined", 3}, {"signal", 3},      {"peer-left", 3},
+        {"left", 1},         {"error", 12},      {"resumed", 0},     {"peer-suspended", 0},
+        {"peer-resumed", 0}, {"room-locked", 0}, {"peer-updated", 0}};
     for (const auto& [action, count] : out_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
         EXPECT_EQ(metrics.at("signald_messages_sent_total" + labels), count) << action;
@@ -301,7 +301,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), out_messages.size());
 
     const auto errors = metrics.family("signald_protocol_errors_total");
-    EXPECT_EQ(errors.size(), 17u);
+    EXPECT_EQ(errors.size(), 18u);
     // Every code once, but unavailable (only a node of a cluster can be cut off from it) and
     // those of --auth-secret-file (RoomTokens and Moderation count them).
     for (const auto& [series, value] : errors) {
@@ -309,7 +309,8 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
                                 series.find("unauthorized") != std::string::npos ||
                                 series.find("banned") != std::string::npos ||
                                 series.find("room-locked") != std::string::npos ||
-                                series.find("forbidden") != std::string::npos;
+                                series.find("forbidden") != std::string::npos ||
+                                series.find("bad-state") != std::string::npos;
         EXPECT_EQ(value, never_here ? 0 : 1) << series;
     }
 

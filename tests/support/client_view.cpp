@@ -56,6 +56,19 @@ bool read_name(const json& peer, std::optional<std::string>& name)
     return true;
 }
 
+// A peer object's state (section 6.1): absent until the member has one; present must be an
+// object, kept as its compact JSON text. False if it is neither.
+bool read_state(const json& peer, std::optional<std::string>& state)
+{
+    const auto field = peer.find("state");
+    if (field == peer.end())
+        return true;
+    if (!field->is_object())
+        return false;
+    state = field->dump();
+    return true;
+}
+
 Violation wrong(std::string rule, std::string detail)
 {
     return Violation{std::move(rule), std::move(detail)};
@@ -107,7 +120,8 @@ std::optional<Violation> ClientView::apply(const json& message)
 
     const bool known = *action == "peer-joined" || *action == "peer-left" || *action == "left" ||
                        *action == "signal" || *action == "resumed" || *action == "peer-suspended" ||
-                       *action == "peer-resumed" || *action == "room-locked";
+                       *action == "peer-resumed" || *action == "room-locked" ||
+                       *action == "peer-updated";
     if (!known)
         return wrong("unknown-action", "no server message is called " + *action);
     // Section 9: nothing about a room after left, and nothing about one before joined.
@@ -120,15 +134,17 @@ std::optional<Violation> ClientView::apply(const json& message)
         const auto peer = message.find("peer");
         std::optional<std::string> id;
         std::optional<std::string> name;
+        std::optional<std::string> state;
         if (peer != message.end() && peer->is_object())
             id = string_field(*peer, "clientId");
-        if (!id || *id == self_ || !read_name(*peer, name))
+        if (!id || *id == self_ || !read_name(*peer, name) || !read_state(*peer, state))
             return wrong("peer-joined-bad",
                          "peer-joined without a well-formed peer, or for itself");
         if (names_.contains(*id))
             return wrong("peer-joined-duplicate", "peer-joined for " + *id + ", already present");
         members_.push_back(*id);
         names_[*id] = std::move(name);
+        states_[*id] = std::move(state);
         ++episodes_[*id].arrivals;
     } else if (*action == "peer-left") {
         if (!has_valid_reason(message))
@@ -138,6 +154,7 @@ std::optional<Violation> ClientView::apply(const json& message)
             return wrong("peer-left-unknown", "peer-left for " + id.value_or("no clientId") +
                                                   ", not present (a duplicate, or never joined)");
         names_.erase(*id);
+        states_.erase(*id);
         std::erase(members_, *id);
         suspended_.erase(*id);
         ++episodes_[*id].departures;
@@ -162,6 +179,14 @@ std::optional<Violation> ClientView::apply(const json& message)
         ++resumes_;
         if (message.contains("gap"))
             locked_ = message.value("locked", false);
+    } else if (*action == "peer-updated") {
+        // Section 6.11: about another member present, with its whole state, an object.
+        const auto id = string_field(message, "clientId");
+        const auto state = message.find("state");
+        if (!id || !names_.contains(*id) || state == message.end() || !state->is_object())
+            return wrong("peer-updated-bad", "peer-updated for " + id.value_or("no clientId") +
+                                                 ", not present, or without an object state");
+        states_[*id] = state->dump();
     } else if (*action == "room-locked") {
         const auto locked = message.find("locked");
         if (locked == message.end() || !locked->is_boolean())
@@ -172,6 +197,7 @@ std::optional<Violation> ClientView::apply(const json& message)
             return wrong("left-bad-reason", "reason present but not \"kicked\"");
         kicked_ = message.contains("reason");
         locked_ = false;
+        states_.clear();
         room_.reset();
         members_.clear();
         names_.clear();
@@ -199,15 +225,17 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
 
     std::vector<std::string> members;
     std::map<std::string, std::optional<std::string>> names;
+    std::map<std::string, std::optional<std::string>> states;
     std::set<std::string> suspended;
     for (const json& peer : *peers) {
         std::optional<std::string> peer_id;
         std::optional<std::string> name;
         if (peer.is_object())
             peer_id = string_field(peer, "clientId");
-        if (!peer_id || *peer_id == *id || names.contains(*peer_id) || !read_name(peer, name))
-            return wrong("joined-bad-peers",
-                         "peers lists itself, a duplicate, a bad name or a peer without clientId");
+        if (!peer_id || *peer_id == *id || names.contains(*peer_id) || !read_name(peer, name) ||
+            !read_state(peer, states[*peer_id]))
+            return wrong("joined-bad-peers", "peers lists itself, a duplicate, a bad name or "
+                                             "state, or a peer without clientId");
         const auto flag = peer.find("suspended");
         if (flag != peer.end()) {
             if (*flag != true)
@@ -227,6 +255,7 @@ std::optional<Violation> ClientView::apply_joined(const json& message, const std
     members_ = std::move(members);
     members_.push_back(self_);
     names_ = std::move(names);
+    states_ = std::move(states);
     suspended_ = std::move(suspended);
     episodes_.clear();
     for (const auto& [peer_id, name] : names_)

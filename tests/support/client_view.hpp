@@ -61,6 +61,12 @@ public:
     bool has_peer(const std::string& id) const { return names_.contains(id); }
     // Another member's name as announced; nullopt for no name. The peer must be in the view.
     const std::optional<std::string>& name_of(const std::string& id) const { return names_.at(id); }
+    // Another member's latest state as announced (compact JSON text); nullopt for none yet.
+    std::optional<std::string> state_of(const std::string& id) const
+    {
+        const auto state = states_.find(id);
+        return state == states_.end() ? std::nullopt : state->second;
+    }
     // Whether another member is suspended as this client was told.
     bool is_suspended(const std::string& id) const { return suspended_.contains(id); }
     // How many resumed messages this view has applied.
@@ -77,6 +83,7 @@ public:
         names_.clear();
         suspended_.clear();
         episodes_.clear();
+        states_.clear();
         locked_ = false;
     }
 
@@ -96,7 +103,8 @@ private:
     std::string self_;
     std::optional<std::string> room_;
     std::vector<std::string> members_;
-    std::map<std::string, std::optional<std::string>> names_; // the other members
+    std::map<std::string, std::optional<std::string>> names_;  // the other members
+    std::map<std::string, std::optional<std::string>> states_; // theirs, as last announced
     std::map<std::string, Episode> episodes_;
     std::set<std::string> suspended_;
     int resumes_ = 0;

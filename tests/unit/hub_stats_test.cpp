@@ -63,7 +63,7 @@ TEST(HubStats, EveryActionHasItsOwnLabel)
     for (std::size_t i = 0; i < in_action_count; ++i)
         in.insert(to_string(static_cast<InAction>(i)));
     EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "resume", "kick", "lock",
-                                              "invalid", "dropped"}));
+                                              "update", "invalid", "dropped"}));
     EXPECT_EQ(to_string(static_cast<InAction>(in_action_count)), "internal");
 
     std::set<std::string_view> out;
@@ -71,7 +71,7 @@ TEST(HubStats, EveryActionHasItsOwnLabel)
         out.insert(to_string(static_cast<OutAction>(i)));
     EXPECT_EQ(out, (std::set<std::string_view>{"joined", "peer-joined", "peer-left", "left",
                                                "signal", "error", "resumed", "peer-suspended",
-                                               "peer-resumed", "room-locked"}));
+                                               "peer-resumed", "room-locked", "peer-updated"}));
     EXPECT_EQ(to_string(static_cast<OutAction>(out_action_count)), "internal");
 }
 
@@ -178,6 +178,7 @@ TEST(HubStats, DeliveriesMatchWhatTheTransportSaw)
     h.send(e, R"({"action":"resume","token":")" + token + R"(","received":)" +
                   std::to_string(received) + "}");                // resumed, peer-resumed
     h.send(b, R"({"action":"lock","roomId":"r","locked":true})"); // room-locked
+    h.send(b, R"({"action":"update","roomId":"r","state":{}})");  // peer-updated
     h.disconnect(b);                                              // peer-left
 
     const auto seen = tally(h.transport.sent);

@@ -170,6 +170,7 @@ private:
     void handle_join(const ClientId& id, ClientState& client, JoinRequest&& join);
     void handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave);
     void handle_signal(const ClientId& id, const ClientState& client, const SignalRequest& signal);
+    void handle_update(const ClientId& id, const ClientState& client, const UpdateRequest& update);
     void handle_kick(const ClientId& id, const ClientState& client, const KickRequest& kick);
     void handle_lock(const ClientId& id, const ClientState& client, const LockRequest& lock);
     // Step 7 of kick and lock (docs/protocol.md 7.1): in the room, and a moderator there.

@@ -21,10 +21,11 @@ enum class InAction : std::uint8_t
     resume,
     kick,
     lock,
+    update,
     invalid, // refused while parsing: bad-json .. bad-type (docs/protocol.md 7.1, steps 1-6)
     dropped, // not read at all: over the rate limit, or the client is being closed for flooding
 };
-inline constexpr std::size_t in_action_count = 8;
+inline constexpr std::size_t in_action_count = 9;
 
 // What Hub sent; the names are the `action` of the message on the wire.
 enum class OutAction : std::uint8_t
@@ -39,8 +40,9 @@ enum class OutAction : std::uint8_t
     peer_suspended,
     peer_resumed,
     room_locked,
+    peer_updated,
 };
-inline constexpr std::size_t out_action_count = 10;
+inline constexpr std::size_t out_action_count = 11;
 
 // ErrorCode's values are 0 .. error_code_count - 1; rate_limited stays last (a unit test checks).
 inline constexpr std::size_t error_code_count =

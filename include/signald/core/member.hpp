@@ -24,9 +24,11 @@ struct Member
     NodeId where = this_node;
     // Its connection dropped and it may still resume: it keeps its place meanwhile.
     bool suspended = false;
+    // Its latest state (update, join), as the JSON object text it sent; it goes with the member.
+    std::optional<std::string> state{};
 
     // What the wire says about this member (joined.peers, peer-joined.peer).
-    Peer peer() const { return Peer{client_id, name, suspended}; }
+    Peer peer() const { return Peer{client_id, name, suspended, state}; }
 };
 
 } // namespace signald

@@ -17,6 +17,8 @@ namespace signald {
 // roomId and name limits count Unicode code points, not bytes.
 inline constexpr std::size_t max_room_id_chars = 64;
 inline constexpr std::size_t max_name_chars = 64;
+// A member's state (update, join): bytes of its JSON text as sent.
+inline constexpr std::size_t max_state_bytes = 1024;
 
 enum class ErrorCode
 {
@@ -36,6 +38,7 @@ enum class ErrorCode
     banned,       // kicked from the room a short while ago (--kick-ban)
     room_locked,  // a moderator locked the room; only moderator tokens join it
     forbidden,    // kick and lock are for moderators
+    bad_state,    // a state over max_state_bytes
     rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
@@ -67,6 +70,8 @@ struct Peer
     ClientId client_id;
     std::optional<std::string> name; // never empty: "" is stored as no name
     bool suspended = false;          // its connection dropped; it may resume (joined.peers only)
+    // Its latest state (update, join), as the JSON object text it sent; nullopt until it has one.
+    std::optional<std::string> state{};
 };
 
 struct JoinRequest
@@ -74,6 +79,7 @@ struct JoinRequest
     std::string room_id;
     std::optional<std::string> name;
     std::optional<std::string> token; // read only with ProtocolFeatures::auth
+    std::optional<std::string> state; // the initial state's JSON object text, as sent
 };
 
 struct LeaveRequest
@@ -100,6 +106,15 @@ struct ResumeRequest
     std::uint64_t received = 0;
 };
 
+// A member's new state for the others (docs/protocol.md 5.7), replacing its previous one.
+struct UpdateRequest
+{
+    std::string room_id;
+    // The JSON object text of `state`, as sent. It points into the text given to parse_request
+    // and is valid only while that text is.
+    std::string_view state;
+};
+
 // A moderator removes a member (docs/protocol.md 7.4). Only with ProtocolFeatures::auth.
 struct KickRequest
 {
@@ -114,8 +129,8 @@ struct LockRequest
     bool locked = false;
 };
 
-using Request =
-    std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest, KickRequest, LockRequest>;
+using Request = std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest, KickRequest,
+                             LockRequest, UpdateRequest>;
 using ParseResult = std::variant<Request, ProtocolError>;
 
 // Which optional parts of the protocol the server runs with. Off, a request for one is an
@@ -132,7 +147,8 @@ struct ProtocolFeatures
 ParseResult parse_request(std::string_view text, ProtocolFeatures features = {});
 
 bool is_valid_room_id(std::string_view room_id);
-// The wire name of a request's action ("join", "leave", "signal", "resume", "kick", "lock").
+// The wire name of a request's action ("join", "leave", "signal", "resume", "kick", "lock",
+// "update").
 std::string_view action_of(const Request& request);
 bool is_valid_name(std::string_view name);
 
@@ -163,6 +179,8 @@ std::string peer_left(std::string_view room_id, std::string_view client_id,
                       std::string_view reason = {});
 std::string left(std::string_view room_id, std::string_view reason = {});
 std::string room_locked(std::string_view room_id, bool locked);
+std::string peer_updated(std::string_view room_id, std::string_view client_id,
+                         std::string_view state);
 std::string signal(std::string_view room_id, std::string_view from, SignalType type,
                    std::optional<std::string_view> data, std::optional<std::string_view> to);
 std::string error(const ProtocolError& error);

@@ -29,6 +29,8 @@ public:
 
     // Marks id in room_id suspended or not. A no-op if id is not there.
     void set_suspended(const std::string& room_id, const ClientId& id, bool suspended);
+    // Replaces the state of id in room_id. A no-op if id is not there.
+    void set_state(const std::string& room_id, const ClientId& id, std::string state);
 
     // Removes id from room_id; deletes the room when it empties. A no-op if id is not there.
     void remove(const std::string& room_id, const ClientId& id);
