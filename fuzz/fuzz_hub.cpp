@@ -870,13 +870,12 @@ private:
         message.add("action", R"("update")");
         message.add("roomId", pick(input_, room_literals));
         switch (input_.ConsumeIntegralInRange<int>(0, 3)) {
-        case 0:
-            message.add(
-                "state",
-                R"({"s":")" +
-                    std::string(input_.ConsumeIntegralInRange<std::size_t>(1000, 1030), 'x') +
-                    R"("})");
+        case 0: {
+            // A state of 1000 to 1030 bytes in all: either side of the limit.
+            const auto bytes = input_.ConsumeIntegralInRange<std::size_t>(1000, 1030);
+            message.add("state", R"({"s":")" + std::string(bytes - 8, 'x') + R"("})");
             break;
+        }
         case 1:
             message.add("state", R"({"s":")" + input_.ConsumeRandomLengthString(64) + R"("})");
             break;

@@ -25,8 +25,9 @@ DATA = {"null": 0, "sdp": 1, "candidate": 2, "mixed": 3, "huge": 4, "huge-nested
 TOKEN = {None: 0, "mod-a": 1, "mod-b": 2, "member-c": 3, "member-d": 4, "plain": 5, "bad": 6,
          "number": 7}
 KICK_BAN = {0: 0, 1: 1, 5: 2}
-OP = {"connect": 0, "disconnect": 2, "join": 3, "leave": 5, "signal": 6, "raw": 8, "flood": 9,
-      "clock": 10, "all": 11}
+OP = {"connect": 0, "disconnect": 2, "join": 3, "leave": 5, "signal": 6, "update": 7, "raw": 8,
+      "flood": 9, "clock": 10, "all": 11}
+STATE = {"{}": 0, "muted": 1, "hand": 2, "huge-number": 3, "null": 4, "array": 5, "string": 6}
 
 
 def numbered_id(n):
@@ -234,6 +235,24 @@ class Scenario(ProviderInput):
         self.signal_text(room, kind, to, data, **kw)
         return self
 
+    def update(self, who, room, state):
+        """state: a name in STATE, or a number of bytes (1000-1030) for a state of that size."""
+        self.op("update")
+        self.client(who)
+        self.integer(0, 3, 0)  # an update, not a signal
+        self.member()
+        self.integer(0, 15, ROOM[room])
+        self.member()
+        if isinstance(state, int):
+            self.integer(0, 3, 0)
+            self.integer(1000, 1030, state)
+        else:
+            self.integer(0, 3, 2)
+            self.integer(0, 6, STATE[state])
+        self.member()
+        self.build(3)
+        return self
+
     def raw(self, who, text):
         self.op("raw")
         self.client(who)
@@ -316,6 +335,14 @@ def hub_seeds():
     for _ in range(ID_CYCLE):
         reused.connect().join(1, "r0").signal(1, "r0", "offer", to=0).disconnect(1)
     s["ids-reused"] = reused
+    # States (docs/protocol.md 5.7): updates replace each other, reach the others, go with their
+    # member; too large, not objects and outside the room are refused.
+    s["states-updated-and-carried"] = (
+        Scenario().connect().connect().connect().join(0, "r0").update(0, "r0", "muted")
+        .join(1, "r0").update(1, "r0", "{}").update(0, "r0", "hand").update(0, "r0", 1024)
+        .update(0, "r0", 1025).update(1, "r0", "null").update(1, "r0", "array")
+        .update(2, "r0", "muted").update(0, "r0", "huge-number").join(2, "r0")
+        .join(0, "r1").join(0, "r0").update(1, "r1", "string").leave(1, "r0"))
     # Room tokens (docs/protocol.md 7.4): a moderator locks, kicks (ban 5 s), unlocks; refusals
     # of every kind on the way.
     s["moderator-kicks-and-locks"] = (
