@@ -87,6 +87,16 @@ public:
     // Everything sent since the last take(), in order; the record is then cleared.
     std::vector<SentMessage> take() { return transport.take(); }
 
+    // Sends text from id and returns the one message id got for it; a failure if not exactly one.
+    SentMessage reply(const ClientId& id, std::string_view text)
+    {
+        take();
+        send(id, text);
+        const auto sent = transport.to(id);
+        EXPECT_EQ(sent.size(), 1u) << text;
+        return sent.empty() ? SentMessage{} : sent.front();
+    }
+
     // Connects n clients and puts them all in room, discarding what that sends.
     std::vector<ClientId> fill(std::string_view room, std::size_t n)
     {

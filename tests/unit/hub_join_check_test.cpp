@@ -43,11 +43,7 @@ protected:
 
     test::SentMessage reply(const ClientId& id, const std::string& text)
     {
-        h.take();
-        h.send(id, text);
-        const auto sent = h.transport.to(id);
-        EXPECT_EQ(sent.size(), 1u) << text;
-        return sent.empty() ? test::SentMessage{} : sent.front();
+        return h.reply(id, text);
     }
 
     test::QuietLogs quiet;
