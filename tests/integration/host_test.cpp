@@ -64,8 +64,12 @@ TEST_F(Hosts, OnLoopbackAForeignHostGets403ForThePageAndTheUpgrade)
     EXPECT_NE(refused.body().find("--allowed-host"), std::string::npos) << refused.body();
     EXPECT_EQ(upgrade("evil.example"), 403u);
     EXPECT_EQ(upgrade("evil.example:" + std::to_string(port()), "/"), 403u);
+    // The rebinding itself: the page's Origin and Host agree, so only the Host check stops it.
+    const std::string rebound = "rebind.evil.example:" + std::to_string(port());
+    EXPECT_EQ(upgrade(rebound, "/ws", {{"Origin", "http://" + rebound}}), 403u);
     EXPECT_EQ(metric(port(), "signald_sessions"), 0);
-    EXPECT_EQ(host_rejections(), 3);
+    EXPECT_EQ(host_rejections(), 4);
+    EXPECT_EQ(rejections("origin"), std::nullopt);
 }
 
 TEST_F(Hosts, EveryPathIsRefusedAlike)
