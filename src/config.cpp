@@ -4,6 +4,7 @@
 
 #include "signald/core/ids.hpp"
 #include "signald/net/client_address.hpp"
+#include "signald/net/host_policy.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -201,6 +202,12 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
                    "Also accept WebSockets from pages of this origin (repeatable; * for any). "
                    "Always accepted: the page's own origin and localhost")
         ->take_all();
+    app.add_option("--allowed-host", server.allowed_hosts,
+                   "Also answer requests whose Host is this name (repeatable; *.NAME for one "
+                   "label under NAME). Always answered: localhost and the certificate's names. "
+                   "Any entry, or listening on loopback only, refuses other Hosts with 403")
+        ->take_all()
+        ->check(refuse_when(HostPolicy::problem), "NAME");
     app.add_option("--trusted-proxy", server.trusted_proxies,
                    "Reverse proxy (address or network, repeatable) whose X-Forwarded-For header "
                    "names the client, for --max-connections-per-ip and the logs")

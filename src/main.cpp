@@ -63,6 +63,10 @@ int main(int argc, char** argv)
         std::fflush(stdout);
         spdlog::info("serving {} on {}://{}:{}/ (WebSocket at /ws)", server.site().root().string(),
                      scheme, host, endpoint.port());
+        if (const auto& hosts = server.host_policy(); hosts.checks())
+            spdlog::info("answering only requests whose Host is localhost, 127.0.0.1, [::1]{}{} "
+                         "(DNS-rebinding defence; more with --allowed-host)",
+                         hosts.names().empty() ? "" : ", ", fmt::join(hosts.names(), ", "));
         if (const auto& proxies = config.server.trusted_proxies; !proxies.empty())
             spdlog::info("X-Forwarded-For names the client on connections from {}",
                          fmt::join(proxies, ", "));

@@ -118,6 +118,8 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     }
 
     auto request = parser_->release();
+    if (!host_allowed(request))
+        return refuse_host(request);
     if (redirect_to_https_) {
         // Plain HTTP on the TLS port: the same URL over https, method and body kept (308). An
         // absolute-form target (RFC 7230 5.3.2) names the host itself; anything but that or a
@@ -157,6 +159,33 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     else
         answer = host_.site().get(request.target(), request[http::field::if_none_match]);
     respond(request, std::move(answer), request.keep_alive());
+}
+
+template <class Stream>
+bool HttpSession<Stream>::host_allowed(const http::request<http::string_body>& request) const
+{
+    // Two Host lines are as good as none: which one a proxy in front of us read is unknowable.
+    const bool one_host = request.count(http::field::host) == 1;
+    return host_.host_policy().allows(one_host ? request[http::field::host] : std::string_view{});
+}
+
+template <class Stream>
+void HttpSession<Stream>::refuse_host(const http::request<http::string_body>& request)
+{
+    // Logged without the query, which may hold a room token; counted, since a burst of these is
+    // a rebinding attempt or a proxy that forwards a name nobody configured.
+    const std::size_t hosts = request.count(http::field::host);
+    const std::string why =
+        hosts == 0  ? std::string("no Host")
+        : hosts > 1 ? std::to_string(hosts) + " Host lines"
+                    : "Host \"" + std::string(request[http::field::host]) + "\" not allowed";
+    host_.count_refusal("host", peer_address_,
+                        std::string(request.method_string()) + " " +
+                            std::string(path_of(request.target())) + " refused with 403: " + why);
+    respond(request,
+            plain_answer(403, "403 Forbidden: Host not allowed. To serve this name, start signald "
+                              "with --allowed-host NAME."),
+            false);
 }
 
 template <class Stream>

@@ -74,6 +74,7 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       site_(options_.web_root),
       admission_(OriginPolicy(options_.allowed_origins), admission_limits_of(options_)),
       proxies_(options_.trusted_proxies),
+      hosts_({endpoint_for(options_).address()}, options_.allowed_hosts, tls_.names),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers, options_.join_check),
       listener_(ioc, endpoint_for(options_), options_.reuse_port,
                 [this](tcp::socket socket) { on_connection(std::move(socket)); }),

@@ -1,5 +1,7 @@
 #include "signald/net/tls.hpp"
 
+#include "signald/net/certificate_names.hpp"
+
 #include <openssl/err.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -174,6 +176,7 @@ TlsContext make_tls_context(const TlsOptions& options)
             throw std::runtime_error("cannot use the self-signed certificate: " + openssl_error());
         tls.fingerprint = fingerprint_of(cert.get());
         tls.not_after = not_after_of(cert.get());
+        tls.names = certificate_names(cert.get());
         return tls;
     }
 
@@ -196,6 +199,7 @@ TlsContext make_tls_context(const TlsOptions& options)
                                  "\": " + openssl_error());
     tls.fingerprint = fingerprint_of(::SSL_CTX_get0_certificate(ctx));
     tls.not_after = not_after_of(::SSL_CTX_get0_certificate(ctx));
+    tls.names = certificate_names(::SSL_CTX_get0_certificate(ctx));
     return tls;
 }
 

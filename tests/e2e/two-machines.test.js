@@ -281,9 +281,10 @@ test("behind nginx as the README says: the call goes through it, clients keep th
     const site = readmeBlock("### Behind nginx")
         .replaceAll(`/etc/letsencrypt/live/${serverName}/fullchain.pem`, certs.cert)
         .replaceAll(`/etc/letsencrypt/live/${serverName}/privkey.pem`, certs.key);
-    // nginx has 443 and TLS; signald keeps its default loopback port, without TLS flags, and
-    // believes nginx about who the client is.
-    const signaldArgs = ["--port", "8787", "--bind", "127.0.0.1", "--trusted-proxy", "127.0.0.1"];
+    // nginx has 443 and TLS; signald keeps its default loopback port, without TLS flags, believes
+    // nginx about who the client is, and answers to the public name nginx passes on as Host.
+    const signaldArgs = ["--port", "8787", "--bind", "127.0.0.1", "--trusted-proxy", "127.0.0.1",
+        "--allowed-host", serverName];
     await withDeployment("two-machines-nginx", { signaldIni, turnConf, nginxSite: site, signaldArgs }, async (call, running) => {
         assert.deepEqual([running.signald.scheme, running.signald.port], ["http", 8787]);
         const people = await call.joinBoth("behind-nginx");

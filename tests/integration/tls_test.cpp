@@ -399,10 +399,12 @@ TEST_F(Tls, PlainHttpIsRedirectedToTheSameUrlOverHttps)
     {
         HttpClient client;
         client.connect(port());
-        client.send_raw("GET / HTTP/1.0\r\n\r\n"); // no Host: nowhere to send it
+        // No Host: on loopback the Host check refuses it before the redirect is considered
+        // (host_test.cpp has the 400 a public listener gives, having nowhere to send it).
+        client.send_raw("GET / HTTP/1.0\r\n\r\n");
         const auto response = client.read_response();
         ASSERT_TRUE(response.has_value()) << client.last_error();
-        EXPECT_EQ(response->result_int(), 400u);
+        EXPECT_EQ(response->result_int(), 403u);
     }
     {
         HttpClient client;

@@ -3,6 +3,7 @@
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -105,7 +106,11 @@ HttpClient::Response HttpClient::request(std::string_view method, std::string_vi
                                          const HeaderList& extra, Duration timeout)
 {
     std::string text = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\n";
-    text += "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+    const bool own_host = std::any_of(extra.begin(), extra.end(), [](const auto& header) {
+        return beast::iequals(header.first, "Host");
+    });
+    if (!own_host)
+        text += "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
     for (const auto& [name, value] : extra)
         text += name + ": " + value + "\r\n";
     if (method == "POST" || method == "PUT" || method == "PATCH")

@@ -39,8 +39,9 @@ public:
     // Reads one response; for a HEAD request pass head = true (no body follows the headers).
     // Returns nullopt if the connection ends or fails first (see last_error()); throws on timeout.
     std::optional<Response> read_response(bool head = false, Duration timeout = 5s);
-    // Sends `METHOD target HTTP/1.1` with Host, the extra headers and an empty body where the
-    // method takes one, then reads the response; throws if none arrives.
+    // Sends `METHOD target HTTP/1.1` with Host (127.0.0.1:port unless extra has one), the extra
+    // headers and an empty body where the method takes one, then reads the response; throws if
+    // none arrives.
     Response request(std::string_view method, std::string_view target, const HeaderList& extra = {},
                      Duration timeout = 5s);
     // Reads until the server ends the connection (FIN or RST) or timeout passes; true if it ended.

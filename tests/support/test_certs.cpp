@@ -122,7 +122,7 @@ std::string sha256_fingerprint(X509* cert)
     return text;
 }
 
-TestCerts::TestCerts()
+TestCerts::TestCerts(const std::vector<std::string>& extra_alt_names)
     : ca_cert_(dir_.path() / "ca.pem"), server_cert_(dir_.path() / "server.pem"),
       server_key_(dir_.path() / "server.key"), other_key_(dir_.path() / "other.key"),
       encrypted_key_(dir_.path() / "encrypted.key")
@@ -133,8 +133,11 @@ TestCerts::TestCerts()
                                   {NID_key_usage, "critical,keyCertSign,cRLSign"},
                                   {NID_subject_key_identifier, "hash"}});
     const KeyPtr server_key = make_key();
+    std::string alt_names = "DNS:localhost,IP:127.0.0.1,IP:::1";
+    for (const auto& name : extra_alt_names)
+        alt_names += "," + name;
     const CertPtr server = make_cert("localhost", server_key.get(), ca.get(), ca_key.get(), 2,
-                                     {{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
+                                     {{NID_subject_alt_name, alt_names},
                                       {NID_basic_constraints, "critical,CA:FALSE"},
                                       {NID_key_usage, "critical,digitalSignature"},
                                       {NID_ext_key_usage, "serverAuth"},

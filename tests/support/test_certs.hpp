@@ -1,8 +1,8 @@
 #pragma once
 // TestCerts: a throwaway PKI for the TLS tests, made with the OpenSSL API in a scratch directory
-// it owns: a CA, a server certificate it signed (SAN DNS:localhost, IP:127.0.0.1, IP:::1) with its
-// key, the same key encrypted with a passphrase, and one more key that belongs to nothing (for the
-// mismatched-pair test). All PEM files.
+// it owns: a CA, a server certificate it signed (SAN DNS:localhost, IP:127.0.0.1, IP:::1, and any
+// extra names a test asks for) with its key, the same key encrypted with a passphrase, and one
+// more key that belongs to nothing (for the mismatched-pair test). All PEM files.
 // Clients trust ca_cert() and nothing else, so a passing test proves the server presented the
 // chain it was given.
 
@@ -12,13 +12,17 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace signald::test {
 
 class TestCerts
 {
 public:
-    TestCerts(); // ECDSA P-256 throughout: generating it all takes milliseconds
+    // ECDSA P-256 throughout: generating it all takes milliseconds. extra_alt_names: more
+    // subjectAltName entries for the server certificate, as openssl.cnf writes them
+    // ("DNS:signal.test", "IP:192.0.2.7").
+    explicit TestCerts(const std::vector<std::string>& extra_alt_names = {});
     const std::filesystem::path& ca_cert() const { return ca_cert_; }
     const std::filesystem::path& server_cert() const { return server_cert_; }
     const std::filesystem::path& server_key() const { return server_key_; }

@@ -282,6 +282,25 @@ TEST_F(ConfigTest, CommandLineSetsEveryOption)
     EXPECT_EQ(config.log_format, "json");
 }
 
+TEST_F(ConfigTest, AllowedHostIsRepeatableAndEmptyByDefault)
+{
+    EXPECT_TRUE(std::get<Config>(parse({})).server.allowed_hosts.empty());
+    const auto parsed = parse({"--allowed-host", "call.example.org", "--allowed-host",
+                               "*.rooms.example.org", "--allowed-host", "192.0.2.7"});
+    ASSERT_TRUE(std::holds_alternative<Config>(parsed));
+    EXPECT_EQ(std::get<Config>(parsed).server.allowed_hosts,
+              (std::vector<std::string>{"call.example.org", "*.rooms.example.org", "192.0.2.7"}));
+}
+
+TEST_F(ConfigTest, AnAllowedHostWithAPortIsAUsageErrorThatSaysSo)
+{
+    const auto printed = parse_printing({"--allowed-host", "call.example.org:443"});
+    EXPECT_EQ(printed.exit_code, 2);
+    EXPECT_NE(printed.text.find("\"call.example.org:443\" has a port"), std::string::npos)
+        << printed.text;
+    EXPECT_EQ(parse_printing({"--allowed-host", "https://call.example.org"}).exit_code, 2);
+}
+
 TEST_F(ConfigTest, PortEnvironmentSeedsThePortAndTheCommandLineWins)
 {
     ::setenv("PORT", "9999", 1);

@@ -1,5 +1,5 @@
 // Refusals: each refused request or cut connection is counted once under its reason, and logged
-// once at warn, leading with who it was.
+// once at warn (a refused Host at info), leading with who it was.
 
 #include "signald/net/refusals.hpp"
 
@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace signald {
 namespace {
@@ -24,7 +25,8 @@ TEST(Refusals, CountsEachReasonApartInNameOrder)
     EXPECT_EQ(refusals.by_reason(), expected);
 }
 
-TEST(Refusals, LogsEachOnceAtWarnLeadingWithWho)
+// What one count() logs, as "level message" lines.
+std::string logged_by_count(std::string_view reason, std::string_view who, std::string_view detail)
 {
     std::ostringstream log;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
@@ -32,9 +34,22 @@ TEST(Refusals, LogsEachOnceAtWarnLeadingWithWho)
     const auto previous = spdlog::default_logger();
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("refusals", sink));
     Refusals refusals;
-    refusals.count("idle-timeout", "c7", "nothing heard for 40 s");
+    refusals.count(reason, who, detail);
     spdlog::set_default_logger(previous);
-    EXPECT_EQ(log.str(), "warning c7 rejected (idle-timeout): nothing heard for 40 s\n");
+    return log.str();
+}
+
+TEST(Refusals, LogsEachOnceAtWarnLeadingWithWho)
+{
+    EXPECT_EQ(logged_by_count("idle-timeout", "c7", "nothing heard for 40 s"),
+              "warning c7 rejected (idle-timeout): nothing heard for 40 s\n");
+}
+
+// Scanners and stale DNS records send foreign Host names all day: nothing for an operator to do.
+TEST(Refusals, LogsARefusedHostAtInfo)
+{
+    EXPECT_EQ(logged_by_count("host", "192.0.2.1:5000", "GET / refused with 403: no Host"),
+              "info 192.0.2.1:5000 rejected (host): GET / refused with 403: no Host\n");
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include "signald/net/admission.hpp"
 #include "signald/net/admission_policy.hpp"
 #include "signald/net/client_address.hpp"
+#include "signald/net/host_policy.hpp"
 #include "signald/net/static_site.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -41,6 +42,8 @@ public:
     virtual std::optional<std::string> trouble() const = 0;
     // Whose X-Forwarded-For names the client.
     virtual const TrustedProxies& trusted_proxies() const = 0;
+    // Which Host names are answered at all (the DNS-rebinding defence).
+    virtual const HostPolicy& host_policy() const = 0;
     // May this upgrade become a WebSocket? The token counts the session until it is destroyed.
     virtual std::variant<Admission, Refusal> admit(const UpgradeRequest& request) = 0;
     // The TLS context; only called when the server speaks TLS.

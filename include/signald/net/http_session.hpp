@@ -32,6 +32,10 @@ private:
     void on_handshake(error_code ec, std::size_t bytes_used);
     void do_read();
     void on_read(error_code ec, std::size_t bytes);
+    // Every request, upgrades and the https redirect included, first passes the host's
+    // HostPolicy or gets 403 (the DNS-rebinding defence).
+    bool host_allowed(const http::request<http::string_body>& request) const;
+    void refuse_host(const http::request<http::string_body>& request);
     void upgrade(http::request<http::string_body>&& request);
     // The 101 is out: the socket now belongs to a WebSocket session.
     void on_upgraded(error_code ec, std::size_t bytes);

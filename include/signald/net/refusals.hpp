@@ -1,9 +1,10 @@
 #pragma once
-// Refusals: the one place the network layer counts a refused request (bad origin, a cap, a
-// slowloris) or a connection cut off for a limit (slow consumer, idle timeout). Each is logged
-// once at warn and counted by reason for signald_rejections_total. Server owns one; sessions reach
-// it through their host's count_refusal. The hub's own cuts (rate-limited, flood) are counted in
-// HubStats, since core cannot reach the network layer; the exposition merges both.
+// Refusals: the one place the network layer counts a refused request (bad origin or Host, a cap,
+// a slowloris) or a connection cut off for a limit (slow consumer, idle timeout). Each is logged
+// once, at warn (a refused Host at info), and counted by reason for signald_rejections_total.
+// Server owns one; sessions reach it through their host's count_refusal. The hub's own cuts
+// (rate-limited, flood) are counted in HubStats, since core cannot reach the network layer; the
+// exposition merges both.
 
 #include <cstdint>
 #include <functional>

@@ -17,6 +17,7 @@
 #include "signald/net/beast.hpp"
 #include "signald/net/client_address.hpp"
 #include "signald/net/connection.hpp"
+#include "signald/net/host_policy.hpp"
 #include "signald/net/http_host.hpp"
 #include "signald/net/listener.hpp"
 #include "signald/net/metrics.hpp"
@@ -62,6 +63,7 @@ public:
     // SHA-256 of the served certificate; empty without TLS.
     const std::string& tls_fingerprint() const { return tls_.fingerprint; }
     const StaticSite& site() const override { return site_; }
+    const HostPolicy& host_policy() const override { return hosts_; }
 
 private:
     // Transport, for the hub. Neither may be called from inside a send().
@@ -133,6 +135,7 @@ private:
     StaticSite site_;
     AdmissionPolicy admission_;
     TrustedProxies proxies_;
+    HostPolicy hosts_; // after tls_: the certificate's names are allowed
     RandomIds ids_;
     Hub hub_;
     std::unique_ptr<NodeRegistry> registry_; // with --redis

@@ -50,6 +50,10 @@ struct ServerOptions
     // 128: an office NAT full of tabs, but not one script holding the whole server.
     std::size_t max_connections_per_ip = 128;
     std::vector<std::string> allowed_origins;
+    // Names a request's Host may carry besides localhost, 127.0.0.1, [::1] and the certificate's
+    // (HostPolicy). Any entry turns the check on; without one it is on only when the server
+    // listens on loopback alone, where a foreign Host can only come from a DNS rebinding.
+    std::vector<std::string> allowed_hosts;
     // Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client, for
     // the per-address cap and the logs. Empty: the header is ignored, since anyone can send it.
     std::vector<std::string> trusted_proxies;

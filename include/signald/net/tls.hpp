@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace signald {
 
@@ -21,6 +22,8 @@ struct TlsContext
     std::string fingerprint;
     // When the certificate stops being valid; /metrics shows it so renewals can be watched.
     std::chrono::sys_seconds not_after{};
+    // The names and addresses it is for (certificate_names): a Host naming one is no rebinding.
+    std::vector<std::string> names;
 };
 
 // Throws std::runtime_error naming the file and what is wrong with it.
