@@ -364,6 +364,36 @@ def hub_seeds():
     return s
 
 
+def host_policy_seeds():
+    """fuzz_host_policy reads: entry count, entries, a certificate name or not, loopback or not,
+    Host, then a port."""
+    cases = {
+        "loopback-foreign-host": ([], None, True, "evil.example:8787", 8787),
+        "loopback-own-names": ([], None, True, "LOCALHOST.:9", 9),
+        "allowed-name-with-port": (["call.example.org"], None, False, "Call.Example.Org:443", 443),
+        "wildcard-one-label": (["*.example.org"], None, False, "a.b.example.org", 80),
+        "certificate-name": ([], "signald.test", True, "signald.test:8443", 8443),
+        "ipv6-allowed": (["[2001:db8::1]"], None, False, "[2001:DB8:0::1]:5", 5),
+        "bad-entry": (["call.example.org:443", "*.org"], None, False, "x", 1),
+        "public-unchecked": ([], "cert.example", False, "anything.example", 0),
+        "no-host": (["a.example"], None, True, "", 0),
+    }
+    seeds = {}
+    for name, (entries, cert, loopback, host, port) in cases.items():
+        seed = ProviderInput()
+        seed.integer(0, 3, len(entries))
+        for entry in entries:
+            seed.string(entry)
+        seed.boolean(cert is not None)
+        if cert is not None:
+            seed.string(cert)
+        seed.boolean(loopback)
+        seed.string(host)
+        seed.integer(0, 65535, port)
+        seeds[name] = seed.data()
+    return seeds
+
+
 def origin_seeds():
     """fuzz_origin reads: entry count, entries, Origin, Host, then a port (number and digits)."""
     cases = {
@@ -688,6 +718,7 @@ def write(target, seeds):
 def main():
     write("fuzz_hub", {name: scenario.data() for name, scenario in hub_seeds().items()})
     write("fuzz_origin", origin_seeds())
+    write("fuzz_host_policy", host_policy_seeds())
     write("fuzz_protocol", {**PROTOCOL_SEEDS, **PROTOCOL_BINARY_SEEDS})
     write("fuzz_resolve_target", RESOLVE_SEEDS)
     write("fuzz_ws_frames", ws_frames_seeds())
