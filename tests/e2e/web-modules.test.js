@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
+import { displayName, presenceBadges, presenceState, readPresence } from "../../web/js/presence.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
@@ -429,4 +430,60 @@ test("kick and lock go out on a live membership only; after a kick the client ne
     assert.equal(states.at(-1).state, "idle");
     t.mock.timers.tick(60000);
     assert.equal(FakeSocket.all.length, 2, "no reconnect after a removal");
+});
+
+// ---- Presence (protocol.md 5.7) ----------------------------------------------------------------
+
+test("our presence state has every field each time, and the name only when there is one", () => {
+    assert.deepEqual(presenceState({ muted: true, video: false, sharing: false, hand: true, name: "" }),
+        { muted: true, video: false, sharing: false, hand: true });
+    assert.deepEqual(presenceState({ muted: false, video: true, sharing: true, hand: false, name: "Ada" }),
+        { muted: false, video: true, sharing: true, hand: false, name: "Ada" });
+});
+
+test("another page's state is read defensively: badges only for what it says, names fall back", () => {
+    const none = { hand: null, muted: null, "camera-off": null, sharing: null };
+    for (const odd of [undefined, null, [], "muted", 3, {}, { muted: "yes", video: 0, hand: 1 }])
+        assert.deepEqual(presenceBadges(odd), none, JSON.stringify(odd));
+    assert.deepEqual(presenceBadges({ muted: true, video: false, sharing: true, hand: true }),
+        { hand: "raised their hand", muted: "muted", "camera-off": "camera off", sharing: "sharing their screen" });
+    assert.equal(readPresence({ video: true }).cameraOff, false);
+    assert.equal(displayName({ name: " Ada L. " }, "Ada", "c1"), "Ada L.");
+    assert.equal(displayName({ name: "" }, "Ada", "c1"), "Ada");
+    assert.equal(displayName({ name: 42 }, "", "c1"), "c1");
+    assert.equal([...displayName({ name: "x".repeat(300) }, "", "c1")].length, 64, "a long name is cut");
+});
+
+test("presence: the join carries the state, an update follows each change, one made while resuming waits", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1000000 });
+    globalThis.window = { addEventListener() {} };
+    globalThis.WebSocket = FakeSocket;
+    FakeSocket.all = [];
+    const client = new SignalingClient({ onMessage() {}, onState() {}, log() {} });
+    client.connect("ws://h/ws", "room", "Ada");
+    client.updateState({ muted: true });
+    const ws = FakeSocket.all[0];
+    ws.open();
+    assert.deepEqual(ws.sent, [{ action: "join", roomId: "room", name: "Ada", state: { muted: true } }]);
+    ws.receive({ action: "joined", roomId: "room", clientId: "c-ada", peers: [], resumeToken: "T1" });
+    client.updateState({ muted: false, name: "Ada L." });
+    assert.deepEqual(ws.sent.at(-1), { action: "update", roomId: "room", state: { muted: false, name: "Ada L." } });
+
+    ws.drop(1006);
+    client.updateState({ muted: true, hand: true });
+    t.mock.timers.tick(1000);
+    const second = FakeSocket.all.at(-1);
+    second.open();
+    assert.deepEqual(second.sent, [{ action: "resume", token: "T1", received: 0 }], "nothing before resume");
+    second.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.deepEqual(second.sent.at(-1), { action: "update", roomId: "room", state: { muted: true, hand: true } });
+
+    // The membership is lost: the rejoin carries the latest state and the renamed name.
+    client.rename("Ada L.");
+    second.drop(1008, "policy");
+    t.mock.timers.tick(1000);
+    const third = FakeSocket.all.at(-1);
+    third.open();
+    assert.deepEqual(third.sent, [{ action: "join", roomId: "room", name: "Ada L.", state: { muted: true, hand: true } }]);
+    t.mock.timers.reset();
 });

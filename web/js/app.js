@@ -17,6 +17,7 @@ import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 import { Peer } from "./peer.js";
+import { displayName, presenceState, readPresence } from "./presence.js";
 import { readRoomToken } from "./room-token.js";
 import { SignalingClient } from "./signaling.js";
 import { formatStats } from "./stats.js";
@@ -43,6 +44,10 @@ const tiles = new Tiles({
 
 const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
 const names = new Map();   // clientId -> display name ("" when none), for every member of the room
+const states = new Map();  // clientId -> that member's latest presence state (protocol.md 5.7)
+let handRaised = false;    // ours, sent in our state
+let ownName = "";          // the name we joined with, or renamed ourselves to since
+let sentPresence = "";     // JSON of the state last handed to signaling: unchanged ones are not resent
 let iceServers = null;     // from `joined`, when the server provides them
 let reconnecting = false;  // the membership is gone and we are joining again
 let resuming = false;      // the socket broke and we are taking the same membership back
@@ -52,7 +57,7 @@ let roomLocked = false;    // a moderator locked our room: only moderators may j
 const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
 const signaling = new SignalingClient({ onMessage, onState: onSignalingState, log });
 
-const label = (peerId) => names.get(peerId) || peerId;
+const label = (peerId) => displayName(states.get(peerId), names.get(peerId), peerId);
 
 // ---- Peers -------------------------------------------------------------------------------------
 
@@ -79,6 +84,7 @@ function addPeer(peerId, initiator)
     });
     peers.set(peerId, peer);
     tiles.add(peerId, label(peerId));
+    tiles.setPresence(peerId, states.get(peerId));
     peer.setLocalTracks(media.outgoing());
     updateTitle();
     return peer;
@@ -97,11 +103,13 @@ function resumedAfterGap(members)
             removePeer(peerId, "no longer in the room after the server's gap");
     for (const member of members) {
         names.set(member.clientId, member.name ?? "");
+        rememberState(member.clientId, member.state);
         const known = peers.get(member.clientId);
         if (known)
             known.restartIce();
         else
             addPeer(member.clientId, signaling.clientId < member.clientId);
+        showPresence(member.clientId);
         tiles.setSuspended(member.clientId, member.suspended === true);
     }
     log("ws", `resumed our place after a gap on the server; ${members.length} member(s) here, restarting ICE`);
@@ -124,6 +132,7 @@ function endAllCalls(reason)
     for (const peerId of [...peers.keys()])
         removePeer(peerId, reason);
     names.clear();
+    states.clear();
 }
 
 async function logMediaPath(peerId, peer)
@@ -150,8 +159,11 @@ function onMessage(msg)
     case "joined":
         iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
         names.clear();
-        for (const member of msg.peers)
+        states.clear();
+        for (const member of msg.peers) {
             names.set(member.clientId, member.name ?? "");
+            rememberState(member.clientId, member.state);
+        }
         ui.setClientId(msg.clientId);
         setRoomLocked(msg.locked === true);
         log("ws", `joined “${msg.roomId}” as ${msg.clientId}${role.moderator ? " (moderator)" : ""}; ` +
@@ -190,6 +202,7 @@ function onMessage(msg)
         if (Array.isArray(msg.iceServers))
             iceServers = msg.iceServers;
         names.set(msg.peer.clientId, msg.peer.name ?? "");
+        rememberState(msg.peer.clientId, msg.peer.state);
         log("ws", `${label(msg.peer.clientId)} joined; calling them`);
         addPeer(msg.peer.clientId, true);
         break;
@@ -201,6 +214,10 @@ function onMessage(msg)
             removePeer(msg.clientId, "left the room");
         }
         names.delete(msg.clientId);
+        states.delete(msg.clientId);
+        break;
+    case "peer-updated":
+        onPeerUpdated(msg.clientId, msg.state);
         break;
     case "left":
         endAllCalls("we left the room");
@@ -221,6 +238,73 @@ function onMessage(msg)
     default:
         log("ws", `ignoring unknown message “${msg.action}”`);  // protocol.md 14: ignore, don't fail
     }
+}
+
+// ---- Presence (protocol.md 5.7) -----------------------------------------------------------------
+
+function rememberState(peerId, state)
+{
+    if (state !== undefined)
+        states.set(peerId, state);
+}
+
+function showPresence(peerId)
+{
+    tiles.setLabel(peerId, label(peerId));
+    tiles.setPresence(peerId, states.get(peerId));
+}
+
+function onPeerUpdated(peerId, state)
+{
+    const before = readPresence(states.get(peerId));
+    const oldLabel = label(peerId);
+    states.set(peerId, state);
+    const after = readPresence(state);
+    showPresence(peerId);
+    if (label(peerId) !== oldLabel)
+        log("info", `${oldLabel} is now called ${label(peerId)}`);
+    if (after.hand && !before.hand)
+        ui.toast(`${label(peerId)} raised their hand`);
+}
+
+// Our own state, as the others should see it now. Sent only when it changed; signaling.js puts
+// it in every join, so a rejoin after a lost membership carries it again.
+function sendPresence()
+{
+    const { video } = media.outgoing();
+    const state = presenceState({
+        muted: media.mic === null || media.micMuted,
+        video: video !== null,
+        sharing: media.sharingScreen,
+        hand: handRaised,
+        name: ownName,
+    });
+    const text = JSON.stringify(state);
+    if (text === sentPresence)
+        return;
+    sentPresence = text;
+    signaling.updateState(state);
+}
+
+function setHandRaised(raised)
+{
+    handRaised = raised;
+    ui.setHandRaised(raised);
+    sendPresence();
+}
+
+function rename()
+{
+    const name = ui.formValues().name;
+    const problem = nameProblem(name);
+    ui.showFormError(problem);
+    if (problem || name === ownName)
+        return;
+    ownName = name;
+    signaling.rename(name);
+    sendPresence();
+    ui.toast(name ? `You are now “${name}” to the others` : "You are now anonymous to the others");
+    log("info", `renamed ourselves to “${name}”`);
 }
 
 function onSignal(msg)
@@ -368,7 +452,11 @@ function connect()
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);
     history.replaceState(null, "", url);
+    ownName = name;
     signaling.connect(serverUrl, roomId, name, settings.token);
+    // The join carries our state (protocol.md 5.7), so the others never see us unmuted first.
+    sentPresence = "";
+    sendPresence();
 }
 
 function serverUrlProblem(value)
@@ -390,6 +478,7 @@ function onMediaChange()
         peer.setLocalTracks(outgoing);
     ui.showMedia(media);
     updateHangup();
+    sendPresence();
 }
 
 async function startMedia()
@@ -438,6 +527,7 @@ function hangUpAll()
         signaling.broadcast("hangup");
     signaling.disconnect();
     media.stop();
+    setHandRaised(false);
     ui.showNotice("You left the call. Press Connect to join again.", "info", "call");
 }
 
@@ -459,6 +549,15 @@ els.form.addEventListener("submit", (event) => {
     connect();
 });
 els.disconnect.addEventListener("click", () => signaling.disconnect());
+els.rename.addEventListener("click", rename);
+// In a call the Connect button is disabled, so Enter in the name field would do nothing.
+els.name.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && signaling.active) {
+        event.preventDefault();
+        rename();
+    }
+});
+els.raiseHand.addEventListener("click", () => setHandRaised(!handRaised));
 els.startMedia.addEventListener("click", startMedia);
 els.hangup.addEventListener("click", hangUpAll);
 els.toggleMic.addEventListener("click", () => media.setMicMuted(!media.micMuted));

@@ -17,6 +17,9 @@ export class Ui
         formError: $("form-error"),
         connect: $("connect"),
         disconnect: $("disconnect"),
+        rename: $("rename"),
+        raiseHand: $("raise-hand"),
+        localHandFlag: $("local-hand-flag"),
         startMedia: $("start-media"),
         toggleMic: $("toggle-mic"),
         toggleCamera: $("toggle-camera"),
@@ -89,8 +92,10 @@ export class Ui
         els.lockToggle.disabled = state !== "joined";
         els.connect.disabled = busy;
         els.disconnect.disabled = !busy;
-        for (const input of [els.serverUrl, els.roomId, els.name])
+        for (const input of [els.serverUrl, els.roomId])
             input.disabled = busy;
+        // The name stays editable in a call: Rename tells the others (unless a token names us).
+        els.rename.hidden = state !== "joined" || els.name.readOnly;
         els.roomLabel.textContent = roomId ? `room “${roomId}”` : "not in a room";
         document.body.dataset.connection = state;
     }
@@ -131,6 +136,12 @@ export class Ui
         const name = this.els.name.value.trim();
         this.els.localName.textContent = name ? `${name} (you)` : "You";
         this.els.localAvatar.textContent = initial(name || "You");
+    }
+
+    setHandRaised(raised)
+    {
+        setToggle(this.els.raiseHand, raised, raised ? "Lower hand" : "Raise hand", "#icon-hand");
+        this.els.localHandFlag.hidden = !raised;
     }
 
     setClientId(clientId)
