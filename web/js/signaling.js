@@ -72,8 +72,8 @@ export class SignalingClient
     #attemptTimer = null;  // gives up a resume attempt that hangs
     #target = null;        // { url, roomId, name, token }
     // Our presence (protocol.md 5.7): goes in every `join`, so a rejoin carries it again, and in
-    // an `update` whenever it changes while joined. Changed while resuming, it waits for `resumed`
-    // (the server replays our old one to nobody: the others already have it).
+    // an `update` whenever it changes while joined. Changed between our `join` and `joined`, or
+    // while resuming, it goes as soon as the membership is ours again.
     #state = null;
     #stateUnsent = false;
     // The current membership's resumeToken and how many text messages arrived after the
@@ -347,6 +347,9 @@ export class SignalingClient
             this.#attempt = 0;
             this.#phase = "joined";
             this.#resume = typeof msg.resumeToken === "string" ? { token: msg.resumeToken, received: 0 } : null;
+            // A change made after our join left (media starting right after Connect) goes now.
+            if (this.#stateUnsent)
+                this.updateState(this.#state);
             this.#onState("joined", { roomId: msg.roomId, clientId: msg.clientId });
         } else if (msg.action === "left" && msg.roomId === this.roomId) {
             this.roomId = null;
