@@ -1,7 +1,7 @@
 // Presence (docs/protocol.md 5.7): what one page says about itself reaches the others within a
-// second: muted, camera off, sharing, a raised hand, a new name. A page that joins later learns
-// it from `joined`; a page that lost its membership and joined again sends it again. The
-// keyboard shortcuts drive the same controls, and stay quiet while someone types.
+// second: muted, camera off, sharing, a raised hand, a new name; a page that joins later learns it
+// from `joined` (a rejoin sending it again is covered in web-modules.test.js). The keyboard
+// shortcuts drive the same controls, and stay quiet while someone types.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -19,10 +19,14 @@ const tileView = (viewer, peerId) => viewer.page.evaluate((id) => {
 // Within a second of the action, on every other page.
 async function seenWithinASecond(viewers, peerId, expect, what)
 {
-    await Promise.all(viewers.map((viewer) => waitFor(async () => {
-        const view = await tileView(viewer, peerId);
-        return view && expect(view);
-    }, { timeout: 1000, interval: 50, what: `${viewer.name} to see ${what}` })));
+    await Promise.all(viewers.map(async (viewer) => {
+        let last = null;
+        await waitFor(async () => {
+            last = await tileView(viewer, peerId);
+            return last && expect(last);
+        }, { timeout: 1000, interval: 50, what: `${viewer.name} to see ${what}` })
+            .catch((err) => { throw new Error(`${err.message}; the tile showed ${JSON.stringify(last)}`); });
+    }));
 }
 
 test("mute, camera, hand and rename on one page are seen on the others within a second", { timeout: 120000 }, async () => {
@@ -62,5 +66,21 @@ test("mute, camera, hand and rename on one page are seen on the others within a 
         await seenWithinASecond([grace, linus], adaId, (v) => v.badges === "sharing", "Ada sharing");
         await ada.page.click("#share-screen");
         await seenWithinASecond([grace, linus], adaId, (v) => v.badges === "camera-off", "Ada's share ended");
+
+        // The keyboard: m, v and h press the same buttons; in a text field they are just letters.
+        await ada.page.focus("#name");
+        await ada.page.keyboard.type("mvh");
+        assert.equal(await ada.page.inputValue("#name"), "Ada Lovelacemvh");
+        assert.equal(await ada.page.getAttribute("#toggle-mic", "aria-pressed"), "false", "typing m did not mute");
+        await ada.page.fill("#name", "Ada Lovelace");
+        await ada.page.locator("#name").blur();
+        await ada.page.keyboard.press("m");
+        await ada.page.keyboard.press("v");
+        await ada.page.keyboard.press("h");
+        assert.equal(await ada.page.getAttribute("#toggle-mic", "aria-pressed"), "true");
+        assert.equal(await ada.page.getAttribute("#raise-hand", "aria-pressed"), "true");
+        await seenWithinASecond([grace], adaId, (v) => v.badges === "hand,muted", "Ada muted, camera on and hand up by keyboard");
+        await ada.page.keyboard.press("Control+m");
+        assert.equal(await ada.page.getAttribute("#toggle-mic", "aria-pressed"), "true", "a modifier leaves m to the browser");
     });
 });

@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
+import { chatTime, encodeChat, max_chat_chars, readChat } from "../../web/js/chat.js";
 import { displayName, presenceBadges, presenceState, readPresence } from "../../web/js/presence.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
+import { shortcutFor } from "../../web/js/shortcuts.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
 
@@ -144,6 +146,8 @@ test("SDP summary: size, m-lines with direction, media codecs apart from helper 
     ]);
     const line = describeSdp({ type: "offer", sdp: offer });
     assert.match(line, /^offer, \d+ B, 2 m-lines: audio sendrecv \[opus, G722, PCMU, PCMA\] \+ red, CN, telephone-event \| video recvonly \[VP8, H264\] \+ rtx$/);
+    const withChat = describeSdp({ type: "offer", sdp: `${offer}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n` });
+    assert.match(withChat, /3 m-lines: .* \| application \(data channels\)$/);
 });
 
 // ---- The signaling client: resume -------------------------------------------------------------
@@ -465,7 +469,11 @@ test("presence: the join carries the state, an update follows each change, one m
     const ws = FakeSocket.all[0];
     ws.open();
     assert.deepEqual(ws.sent, [{ action: "join", roomId: "room", name: "Ada", state: { muted: true } }]);
+    // Media started while the join was on its way: the update follows `joined`.
+    client.updateState({ muted: false });
+    assert.equal(ws.sent.length, 1, "no update before joined");
     ws.receive({ action: "joined", roomId: "room", clientId: "c-ada", peers: [], resumeToken: "T1" });
+    assert.deepEqual(ws.sent.at(-1), { action: "update", roomId: "room", state: { muted: false } });
     client.updateState({ muted: false, name: "Ada L." });
     assert.deepEqual(ws.sent.at(-1), { action: "update", roomId: "room", state: { muted: false, name: "Ada L." } });
 
@@ -486,4 +494,35 @@ test("presence: the join carries the state, an update follows each change, one m
     third.open();
     assert.deepEqual(third.sent, [{ action: "join", roomId: "room", name: "Ada L.", state: { muted: true, hand: true } }]);
     t.mock.timers.reset();
+});
+
+test("shortcuts: m, v, h and c outside text fields, without modifiers, not repeated", () => {
+    const key = (k, target = { tagName: "BODY" }, extra = {}) => shortcutFor({ key: k, target, ...extra });
+    assert.equal(key("m"), "toggle-mic");
+    assert.equal(key("M"), "toggle-mic", "with Caps Lock or Shift too");
+    assert.equal(key("v", { tagName: "BUTTON" }), "toggle-camera");
+    assert.equal(key("h"), "raise-hand");
+    assert.equal(key("c"), "chat");
+    assert.equal(key("x"), null);
+    for (const tagName of ["INPUT", "TEXTAREA", "SELECT"])
+        assert.equal(key("m", { tagName }), null, tagName);
+    assert.equal(key("m", { tagName: "DIV", isContentEditable: true }), null);
+    for (const modifier of ["ctrlKey", "metaKey", "altKey", "repeat"])
+        assert.equal(key("m", undefined, { [modifier]: true }), null, modifier);
+});
+
+test("chat messages: small JSON, capped, read defensively, never dated in the future", () => {
+    assert.deepEqual(JSON.parse(encodeChat({ text: "hi", name: "Ada", at: 5 })), { type: "chat", text: "hi", at: 5, name: "Ada" });
+    assert.equal(JSON.parse(encodeChat({ text: "x", name: "", at: 5 })).name, undefined);
+    const long = JSON.parse(encodeChat({ text: "é".repeat(600), name: "Ada", at: 5 })).text;
+    assert.equal([...long].length, max_chat_chars, "cut to the cap, in code points");
+    assert.deepEqual(readChat(encodeChat({ text: " hi ", name: " Ada ", at: 5 }), 10), { text: "hi", name: "Ada", at: 5 });
+    assert.equal(readChat(encodeChat({ text: "hi", name: "Ada", at: 50 }), 10).at, 10, "a future time shows as now");
+    assert.equal(readChat(JSON.stringify({ type: "chat", text: "hi" }), 10).at, 10);
+    assert.equal(readChat(JSON.stringify({ type: "chat", text: "hi", name: 7 }), 10).name, "");
+    for (const bad of ["not json", "null", "[]", JSON.stringify({ type: "other", text: "x" }),
+        JSON.stringify({ type: "chat", text: "   " }), JSON.stringify({ type: "chat", text: 3 }),
+        JSON.stringify({ type: "chat", text: "x".repeat(5000) }), new ArrayBuffer(4)])
+        assert.equal(readChat(bad, 10), null, String(bad).slice(0, 40));
+    assert.match(chatTime(Date.UTC(2026, 0, 1, 9, 5)), /^\d\d:\d\d$/);
 });

@@ -13,12 +13,15 @@
 //     same rules.
 
 import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { encodeChat, readChat } from "./chat.js";
+import { ChatPanel } from "./chat-panel.js";
 import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 import { Peer } from "./peer.js";
 import { displayName, presenceState, readPresence } from "./presence.js";
 import { readRoomToken } from "./room-token.js";
+import { shortcutFor } from "./shortcuts.js";
 import { SignalingClient } from "./signaling.js";
 import { formatStats } from "./stats.js";
 import { Tiles } from "./tiles.js";
@@ -41,6 +44,11 @@ const tiles = new Tiles({
     onSoundBlocked: () => { els.enableSound.hidden = false; },
     onKick: kick,
 });
+
+const chat = new ChatPanel({
+    panel: els.chatPanel, toggle: els.chatToggle, unread: els.chatUnread, log: els.chatLog,
+    form: els.chatForm, input: els.chatInput, close: els.chatClose,
+}, { onSend: sendChat });
 
 const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
 const names = new Map();   // clientId -> display name ("" when none), for every member of the room
@@ -75,6 +83,7 @@ function addPeer(peerId, initiator)
         events: {
             onTrack: (stream) => tiles.setStream(peerId, stream),
             onRemoteVideo: (hasVideo) => tiles.setHasVideo(peerId, hasVideo),
+            onChat: (data) => receiveChat(peerId, data),
             onStateChange: (state) => {
                 tiles.setConnectionState(peerId, state);
                 if (state === "connected")
@@ -305,6 +314,30 @@ function rename()
     sendPresence();
     ui.toast(name ? `You are now “${name}” to the others` : "You are now anonymous to the others");
     log("info", `renamed ourselves to “${name}”`);
+}
+
+// ---- Chat (over each peer's data channel; the server never sees it) -----------------------------
+
+// To everyone we have a call with; a peer whose channel is still opening gets it once it opens.
+function sendChat(text)
+{
+    const at = Date.now();
+    const data = encodeChat({ text, name: ownName, at });
+    for (const peer of peers.values())
+        peer.sendChat(data);
+    chat.add({ from: null, name: "You", text, at });
+    if (peers.size === 0)
+        log("info", "chat: nobody else is in the call to read that yet");
+}
+
+function receiveChat(peerId, data)
+{
+    const message = readChat(data);
+    if (!message) {
+        log("error", `${label(peerId)}: ignored a chat message we cannot read`);
+        return;
+    }
+    chat.add({ from: peerId, name: message.name || label(peerId), text: message.text, at: message.at });
 }
 
 function onSignal(msg)
@@ -591,6 +624,19 @@ els.copyInvite.addEventListener("click", async () => {
 });
 navigator.mediaDevices?.addEventListener("devicechange", refreshDevices);
 
+// Keyboard shortcuts press the very button, so a disabled or hidden control stays out of reach
+// and the button's own handler is the only code path.
+const shortcutButtons = {
+    "toggle-mic": els.toggleMic, "toggle-camera": els.toggleCamera, "raise-hand": els.raiseHand, "chat": els.chatToggle,
+};
+document.addEventListener("keydown", (event) => {
+    const button = shortcutButtons[shortcutFor(event)];
+    if (!button || button.disabled || button.hidden)
+        return;
+    event.preventDefault();
+    button.click();
+});
+
 // Leaving the page: say goodbye properly instead of letting the others time out.
 window.addEventListener("pagehide", () => {
     if (signaling.connected)
@@ -616,7 +662,7 @@ setInterval(async () => {
 }, stats_interval_ms);
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.
-window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, log });
+window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, chat, log });
 
 ui.setConnection("idle", "Not connected", null);
 ui.showRole(role, settings.token !== "");
