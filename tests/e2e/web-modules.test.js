@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
 import { chatTime, encodeChat, max_chat_chars, readChat } from "../../web/js/chat.js";
+import { connectionQuality, meshSizeWarning, uplinkWarning } from "../../web/js/mesh-health.js";
 import { displayName, presenceBadges, presenceState, readPresence } from "../../web/js/presence.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { shortcutFor } from "../../web/js/shortcuts.js";
@@ -29,8 +30,11 @@ test("the server URL defaults to the page's own origin, ws or wss", () => {
 test("settings come from the query string, with defaults", () => {
     assert.deepEqual(readSettings(at("http://h:1/")), {
         serverUrl: "ws://h:1/ws", roomId: "demo", name: "", autostart: false, resolution: "480", relay: false,
-        token: "",
+        meshWarnAt: 6, token: "",
     });
+    assert.equal(readSettings(at("http://h:1/?mesh-warn=3")).meshWarnAt, 3);
+    for (const odd of ["1", "51", "2.5", "x", ""])
+        assert.equal(readSettings(at(`http://h:1/?mesh-warn=${odd}`)).meshWarnAt, 6, odd);
     assert.equal(readSettings(at("http://h:1/?room=r&token=aa.bb.cc")).token, "aa.bb.cc");
     const named = jwt({ room: "r", exp: 2e9, name: "Grace" });
     assert.equal(readSettings(at(`http://h:1/?room=r&name=Ada&token=${named}`)).name, "Grace",
@@ -525,4 +529,22 @@ test("chat messages: small JSON, capped, read defensively, never dated in the fu
         JSON.stringify({ type: "chat", text: "x".repeat(5000) }), new ArrayBuffer(4)])
         assert.equal(readChat(bad, 10), null, String(bad).slice(0, 40));
     assert.match(chatTime(Date.UTC(2026, 0, 1, 9, 5)), /^\d\d:\d\d$/);
+});
+
+test("mesh health: a level per connection from loss, jitter, RTT and frame rate; warnings in words", () => {
+    const base = { rttMs: 2, lossPercent: 0, jitterMs: 3, width: 320, fps: 30 };
+    assert.deepEqual(connectionQuality(base), { level: "good", text: "Connection good: 0.0% loss, jitter 3 ms, RTT 2 ms, 30 fps" });
+    assert.equal(connectionQuality({ ...base, lossPercent: 4 }).level, "fair");
+    assert.equal(connectionQuality({ ...base, lossPercent: 12, rttMs: 300 }).level, "poor", "the worst one counts");
+    assert.equal(connectionQuality({ ...base, jitterMs: 50 }).level, "fair");
+    assert.equal(connectionQuality({ ...base, fps: 8 }).level, "poor");
+    assert.equal(connectionQuality({ ...base, width: 0, fps: 0 }).level, "good", "no video received: fps not judged");
+    assert.equal(connectionQuality({ ...base, rttMs: null, lossPercent: null }).level, "unknown");
+    assert.equal(connectionQuality(null).level, "unknown");
+
+    assert.equal(meshSizeWarning(6, 6), null);
+    assert.match(meshSizeWarning(7, 6), /^7 people are in this call\..* above 6 /);
+    assert.equal(uplinkWarning(0, 5), null);
+    assert.match(uplinkWarning(5, 5), /to everyone at this quality/);
+    assert.match(uplinkWarning(2, 5), /to 2 of the 5 people/);
 });

@@ -18,6 +18,7 @@ import { ChatPanel } from "./chat-panel.js";
 import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
+import { connectionQuality, meshSizeWarning, uplinkWarning } from "./mesh-health.js";
 import { Peer } from "./peer.js";
 import { displayName, presenceState, readPresence } from "./presence.js";
 import { readRoomToken } from "./room-token.js";
@@ -573,6 +574,8 @@ function updateTitle()
 {
     const room = signaling.roomId;
     document.title = room ? `${room} (${peers.size + 1}) · signald` : "signald call";
+    // The room's size changes exactly when the title's count does.
+    ui.showHealthWarning(els.meshWarning, room ? meshSizeWarning(peers.size + 1, settings.meshWarnAt) : null);
 }
 
 // ---- Events ------------------------------------------------------------------------------------
@@ -653,12 +656,24 @@ window.addEventListener("pageshow", (event) => {
 });
 
 // Stats for every tile, and a snapshot the tests (and curious readers) can query.
+// Each round also judges every connection (mesh-health.js) and our uplink: a peer whose video we
+// send is held back by the bandwidth two rounds in a row counts as one our uplink cannot carry
+// (one round can be a passing hiccup; the browser lowers that peer's resolution itself meanwhile).
+const bandwidthLimitedRounds = new Map();   // peerId -> consecutive rounds
 setInterval(async () => {
     for (const [peerId, peer] of peers) {
         const stats = await peer.readStats().catch(() => null);
-        if (stats)
-            tiles.setStats(peerId, formatStats(stats));
+        if (!stats)
+            continue;
+        tiles.setStats(peerId, formatStats(stats));
+        tiles.setQuality(peerId, connectionQuality(stats));
+        bandwidthLimitedRounds.set(peerId, stats.sendLimitedBy === "bandwidth" ? (bandwidthLimitedRounds.get(peerId) ?? 0) + 1 : 0);
     }
+    for (const peerId of [...bandwidthLimitedRounds.keys()])
+        if (!peers.has(peerId))
+            bandwidthLimitedRounds.delete(peerId);
+    const limited = [...bandwidthLimitedRounds.values()].filter((rounds) => rounds >= 2).length;
+    ui.showHealthWarning(els.uplinkWarning, uplinkWarning(limited, peers.size));
 }, stats_interval_ms);
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.

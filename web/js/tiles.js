@@ -103,7 +103,16 @@ export class Tiles
         suspended.textContent = "reconnecting…";
         suspended.title = "Lost the signaling server; the call goes on while they reconnect";
         suspended.hidden = true;
-        caption.append(name, ...badges.values(), state, suspended);
+        // Three bars, like a phone's signal: how the path to this member does (mesh-health.js).
+        const quality = document.createElement("span");
+        quality.className = "tile-quality";
+        quality.dataset.quality = "unknown";
+        quality.setAttribute("role", "img");
+        quality.setAttribute("aria-label", "Connection quality: not measured yet");
+        quality.title = "Connection quality: not measured yet";
+        for (let i = 0; i < 3; i += 1)
+            quality.append(document.createElement("i"));
+        caption.append(name, quality, ...badges.values(), state, suspended);
 
         const stats = document.createElement("div");
         stats.className = "tile-stats";
@@ -120,7 +129,7 @@ export class Tiles
         this.#container.append(figure);
 
         const tile = {
-            figure, video, avatar, name, badges, state, suspended, stats, placeholderText, kick, label,
+            figure, video, avatar, name, badges, quality, state, suspended, stats, placeholderText, kick, label,
             armedAt: null, disarmTimer: null, hasVideo: false, connection: "new",
         };
         this.#tiles.set(peerId, tile);
@@ -212,6 +221,18 @@ export class Tiles
             return;
         tile.hasVideo = hasVideo;
         this.#refresh(tile);
+    }
+
+    // { level: "unknown"|"good"|"fair"|"poor", text } from mesh-health.js.
+    setQuality(peerId, { level, text })
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.figure.dataset.quality = level;
+        tile.quality.dataset.quality = level;
+        tile.quality.setAttribute("aria-label", text);
+        tile.quality.title = text;
     }
 
     setStats(peerId, text)

@@ -18,6 +18,8 @@ export class Ui
         connect: $("connect"),
         disconnect: $("disconnect"),
         rename: $("rename"),
+        meshWarning: $("mesh-warning"),
+        uplinkWarning: $("uplink-warning"),
         chatPanel: $("chat-panel"),
         chatToggle: $("chat-toggle"),
         chatUnread: $("chat-unread"),
@@ -143,6 +145,18 @@ export class Ui
         const name = this.els.name.value.trim();
         this.els.localName.textContent = name ? `${name} (you)` : "You";
         this.els.localAvatar.textContent = initial(name || "You");
+    }
+
+    // text: a warning from mesh-health.js, or null to hide it.
+    showHealthWarning(element, text)
+    {
+        if (text === null) {
+            element.hidden = true;
+            return;
+        }
+        if (element.textContent !== text)
+            element.textContent = text;
+        element.hidden = false;
     }
 
     setHandRaised(raised)
