@@ -2,7 +2,8 @@
 // degrades (6 by default, ?mesh-warn= moves it), and every remote tile shows a quality level from
 // getStats. The warning depends on the member count only, so to keep two cores calm only Ada and
 // the seventh page send video (240p, the harness default); the other five join without camera
-// or microphone (Connect only), which is also a mesh member the warning must count.
+// or microphone (Connect only), which is also a mesh member the warning must count. Alan's video
+// to Ada alone is then halved, as the page does for one peer whose path is full.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -47,6 +48,15 @@ test("the size warning at 7 pages, not at 6; a lower threshold by URL; quality l
             return bars.length === 6 && bars.every((b) => ["good", "fair", "poor"].includes(b.dataset.quality) &&
                 /^Connection (good|fair|poor): .*RTT \d+ ms/.test(b.getAttribute("aria-label")));
         }), { timeout: 15000, interval: 250, what: "Alan's six tiles to show a quality level" });
+
+        // Lowering what Alan sends to Ada alone (what the page does when that path is full): Ada
+        // receives a half-size picture while the call goes on.
+        const [adaId, alanId] = [await clientIdOf(ada), await clientIdOf(alan)];
+        const receivedWidth = () => ada.page.evaluate((id) =>
+            document.querySelector(`#remote-videos video[data-peer-id="${id}"]`)?.videoWidth ?? 0, alanId);
+        await waitFor(async () => (await receivedWidth()) === 320, { timeout: 20000, what: "Ada to receive Alan at 320 wide" });
+        assert.equal(await alan.page.evaluate((id) => window.call.peers.get(id).setSendScale(2), adaId), true);
+        await waitFor(async () => (await receivedWidth()) === 160, { timeout: 15000, what: "Ada to receive Alan at 160 wide" });
 
         // One leaves: back to six, the warning goes.
         await alan.context.close();

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
 import { chatTime, encodeChat, max_chat_chars, readChat } from "../../web/js/chat.js";
-import { connectionQuality, meshSizeWarning, uplinkWarning } from "../../web/js/mesh-health.js";
+import { connectionQuality, meshSizeWarning, nextSendScale, uplinkWarning } from "../../web/js/mesh-health.js";
 import { displayName, presenceBadges, presenceState, readPresence } from "../../web/js/presence.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { shortcutFor } from "../../web/js/shortcuts.js";
@@ -547,4 +547,15 @@ test("mesh health: a level per connection from loss, jitter, RTT and frame rate;
     assert.equal(uplinkWarning(0, 5), null);
     assert.match(uplinkWarning(5, 5), /to everyone at this quality/);
     assert.match(uplinkWarning(2, 5), /to 2 of the 5 people/);
+});
+
+test("the video to one peer whose path is full is halved after 2 rounds, down to a quarter, and raised after 15 clear", () => {
+    const rounds = (limitedRounds, clearRounds) => ({ limitedRounds, clearRounds });
+    assert.equal(nextSendScale(1, rounds(1, 0)), 1, "one round can be a hiccup");
+    assert.equal(nextSendScale(1, rounds(2, 0)), 2);
+    assert.equal(nextSendScale(2, rounds(2, 0)), 4);
+    assert.equal(nextSendScale(4, rounds(9, 0)), 4, "a quarter at most");
+    assert.equal(nextSendScale(4, rounds(0, 14)), 4);
+    assert.equal(nextSendScale(4, rounds(0, 15)), 2);
+    assert.equal(nextSendScale(1, rounds(0, 99)), 1);
 });

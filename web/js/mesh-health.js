@@ -67,3 +67,20 @@ export function uplinkWarning(limited, peers)
     return `Your connection cannot send your video to ${whom} at this quality, so the picture they ` +
         "get is lowered. Choose a lower video quality, or turn your camera off to keep your voice clear.";
 }
+
+// Lowering what we send to one peer whose path is full, before the browser's own adaptation has
+// to drop frames: halve the resolution after two rounds held back by the bandwidth (down to a
+// quarter), and try the next size up only after 15 clear rounds (30 s), so a path that is full
+// for good does not bounce up and down. Returns the scaleResolutionDownBy to use now.
+export const max_send_scale = 4;
+const limited_rounds_to_lower = 2;
+const clear_rounds_to_raise = 15;
+
+export function nextSendScale(scale, { limitedRounds, clearRounds })
+{
+    if (limitedRounds >= limited_rounds_to_lower && scale < max_send_scale)
+        return scale * 2;
+    if (clearRounds >= clear_rounds_to_raise && scale > 1)
+        return scale / 2;
+    return scale;
+}

@@ -34,6 +34,8 @@ export class Peer
     initiator;
     remoteStream = new MediaStream();
     lastStats = null;
+    // What our video to this peer is divided by (1 = as captured); mesh-health.js decides it.
+    sendScale = 1;
 
     #pc;
     #send;
@@ -121,6 +123,23 @@ export class Peer
             return null;
         this.lastStats = await readStats(this.#pc, this.lastStats);
         return this.lastStats;
+    }
+
+    // Scales the video we send to this peer only (the others keep theirs): encoding parameters,
+    // no renegotiation. A sender with no encodings yet (before the first offer) is left alone.
+    async setSendScale(scale)
+    {
+        const sender = this.#transceiver("video")?.sender;
+        if (this.#closed || !sender)
+            return false;
+        const params = sender.getParameters();
+        if (!params.encodings?.length)
+            return false;
+        for (const encoding of params.encodings)
+            encoding.scaleResolutionDownBy = scale;
+        await sender.setParameters(params);
+        this.sendScale = scale;
+        return true;
     }
 
     restartIce()

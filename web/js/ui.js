@@ -1,6 +1,7 @@
-// Everything on the page except the video grid and the log: the connection form, the status pill,
-// the call controls (the moderator's lock toggle among them), the room's locked badge, the device
-// pickers, the notice bar and the toast. It reads inputs and shows state; what the buttons do is
+// Everything on the page except the video grid, the chat and the log: the connection form (with
+// Rename in a call), the status pill, the call controls (the hand, and the moderator's lock toggle
+// among them), the room's locked badge, the device pickers, the mesh-health warnings, the notice
+// bar and the toast. It reads inputs and shows state; what the buttons do is
 // decided in app.js.
 
 import { avatarColor, initial } from "./tiles.js";
