@@ -49,6 +49,11 @@ test("mute, camera, hand and rename on one page are seen on the others within a 
         await ada.page.fill("#name", "Ada Lovelace");
         await ada.page.click("#rename");
         await seenWithinASecond([grace], adaId, (v) => v.name === "Ada Lovelace", "Ada's new name");
+        // An empty name is refused next to the field (the others would keep the old one).
+        await ada.page.fill("#name", "");
+        await ada.page.click("#rename");
+        assert.equal(await ada.page.isVisible("#form-error"), true);
+        await ada.page.fill("#name", "Ada Lovelace");
 
         // A latecomer learns all of it from `joined`, before anything else is sent.
         const linus = await call.join({ room: "presence", name: "Linus" });

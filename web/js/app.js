@@ -309,14 +309,16 @@ function setHandRaised(raised)
 function rename()
 {
     const name = ui.formValues().name;
-    const problem = nameProblem(name);
+    // An empty name in our state means "no rename" to the others (presence.js), who would keep
+    // showing the old one: say so here rather than pretend.
+    const problem = name === "" ? "Enter the name the others should see." : nameProblem(name);
     ui.showFormError(problem);
     if (problem || name === ownName)
         return;
     ownName = name;
     signaling.rename(name);
     sendPresence();
-    ui.toast(name ? `You are now “${name}” to the others` : "You are now anonymous to the others");
+    ui.toast(`You are now “${name}” to the others`);
     log("info", `renamed ourselves to “${name}”`);
 }
 
