@@ -13,7 +13,7 @@
 //     same rules.
 // Beside the calls it keeps our presence state (presence.js: sent on join and on every change,
 // shown from the others' `peer-updated`), relays the chat over each Peer's data channel, and
-// judges the mesh's health every stats round (mesh-health.js).
+// warns when the room passes the size where a mesh usually degrades (mesh-health.js).
 
 import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
 import { encodeChat, readChat } from "./chat.js";
@@ -21,18 +21,15 @@ import { ChatPanel } from "./chat-panel.js";
 import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
-import { connectionQuality, meshSizeWarning, nextSendScale, uplinkWarning } from "./mesh-health.js";
+import { meshSizeWarning } from "./mesh-health.js";
 import { Peer } from "./peer.js";
 import { displayName, presenceState, readPresence } from "./presence.js";
 import { readRoomToken } from "./room-token.js";
 import { shortcutFor } from "./shortcuts.js";
 import { SignalingClient } from "./signaling.js";
-import { formatStats } from "./stats.js";
+import { StatsMonitor } from "./stats-monitor.js";
 import { Tiles } from "./tiles.js";
 import { Ui } from "./ui.js";
-
-// Per-peer stats refresh; getStats is cheap, but a 6-person mesh makes five calls each time.
-const stats_interval_ms = 2000;
 
 const settings = readSettings();
 // Whether our token makes us a moderator decides what the page offers; the server decides what
@@ -557,23 +554,6 @@ async function mediaAction(what, action)
     }
 }
 
-async function adjustSendScale(peerId, peer, rounds)
-{
-    const scale = nextSendScale(peer.sendScale, rounds);
-    if (scale === peer.sendScale)
-        return;
-    // Each step waits for its own evidence: the counts start again at the new size.
-    rounds.limitedRounds = 0;
-    rounds.clearRounds = 0;
-    const done = await peer.setSendScale(scale).catch((err) => {
-        log("error", `${label(peerId)}: could not rescale our video: ${err.message}`);
-        return false;
-    });
-    if (done)
-        log("media", `${label(peerId)}: sending our video at 1/${scale} of its size` +
-            (scale > 1 ? ": the path to them is full" : ""));
-}
-
 // ---- Leaving -----------------------------------------------------------------------------------
 
 function hangUpAll()
@@ -677,35 +657,9 @@ window.addEventListener("pageshow", (event) => {
         location.reload();
 });
 
-// Stats for every tile, and a snapshot the tests (and curious readers) can query.
-// Each round also judges every connection (mesh-health.js) and our uplink: a peer whose video we
-// send is held back by the bandwidth two rounds in a row (one round can be a passing hiccup) gets
-// a smaller copy of our video (nextSendScale), and counts as one our uplink cannot carry until it
-// is back to full size.
-const sendRounds = new Map();   // peerId -> { limitedRounds, clearRounds }, consecutive
-setInterval(async () => {
-    let heldBack = 0;
-    for (const [peerId, peer] of peers) {
-        const stats = await peer.readStats().catch(() => null);
-        if (!stats)
-            continue;
-        tiles.setStats(peerId, formatStats(stats));
-        tiles.setQuality(peerId, connectionQuality(stats));
-        const limited = stats.sendLimitedBy === "bandwidth";
-        const rounds = sendRounds.get(peerId) ?? { limitedRounds: 0, clearRounds: 0 };
-        rounds.limitedRounds = limited ? rounds.limitedRounds + 1 : 0;
-        rounds.clearRounds = limited ? 0 : rounds.clearRounds + 1;
-        sendRounds.set(peerId, rounds);
-        // Held back now, or already sent a smaller copy: our uplink cannot carry them full size.
-        if (rounds.limitedRounds >= 2 || peer.sendScale > 1)
-            heldBack += 1;
-        adjustSendScale(peerId, peer, rounds);
-    }
-    for (const peerId of [...sendRounds.keys()])
-        if (!peers.has(peerId))
-            sendRounds.delete(peerId);
-    ui.showHealthWarning(els.uplinkWarning, uplinkWarning(heldBack, peers.size));
-}, stats_interval_ms);
+// Stats, quality levels and the uplink warning for every tile (stats-monitor.js).
+new StatsMonitor({ peers, tiles, showUplinkWarning: (text) => ui.showHealthWarning(els.uplinkWarning, text), label, log })
+    .start();
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.
 window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, chat, log });
