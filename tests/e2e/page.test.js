@@ -90,8 +90,9 @@ test("invite link, SDP log, stats line, relay policy, and goodbye on unload", { 
 
         // The log explains each description without changing it.
         const log = await ada.page.textContent("#log");
-        assert.match(log, /local offer, [\d.]+ KB, 2 m-lines: audio sendrecv \[opus/);
-        assert.match(log, /remote answer, [\d.]+ KB, 2 m-lines/);
+        // Audio, video and the data channels that carry the chat.
+        assert.match(log, /local offer, [\d.]+ KB, 3 m-lines: audio sendrecv \[opus.* \| application \(data channels\)/);
+        assert.match(log, /remote answer, [\d.]+ KB, 3 m-lines/);
         assert.match(log, /media flows host 127\.0\.0\.1:\d+ ⇄ (host 127\.0\.0\.1|prflx \(hidden\)):\d+ over udp/);
         // The first stats round has no bitrate yet (it is a difference between two rounds).
         const statsLine = () => ada.page.$eval(`[data-tile-for="${graceId}"] .tile-stats`, (e) => e.textContent);

@@ -293,7 +293,11 @@ test("signaling cut and refused for 5 s: the three-party call does not notice", 
                     s.suspendedTiles[0].text === "reconnecting…" && s.suspendedTiles[0].visible;
             }, { timeout: 15000, interval: 100, what: "Hedy to show Linus's tile marked \"reconnecting…\"" });
             const hedyJoined = (await socketsOf(hedy))[0].received.find((r) => r.msg.action === "joined").msg;
-            assert.deepEqual(hedyJoined.peers.find((m) => m.clientId === linusId), { clientId: linusId, name: "Linus", suspended: true });
+            // A suspended member keeps its presence state (protocol.md 5.7): Hedy sees Linus as he left it.
+            assert.deepEqual(hedyJoined.peers.find((m) => m.clientId === linusId), {
+                clientId: linusId, name: "Linus", suspended: true,
+                state: { muted: false, video: true, sharing: false, hand: false, name: "Linus" },
+            });
             proxy.refuse(false, linus.port);
             const hedyId = await clientIdOf(hedy);
             assert.deepEqual(await expectFullMesh([ada, grace, linus, hedy], { timeout: 30000 }), [...ids, hedyId]);

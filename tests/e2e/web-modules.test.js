@@ -8,7 +8,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultServerUrl, inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "../../web/js/config.js";
 import { bannedExplanation, refusalExplanation, removedExplanation, unauthorizedExplanation, waitInWords } from "../../web/js/explanations.js";
+import { chatTime, encodeChat, max_chat_chars, readChat } from "../../web/js/chat.js";
+import { connectionQuality, meshSizeWarning, nextSendScale, uplinkWarning } from "../../web/js/mesh-health.js";
+import { displayName, presenceBadges, presenceState, readPresence } from "../../web/js/presence.js";
 import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
+import { shortcutFor } from "../../web/js/shortcuts.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
 
@@ -26,8 +30,11 @@ test("the server URL defaults to the page's own origin, ws or wss", () => {
 test("settings come from the query string, with defaults", () => {
     assert.deepEqual(readSettings(at("http://h:1/")), {
         serverUrl: "ws://h:1/ws", roomId: "demo", name: "", autostart: false, resolution: "480", relay: false,
-        token: "",
+        meshWarnAt: 6, token: "",
     });
+    assert.equal(readSettings(at("http://h:1/?mesh-warn=3")).meshWarnAt, 3);
+    for (const odd of ["1", "51", "2.5", "x", ""])
+        assert.equal(readSettings(at(`http://h:1/?mesh-warn=${odd}`)).meshWarnAt, 6, odd);
     assert.equal(readSettings(at("http://h:1/?room=r&token=aa.bb.cc")).token, "aa.bb.cc");
     const named = jwt({ room: "r", exp: 2e9, name: "Grace" });
     assert.equal(readSettings(at(`http://h:1/?room=r&name=Ada&token=${named}`)).name, "Grace",
@@ -143,6 +150,8 @@ test("SDP summary: size, m-lines with direction, media codecs apart from helper 
     ]);
     const line = describeSdp({ type: "offer", sdp: offer });
     assert.match(line, /^offer, \d+ B, 2 m-lines: audio sendrecv \[opus, G722, PCMU, PCMA\] \+ red, CN, telephone-event \| video recvonly \[VP8, H264\] \+ rtx$/);
+    const withChat = describeSdp({ type: "offer", sdp: `${offer}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n` });
+    assert.match(withChat, /3 m-lines: .* \| application \(data channels\)$/);
 });
 
 // ---- The signaling client: resume -------------------------------------------------------------
@@ -429,4 +438,124 @@ test("kick and lock go out on a live membership only; after a kick the client ne
     assert.equal(states.at(-1).state, "idle");
     t.mock.timers.tick(60000);
     assert.equal(FakeSocket.all.length, 2, "no reconnect after a removal");
+});
+
+// ---- Presence (protocol.md 5.7) ----------------------------------------------------------------
+
+test("our presence state has every field each time, and the name only when there is one", () => {
+    assert.deepEqual(presenceState({ muted: true, video: false, sharing: false, hand: true, name: "" }),
+        { muted: true, video: false, sharing: false, hand: true });
+    assert.deepEqual(presenceState({ muted: false, video: true, sharing: true, hand: false, name: "Ada" }),
+        { muted: false, video: true, sharing: true, hand: false, name: "Ada" });
+});
+
+test("another page's state is read defensively: badges only for what it says, names fall back", () => {
+    const none = { hand: null, muted: null, "camera-off": null, sharing: null };
+    for (const odd of [undefined, null, [], "muted", 3, {}, { muted: "yes", video: 0, hand: 1 }])
+        assert.deepEqual(presenceBadges(odd), none, JSON.stringify(odd));
+    assert.deepEqual(presenceBadges({ muted: true, video: false, sharing: true, hand: true }),
+        { hand: "raised their hand", muted: "muted", "camera-off": "camera off", sharing: "sharing their screen" });
+    assert.equal(readPresence({ video: true }).cameraOff, false);
+    assert.equal(displayName({ name: " Ada L. " }, "Ada", "c1"), "Ada L.");
+    assert.equal(displayName({ name: "" }, "Ada", "c1"), "Ada");
+    assert.equal(displayName({ name: 42 }, "", "c1"), "c1");
+    assert.equal([...displayName({ name: "x".repeat(300) }, "", "c1")].length, 64, "a long name is cut");
+});
+
+test("presence: the join carries the state, an update follows each change, one made while resuming waits", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1000000 });
+    globalThis.window = { addEventListener() {} };
+    globalThis.WebSocket = FakeSocket;
+    FakeSocket.all = [];
+    const client = new SignalingClient({ onMessage() {}, onState() {}, log() {} });
+    client.connect("ws://h/ws", "room", "Ada");
+    client.updateState({ muted: true });
+    const ws = FakeSocket.all[0];
+    ws.open();
+    assert.deepEqual(ws.sent, [{ action: "join", roomId: "room", name: "Ada", state: { muted: true } }]);
+    // Media started while the join was on its way: the update follows `joined`.
+    client.updateState({ muted: false });
+    assert.equal(ws.sent.length, 1, "no update before joined");
+    ws.receive({ action: "joined", roomId: "room", clientId: "c-ada", peers: [], resumeToken: "T1" });
+    assert.deepEqual(ws.sent.at(-1), { action: "update", roomId: "room", state: { muted: false } });
+    client.updateState({ muted: false, name: "Ada L." });
+    assert.deepEqual(ws.sent.at(-1), { action: "update", roomId: "room", state: { muted: false, name: "Ada L." } });
+
+    ws.drop(1006);
+    client.updateState({ muted: true, hand: true });
+    t.mock.timers.tick(1000);
+    const second = FakeSocket.all.at(-1);
+    second.open();
+    assert.deepEqual(second.sent, [{ action: "resume", token: "T1", received: 0 }], "nothing before resume");
+    second.receive({ action: "resumed", roomId: "room", clientId: "c-ada", resumeToken: "T2" });
+    assert.deepEqual(second.sent.at(-1), { action: "update", roomId: "room", state: { muted: true, hand: true } });
+
+    // The membership is lost: the rejoin carries the latest state and the renamed name.
+    client.rename("Ada L.");
+    second.drop(1008, "policy");
+    t.mock.timers.tick(1000);
+    const third = FakeSocket.all.at(-1);
+    third.open();
+    assert.deepEqual(third.sent, [{ action: "join", roomId: "room", name: "Ada L.", state: { muted: true, hand: true } }]);
+    t.mock.timers.reset();
+});
+
+test("shortcuts: m, v, h and c outside text fields, without modifiers, not repeated", () => {
+    const key = (k, target = { tagName: "BODY" }, extra = {}) => shortcutFor({ key: k, target, ...extra });
+    assert.equal(key("m"), "toggle-mic");
+    assert.equal(key("M"), "toggle-mic", "with Caps Lock or Shift too");
+    assert.equal(key("v", { tagName: "BUTTON" }), "toggle-camera");
+    assert.equal(key("h"), "raise-hand");
+    assert.equal(key("c"), "chat");
+    assert.equal(key("x"), null);
+    for (const tagName of ["INPUT", "TEXTAREA", "SELECT"])
+        assert.equal(key("m", { tagName }), null, tagName);
+    assert.equal(key("m", { tagName: "DIV", isContentEditable: true }), null);
+    for (const modifier of ["ctrlKey", "metaKey", "altKey", "repeat"])
+        assert.equal(key("m", undefined, { [modifier]: true }), null, modifier);
+});
+
+test("chat messages: small JSON, capped, read defensively, never dated in the future", () => {
+    assert.deepEqual(JSON.parse(encodeChat({ text: "hi", name: "Ada", at: 5 })), { type: "chat", text: "hi", at: 5, name: "Ada" });
+    assert.equal(JSON.parse(encodeChat({ text: "x", name: "", at: 5 })).name, undefined);
+    const long = JSON.parse(encodeChat({ text: "é".repeat(600), name: "Ada", at: 5 })).text;
+    assert.equal([...long].length, max_chat_chars, "cut to the cap, in code points");
+    assert.deepEqual(readChat(encodeChat({ text: " hi ", name: " Ada ", at: 5 }), 10), { text: "hi", name: "Ada", at: 5 });
+    assert.equal(readChat(encodeChat({ text: "hi", name: "Ada", at: 50 }), 10).at, 10, "a future time shows as now");
+    assert.equal(readChat(JSON.stringify({ type: "chat", text: "hi" }), 10).at, 10);
+    assert.equal(readChat(JSON.stringify({ type: "chat", text: "hi", name: 7 }), 10).name, "");
+    for (const bad of ["not json", "null", "[]", JSON.stringify({ type: "other", text: "x" }),
+        JSON.stringify({ type: "chat", text: "   " }), JSON.stringify({ type: "chat", text: 3 }),
+        JSON.stringify({ type: "chat", text: "x".repeat(5000) }), new ArrayBuffer(4)])
+        assert.equal(readChat(bad, 10), null, String(bad).slice(0, 40));
+    assert.match(chatTime(Date.UTC(2026, 0, 1, 9, 5)), /^\d\d:\d\d$/);
+});
+
+test("mesh health: a level per connection from loss, jitter, RTT and frame rate; warnings in words", () => {
+    const base = { rttMs: 2, lossPercent: 0, jitterMs: 3, width: 320, fps: 30 };
+    assert.deepEqual(connectionQuality(base), { level: "good", text: "Connection good: 0.0% loss, jitter 3 ms, RTT 2 ms, 30 fps" });
+    assert.equal(connectionQuality({ ...base, lossPercent: 4 }).level, "fair");
+    assert.equal(connectionQuality({ ...base, lossPercent: 12, rttMs: 300 }).level, "poor", "the worst one counts");
+    assert.equal(connectionQuality({ ...base, jitterMs: 50 }).level, "fair");
+    assert.equal(connectionQuality({ ...base, fps: 8 }).level, "poor");
+    assert.equal(connectionQuality({ ...base, width: 0, fps: 0 }).level, "good", "no video received: fps not judged");
+    assert.equal(connectionQuality({ ...base, rttMs: null, lossPercent: null }).level, "unknown");
+    assert.equal(connectionQuality(null).level, "unknown");
+
+    assert.equal(meshSizeWarning(6, 6), null);
+    assert.match(meshSizeWarning(7, 6), /^7 people are in this call\..* above 6 /);
+    assert.equal(uplinkWarning(0, 5), null);
+    assert.match(uplinkWarning(5, 5), /to everyone at this quality/);
+    assert.match(uplinkWarning(2, 5), /to 2 of the 5 people/);
+});
+
+test("the video to one peer whose path is full is halved after 2 rounds, down to a quarter, and raised after 15 clear", () => {
+    const rounds = (limitedRounds, clearRounds) => ({ limitedRounds, clearRounds });
+    assert.equal(nextSendScale(1, rounds(1, 0)), 1, "one round can be a hiccup");
+    assert.equal(nextSendScale(1, rounds(2, 0)), 2);
+    assert.equal(nextSendScale(2, rounds(2, 0)), 4);
+    assert.equal(nextSendScale(4, rounds(9, 0)), 4, "a quarter at most");
+    assert.equal(nextSendScale(4, rounds(0, 14)), 4);
+    assert.equal(nextSendScale(4, rounds(0, 15)), 2);
+    assert.equal(nextSendScale(1, rounds(0, 99)), 1);
 });

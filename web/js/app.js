@@ -11,20 +11,25 @@
 //     only when the membership is gone (`resume-failed`, a close from the server) does every
 //     call end, and after rejoining we are a new member and the calls are set up again by the
 //     same rules.
+// Beside the calls it keeps our presence state (presence.js: sent on join and on every change,
+// shown from the others' `peer-updated`), relays the chat over each Peer's data channel, and
+// warns when the room passes the size where a mesh usually degrades (mesh-health.js).
 
 import { inviteLink, nameProblem, readSettings, roomIdProblem, rtcConfiguration } from "./config.js";
+import { encodeChat, readChat } from "./chat.js";
+import { ChatPanel } from "./chat-panel.js";
 import { refusalExplanation, removedExplanation } from "./explanations.js";
 import { LogPanel } from "./log.js";
 import { LocalMedia, describeMediaError } from "./media.js";
+import { meshSizeWarning } from "./mesh-health.js";
 import { Peer } from "./peer.js";
+import { displayName, presenceState, readPresence } from "./presence.js";
 import { readRoomToken } from "./room-token.js";
+import { shortcutFor } from "./shortcuts.js";
 import { SignalingClient } from "./signaling.js";
-import { formatStats } from "./stats.js";
+import { StatsMonitor } from "./stats-monitor.js";
 import { Tiles } from "./tiles.js";
 import { Ui } from "./ui.js";
-
-// Per-peer stats refresh; getStats is cheap, but a 6-person mesh makes five calls each time.
-const stats_interval_ms = 2000;
 
 const settings = readSettings();
 // Whether our token makes us a moderator decides what the page offers; the server decides what
@@ -41,8 +46,17 @@ const tiles = new Tiles({
     onKick: kick,
 });
 
+const chat = new ChatPanel({
+    panel: els.chatPanel, toggle: els.chatToggle, unread: els.chatUnread, log: els.chatLog,
+    form: els.chatForm, input: els.chatInput, close: els.chatClose,
+}, { onSend: sendChat });
+
 const peers = new Map();   // clientId -> Peer, one per remote member we are in a call with
 const names = new Map();   // clientId -> display name ("" when none), for every member of the room
+const states = new Map();  // clientId -> that member's latest presence state (protocol.md 5.7)
+let handRaised = false;    // ours, sent in our state
+let ownName = "";          // the name we joined with, or renamed ourselves to since
+let sentPresence = "";     // JSON of the state last handed to signaling: unchanged ones are not resent
 let iceServers = null;     // from `joined`, when the server provides them
 let reconnecting = false;  // the membership is gone and we are joining again
 let resuming = false;      // the socket broke and we are taking the same membership back
@@ -52,7 +66,7 @@ let roomLocked = false;    // a moderator locked our room: only moderators may j
 const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
 const signaling = new SignalingClient({ onMessage, onState: onSignalingState, log });
 
-const label = (peerId) => names.get(peerId) || peerId;
+const label = (peerId) => displayName(states.get(peerId), names.get(peerId), peerId);
 
 // ---- Peers -------------------------------------------------------------------------------------
 
@@ -70,6 +84,7 @@ function addPeer(peerId, initiator)
         events: {
             onTrack: (stream) => tiles.setStream(peerId, stream),
             onRemoteVideo: (hasVideo) => tiles.setHasVideo(peerId, hasVideo),
+            onChat: (data) => receiveChat(peerId, data),
             onStateChange: (state) => {
                 tiles.setConnectionState(peerId, state);
                 if (state === "connected")
@@ -79,6 +94,7 @@ function addPeer(peerId, initiator)
     });
     peers.set(peerId, peer);
     tiles.add(peerId, label(peerId));
+    tiles.setPresence(peerId, states.get(peerId));
     peer.setLocalTracks(media.outgoing());
     updateTitle();
     return peer;
@@ -97,11 +113,13 @@ function resumedAfterGap(members)
             removePeer(peerId, "no longer in the room after the server's gap");
     for (const member of members) {
         names.set(member.clientId, member.name ?? "");
+        rememberState(member.clientId, member.state);
         const known = peers.get(member.clientId);
         if (known)
             known.restartIce();
         else
             addPeer(member.clientId, signaling.clientId < member.clientId);
+        showPresence(member.clientId);
         tiles.setSuspended(member.clientId, member.suspended === true);
     }
     log("ws", `resumed our place after a gap on the server; ${members.length} member(s) here, restarting ICE`);
@@ -124,6 +142,7 @@ function endAllCalls(reason)
     for (const peerId of [...peers.keys()])
         removePeer(peerId, reason);
     names.clear();
+    states.clear();
 }
 
 async function logMediaPath(peerId, peer)
@@ -150,8 +169,11 @@ function onMessage(msg)
     case "joined":
         iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : null;
         names.clear();
-        for (const member of msg.peers)
+        states.clear();
+        for (const member of msg.peers) {
             names.set(member.clientId, member.name ?? "");
+            rememberState(member.clientId, member.state);
+        }
         ui.setClientId(msg.clientId);
         setRoomLocked(msg.locked === true);
         log("ws", `joined “${msg.roomId}” as ${msg.clientId}${role.moderator ? " (moderator)" : ""}; ` +
@@ -190,6 +212,7 @@ function onMessage(msg)
         if (Array.isArray(msg.iceServers))
             iceServers = msg.iceServers;
         names.set(msg.peer.clientId, msg.peer.name ?? "");
+        rememberState(msg.peer.clientId, msg.peer.state);
         log("ws", `${label(msg.peer.clientId)} joined; calling them`);
         addPeer(msg.peer.clientId, true);
         break;
@@ -201,6 +224,10 @@ function onMessage(msg)
             removePeer(msg.clientId, "left the room");
         }
         names.delete(msg.clientId);
+        states.delete(msg.clientId);
+        break;
+    case "peer-updated":
+        onPeerUpdated(msg.clientId, msg.state);
         break;
     case "left":
         endAllCalls("we left the room");
@@ -221,6 +248,99 @@ function onMessage(msg)
     default:
         log("ws", `ignoring unknown message “${msg.action}”`);  // protocol.md 14: ignore, don't fail
     }
+}
+
+// ---- Presence (protocol.md 5.7) -----------------------------------------------------------------
+
+function rememberState(peerId, state)
+{
+    if (state !== undefined)
+        states.set(peerId, state);
+}
+
+function showPresence(peerId)
+{
+    tiles.setLabel(peerId, label(peerId));
+    tiles.setPresence(peerId, states.get(peerId));
+}
+
+function onPeerUpdated(peerId, state)
+{
+    const before = readPresence(states.get(peerId));
+    const oldLabel = label(peerId);
+    states.set(peerId, state);
+    const after = readPresence(state);
+    showPresence(peerId);
+    if (label(peerId) !== oldLabel)
+        log("info", `${oldLabel} is now called ${label(peerId)}`);
+    if (after.hand && !before.hand)
+        ui.toast(`${label(peerId)} raised their hand`);
+}
+
+// Our own state, as the others should see it now. Sent only when it changed; signaling.js puts
+// it in every join, so a rejoin after a lost membership carries it again.
+function sendPresence()
+{
+    const { video } = media.outgoing();
+    const state = presenceState({
+        muted: media.mic === null || media.micMuted,
+        video: video !== null,
+        sharing: media.sharingScreen,
+        hand: handRaised,
+        name: ownName,
+    });
+    const text = JSON.stringify(state);
+    if (text === sentPresence)
+        return;
+    sentPresence = text;
+    signaling.updateState(state);
+}
+
+function setHandRaised(raised)
+{
+    handRaised = raised;
+    ui.setHandRaised(raised);
+    sendPresence();
+}
+
+function rename()
+{
+    const name = ui.formValues().name;
+    // An empty name in our state means "no rename" to the others (presence.js), who would keep
+    // showing the old one: say so here rather than pretend.
+    const problem = name === "" ? "Enter the name the others should see." : nameProblem(name);
+    ui.showFormError(problem);
+    if (problem || name === ownName)
+        return;
+    ownName = name;
+    signaling.rename(name);
+    sendPresence();
+    ui.toast(`You are now “${name}” to the others`);
+    log("info", `renamed ourselves to “${name}”`);
+}
+
+// ---- Chat (over each peer's data channel; the server never sees it) -----------------------------
+
+// To everyone we have a call with; a peer whose channel is still opening gets it once it opens.
+function sendChat(text)
+{
+    const at = Date.now();
+    const data = encodeChat({ text, name: ownName, at });
+    for (const peer of peers.values())
+        peer.sendChat(data);
+    chat.add({ from: null, name: "You", text, at });
+    if (peers.size === 0)
+        log("info", "chat: nobody else is in the call to read that yet");
+}
+
+function receiveChat(peerId, data)
+{
+    const message = readChat(data);
+    if (!message) {
+        log("error", `${label(peerId)}: ignored a chat message we cannot read`);
+        return;
+    }
+    chat.add({ from: peerId, name: message.name || label(peerId), text: message.text, at: message.at });
 }
 
 function onSignal(msg)
@@ -368,7 +488,11 @@ function connect()
     const url = new URL(location.href);
     url.searchParams.set("room", roomId);
     history.replaceState(null, "", url);
+    ownName = name;
     signaling.connect(serverUrl, roomId, name, settings.token);
+    // The join carries our state (protocol.md 5.7), so the others never see us unmuted first.
+    sentPresence = "";
+    sendPresence();
 }
 
 function serverUrlProblem(value)
@@ -390,6 +514,7 @@ function onMediaChange()
         peer.setLocalTracks(outgoing);
     ui.showMedia(media);
     updateHangup();
+    sendPresence();
 }
 
 async function startMedia()
@@ -438,6 +563,7 @@ function hangUpAll()
         signaling.broadcast("hangup");
     signaling.disconnect();
     media.stop();
+    setHandRaised(false);
     ui.showNotice("You left the call. Press Connect to join again.", "info", "call");
 }
 
@@ -450,6 +576,8 @@ function updateTitle()
 {
     const room = signaling.roomId;
     document.title = room ? `${room} (${peers.size + 1}) · signald` : "signald call";
+    // The room's size changes exactly when the title's count does.
+    ui.showHealthWarning(els.meshWarning, room ? meshSizeWarning(peers.size + 1, settings.meshWarnAt) : null);
 }
 
 // ---- Events ------------------------------------------------------------------------------------
@@ -459,6 +587,15 @@ els.form.addEventListener("submit", (event) => {
     connect();
 });
 els.disconnect.addEventListener("click", () => signaling.disconnect());
+els.rename.addEventListener("click", rename);
+// In a call the Connect button is disabled, so Enter in the name field would do nothing.
+els.name.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && signaling.active) {
+        event.preventDefault();
+        rename();
+    }
+});
+els.raiseHand.addEventListener("click", () => setHandRaised(!handRaised));
 els.startMedia.addEventListener("click", startMedia);
 els.hangup.addEventListener("click", hangUpAll);
 els.toggleMic.addEventListener("click", () => media.setMicMuted(!media.micMuted));
@@ -492,6 +629,19 @@ els.copyInvite.addEventListener("click", async () => {
 });
 navigator.mediaDevices?.addEventListener("devicechange", refreshDevices);
 
+// Keyboard shortcuts press the very button, so a disabled or hidden control stays out of reach
+// and the button's own handler is the only code path.
+const shortcutButtons = {
+    "toggle-mic": els.toggleMic, "toggle-camera": els.toggleCamera, "raise-hand": els.raiseHand, "chat": els.chatToggle,
+};
+document.addEventListener("keydown", (event) => {
+    const button = shortcutButtons[shortcutFor(event)];
+    if (!button || button.disabled || button.hidden)
+        return;
+    event.preventDefault();
+    button.click();
+});
+
 // Leaving the page: say goodbye properly instead of letting the others time out.
 window.addEventListener("pagehide", () => {
     if (signaling.connected)
@@ -507,17 +657,12 @@ window.addEventListener("pageshow", (event) => {
         location.reload();
 });
 
-// Stats for every tile, and a snapshot the tests (and curious readers) can query.
-setInterval(async () => {
-    for (const [peerId, peer] of peers) {
-        const stats = await peer.readStats().catch(() => null);
-        if (stats)
-            tiles.setStats(peerId, formatStats(stats));
-    }
-}, stats_interval_ms);
+// Stats, quality levels and the uplink warning for every tile (stats-monitor.js).
+new StatsMonitor({ peers, tiles, showUplinkWarning: (text) => ui.showHealthWarning(els.uplinkWarning, text), label, log })
+    .start();
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.
-window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, log });
+window.call = Object.freeze({ settings, role, signaling, media, peers, tiles, chat, log });
 
 ui.setConnection("idle", "Not connected", null);
 ui.showRole(role, settings.token !== "");

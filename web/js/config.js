@@ -19,8 +19,12 @@ export function defaultServerUrl(location = window.location)
     return `${scheme}://${location.host}/ws`;
 }
 
-// Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1, and
-// ?token= (an invite link's signed room token). A name in the token wins over ?name=, as it does
+// Six people: each then sends five videos and decodes five, which is where a laptop's uplink and
+// CPU usually give out in a mesh. ?mesh-warn= moves it for rooms that know their machines.
+export const default_mesh_warn_at = 6;
+
+// Query parameters: ?room=, ?name=, ?server=, ?autostart=1, ?res=240|360|480|720, ?relay=1,
+// ?mesh-warn=N (warn above N people, 2 to 50), and ?token= (an invite link's signed room token). A name in the token wins over ?name=, as it does
 // on the server (protocol.md 7.3), so the page shows the name the others will see.
 export function readSettings(location = window.location)
 {
@@ -28,6 +32,7 @@ export function readSettings(location = window.location)
     const flag = (key) => ["1", "true", "yes"].includes((query.get(key) ?? "").toLowerCase());
     const res = query.get("res");
     const token = query.get("token") ?? "";
+    const meshWarnAt = Number(query.get("mesh-warn"));
     return {
         serverUrl: query.get("server") || defaultServerUrl(location),
         roomId: query.get("room") || "demo",
@@ -35,6 +40,7 @@ export function readSettings(location = window.location)
         autostart: flag("autostart"),
         resolution: res in resolutions ? res : "480",
         relay: flag("relay"),
+        meshWarnAt: Number.isInteger(meshWarnAt) && meshWarnAt >= 2 && meshWarnAt <= 50 ? meshWarnAt : default_mesh_warn_at,
         token,
     };
 }

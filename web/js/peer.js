@@ -6,6 +6,11 @@
 // The app creates a Peer, feeds it the remote's signals (handleSignal) and local tracks
 // (setLocalTracks), and listens to its callbacks. The Peer never talks to the socket directly:
 // `send` is handed in, already directed to this one peer.
+//
+// Each connection also carries the chat: one data channel, negotiated (both sides create it with
+// the same id, so no extra signaling announces it). The caller creates it with its transceivers,
+// so the first offer already has the data section; the called side creates it when that offer
+// arrives, after which it adds nothing to negotiate. Messages sent before it opens wait here.
 
 import { describeSdp } from "./sdp-log.js";
 import { readStats } from "./stats.js";
@@ -15,6 +20,10 @@ const kinds = ["audio", "video"];
 // ICE that stays "disconnected" this long is unlikely to come back by itself (a network change,
 // a laptop lid); "failed" is restarted at once.
 const disconnected_restart_ms = 5000;
+// The chat channel's fixed id on both sides (negotiated: true).
+const chat_channel_id = 0;
+// Chat messages waiting for a channel that has not opened yet; past this the oldest go.
+const max_queued_chats = 100;
 
 export class Peer
 {
@@ -25,6 +34,8 @@ export class Peer
     initiator;
     remoteStream = new MediaStream();
     lastStats = null;
+    // What our video to this peer is divided by (1 = as captured); mesh-health.js decides it.
+    sendScale = 1;
 
     #pc;
     #send;
@@ -37,9 +48,11 @@ export class Peer
     #queue = Promise.resolve(); // incoming signals, applied strictly one after another
     #disconnectedTimer = null;
     #closed = false;
+    #chat = null;              // the chat data channel, once this side created it
+    #chatQueue = [];           // texts sent before it opened
 
     // selfId/peerId: clientIds. send(type, data): a directed signal to this peer.
-    // events: { onTrack(stream), onStateChange(state), onRemoteVideo(hasVideo) }
+    // events: { onTrack(stream), onStateChange(state), onRemoteVideo(hasVideo), onChat(text) }
     constructor({ selfId, peerId, initiator, rtcConfig, send, log, events })
     {
         this.id = peerId;
@@ -58,12 +71,29 @@ export class Peer
             // need to be matched up again.
             for (const kind of kinds)
                 this.#pc.addTransceiver(kind, { direction: "recvonly" });
+            this.#openChat();
         }
     }
 
     // For tests and the curious (window.call.peers.get(id).pc in the console).
     get pc() { return this.#pc; }
     get connectionState() { return this.#pc.connectionState; }
+    // "none" (the called side before the first offer), then the data channel's readyState.
+    get chatState() { return this.#chat?.readyState ?? "none"; }
+
+    // A chat message (chat.js's JSON text): sent now if the channel is open, else when it opens.
+    sendChat(text)
+    {
+        if (this.#closed)
+            return;
+        if (this.#chat?.readyState === "open") {
+            this.#chat.send(text);
+            return;
+        }
+        this.#chatQueue.push(text);
+        if (this.#chatQueue.length > max_queued_chats)
+            this.#chatQueue.shift();
+    }
 
     // What we send to this peer; null for a kind means "send nothing, but keep receiving".
     setLocalTracks(tracks)
@@ -95,6 +125,23 @@ export class Peer
         return this.lastStats;
     }
 
+    // Scales the video we send to this peer only (the others keep theirs): encoding parameters,
+    // no renegotiation. A sender with no encodings yet (before the first offer) is left alone.
+    async setSendScale(scale)
+    {
+        const sender = this.#transceiver("video")?.sender;
+        if (this.#closed || !sender)
+            return false;
+        const params = sender.getParameters();
+        if (!params.encodings?.length)
+            return false;
+        for (const encoding of params.encodings)
+            encoding.scaleResolutionDownBy = scale;
+        await sender.setParameters(params);
+        this.sendScale = scale;
+        return true;
+    }
+
     restartIce()
     {
         if (this.#closed)
@@ -112,6 +159,21 @@ export class Peer
         this.#pc.close();
         for (const track of this.remoteStream.getTracks())
             track.stop();
+    }
+
+    #openChat()
+    {
+        const channel = this.#pc.createDataChannel("chat", { negotiated: true, id: chat_channel_id });
+        this.#chat = channel;
+        channel.onopen = () => {
+            const waiting = this.#chatQueue;
+            this.#chatQueue = [];
+            if (waiting.length)
+                this.#log("rtc", `chat open; sending ${waiting.length} message(s) that waited`);
+            for (const text of waiting)
+                channel.send(text);
+        };
+        channel.onmessage = ({ data }) => this.#events.onChat?.(data);
     }
 
     #wire()
@@ -194,6 +256,9 @@ export class Peer
         await pc.setRemoteDescription(description);
         this.#logDescription("remote", description);
         await this.#flushCandidates();
+        // The called side's half of the chat channel; the offer has negotiated its transport.
+        if (description.type === "offer" && this.#chat === null)
+            this.#openChat();
 
         if (description.type === "offer") {
             // The called side's transceivers exist only now; give them our tracks before

@@ -38,6 +38,9 @@ export function describeSdp(description)
 {
     const { bytes, sections } = summarizeSdp(description.sdp ?? "");
     const parts = sections.map((s) => {
+        // SCTP for the data channels (the chat): no codecs and no direction to speak of.
+        if (s.kind === "application")
+            return "application (data channels)";
         const helpers = s.helpers.length ? ` + ${s.helpers.join(", ")}` : "";
         const codecs = s.codecs.length ? s.codecs.join(", ") : "no codecs";
         return `${s.kind} ${s.direction} [${codecs}]${helpers}`;

@@ -71,6 +71,11 @@ export class SignalingClient
     #retryTimer = null;
     #attemptTimer = null;  // gives up a resume attempt that hangs
     #target = null;        // { url, roomId, name, token }
+    // Our presence (protocol.md 5.7): goes in every `join`, so a rejoin carries it again, and in
+    // an `update` whenever it changes while joined. Changed between our `join` and `joined`, or
+    // while resuming, it goes as soon as the membership is ours again.
+    #state = null;
+    #stateUnsent = false;
     // The current membership's resumeToken and how many text messages arrived after the
     // `joined`/`resumed` that brought it; null when the server offers no resume (--resume-grace 0).
     #resume = null;
@@ -183,6 +188,20 @@ export class SignalingClient
         return this.#sendRequest({ action: "lock", roomId: this.roomId, locked });
     }
 
+    // Our whole presence state; sent now when joined, else with the next join or after a resume.
+    updateState(state)
+    {
+        this.#state = state;
+        this.#stateUnsent = !this.#sendRequest({ action: "update", roomId: this.roomId, state });
+    }
+
+    // A rename mid-call: the others see it from our state; a later rejoin uses it as our name.
+    rename(name)
+    {
+        if (this.#target)
+            this.#target.name = name;
+    }
+
     #sendRequest(message)
     {
         if (this.roomId === null || this.#phase !== "joined" || this.#ws?.readyState !== WebSocket.OPEN)
@@ -289,6 +308,9 @@ export class SignalingClient
             join.name = name;
         if (token)
             join.token = token;
+        if (this.#state !== null)
+            join.state = this.#state;
+        this.#stateUnsent = false;
         ws.send(JSON.stringify(join));
     }
 
@@ -325,6 +347,9 @@ export class SignalingClient
             this.#attempt = 0;
             this.#phase = "joined";
             this.#resume = typeof msg.resumeToken === "string" ? { token: msg.resumeToken, received: 0 } : null;
+            // A change made after our join left (media starting right after Connect) goes now.
+            if (this.#stateUnsent)
+                this.updateState(this.#state);
             this.#onState("joined", { roomId: msg.roomId, clientId: msg.clientId });
         } else if (msg.action === "left" && msg.roomId === this.roomId) {
             this.roomId = null;
@@ -348,6 +373,8 @@ export class SignalingClient
         this.#outboxBytes = 0;
         for (const text of outbox)
             ws.send(text);
+        if (this.#stateUnsent)
+            this.updateState(this.#state);
         this.#onState("resumed", { roomId: msg.roomId, clientId: msg.clientId });
     }
 

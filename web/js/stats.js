@@ -1,6 +1,7 @@
 // Turns RTCPeerConnection.getStats() into the few numbers a person wants to see per peer:
-// round-trip time, inbound bitrate, received resolution and frame rate, and which candidate pair
-// (addresses, host/srflx/relay) carries the media.
+// round-trip time, inbound bitrate, received resolution and frame rate, packet loss and jitter,
+// which candidate pair (addresses, host/srflx/relay) carries the media, and whether what we send
+// is held back by the bandwidth (mesh-health.js judges these).
 
 // The candidate pair in use: the transport names it; older reports only flag it as nominated.
 function selectedPair(report)
@@ -34,16 +35,25 @@ export async function readStats(pc, previous)
     const report = await pc.getStats();
     let video = null;
     let audio = null;
+    let sentVideo = null;
     for (const stat of report.values()) {
         if (stat.type === "inbound-rtp" && stat.kind === "video")
             video = stat;
         else if (stat.type === "inbound-rtp" && stat.kind === "audio")
             audio = stat;
+        else if (stat.type === "outbound-rtp" && stat.kind === "video")
+            sentVideo = stat;
     }
     const pair = selectedPair(report);
     const now = performance.now();
     const bytes = (video?.bytesReceived ?? 0) + (audio?.bytesReceived ?? 0);
     const seconds = previous ? (now - previous.at) / 1000 : 0;
+    // Loss over the last interval, not since the call began: a bad minute an hour ago is over.
+    const lost = (video?.packetsLost ?? 0) + (audio?.packetsLost ?? 0);
+    const received = (video?.packetsReceived ?? 0) + (audio?.packetsReceived ?? 0);
+    const newLost = previous ? lost - previous.lost : lost;
+    const newReceived = previous ? received - previous.received : received;
+    const jitter = audio?.jitter ?? video?.jitter;
     return {
         at: now,
         bytes,
@@ -53,6 +63,14 @@ export async function readStats(pc, previous)
         height: video?.frameHeight ?? 0,
         fps: video?.framesPerSecond ?? 0,
         framesDecoded: video?.framesDecoded ?? 0,
+        lost,
+        received,
+        lossPercent: newLost + newReceived > 0 ? Math.max(0, (100 * newLost) / (newLost + newReceived)) : null,
+        jitterMs: jitter !== undefined ? jitter * 1000 : null,
+        // "bandwidth" when the encoder sends less than it would like because the path is full.
+        sendLimitedBy: sentVideo?.qualityLimitationReason ?? "none",
+        sentWidth: sentVideo?.frameWidth ?? 0,
+        availableOutgoingKbps: pair?.availableOutgoingBitrate !== undefined ? pair.availableOutgoingBitrate / 1000 : null,
         local: candidateInfo(pair && report.get(pair.localCandidateId)),
         remote: candidateInfo(pair && report.get(pair.remoteCandidateId)),
     };

@@ -1,8 +1,18 @@
 // The video grid: one tile per remote peer (a <video data-peer-id> with name, connection state
 // and a stats line) next to the local tile, laid out so that all of them fit the stage. A tile
 // whose member lost the server (suspended) says "reconnecting…" and has data-suspended="true".
-// For a moderator every remote tile has a kick button (data-kick="<peerId>"). Pure DOM: it is
-// told what to show and never reaches into peers or media; a confirmed kick goes to onKick.
+// For a moderator every remote tile has a kick button (data-kick="<peerId>"). Each tile shows the
+// member's presence (presence.js) as badges: raised hand, muted, camera off, sharing. Pure DOM:
+// it is told what to show and never reaches into peers or media; a confirmed kick goes to onKick.
+
+import { badge_kinds, presenceBadges } from "./presence.js";
+
+const badge_icons = {
+    "hand": "#icon-hand",
+    "muted": "#icon-mic-off",
+    "camera-off": "#icon-cam-off",
+    "sharing": "#icon-screen",
+};
 
 const state_labels = {
     new: "waiting",
@@ -84,6 +94,8 @@ export class Tiles
         caption.className = "tile-caption";
         const name = document.createElement("span");
         name.className = "tile-name";
+        name.dataset.tileName = "";
+        const badges = new Map(badge_kinds.map((kind) => [kind, makeBadge(kind)]));
         const state = document.createElement("span");
         state.className = "tile-state";
         const suspended = document.createElement("span");
@@ -91,7 +103,16 @@ export class Tiles
         suspended.textContent = "reconnecting…";
         suspended.title = "Lost the signaling server; the call goes on while they reconnect";
         suspended.hidden = true;
-        caption.append(name, state, suspended);
+        // Three bars, like a phone's signal: how the path to this member does (mesh-health.js).
+        const quality = document.createElement("span");
+        quality.className = "tile-quality";
+        quality.dataset.quality = "unknown";
+        quality.setAttribute("role", "img");
+        quality.setAttribute("aria-label", "Connection quality: not measured yet");
+        quality.title = "Connection quality: not measured yet";
+        for (let i = 0; i < 3; i += 1)
+            quality.append(document.createElement("i"));
+        caption.append(name, quality, ...badges.values(), state, suspended);
 
         const stats = document.createElement("div");
         stats.className = "tile-stats";
@@ -108,7 +129,7 @@ export class Tiles
         this.#container.append(figure);
 
         const tile = {
-            figure, video, avatar, name, state, suspended, stats, placeholderText, kick, label,
+            figure, video, avatar, name, badges, quality, state, suspended, stats, placeholderText, kick, label,
             armedAt: null, disarmTimer: null, hasVideo: false, connection: "new",
         };
         this.#tiles.set(peerId, tile);
@@ -133,7 +154,23 @@ export class Tiles
         tile.name.textContent = label;
         tile.name.title = `clientId ${peerId}`;
         tile.avatar.textContent = initial(label);
+        tile.video.setAttribute("aria-label", `Video from ${label}`);
         this.#labelKick(tile);
+    }
+
+    // The member's latest state (protocol.md 5.7): one badge per thing to show, the rest hidden.
+    setPresence(peerId, state)
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        const shown = presenceBadges(state);
+        for (const [kind, badge] of tile.badges) {
+            badge.hidden = shown[kind] === null;
+            badge.title = shown[kind] ?? "";
+            badge.lastChild.textContent = shown[kind] ?? "";
+        }
+        tile.figure.dataset.hand = shown.hand === null ? "false" : "true";
     }
 
     // Moderators see a kick button on every remote tile, present and future.
@@ -184,6 +221,18 @@ export class Tiles
             return;
         tile.hasVideo = hasVideo;
         this.#refresh(tile);
+    }
+
+    // { level: "unknown"|"good"|"fair"|"poor", text } from mesh-health.js.
+    setQuality(peerId, { level, text })
+    {
+        const tile = this.#tiles.get(peerId);
+        if (!tile)
+            return;
+        tile.figure.dataset.quality = level;
+        tile.quality.dataset.quality = level;
+        tile.quality.setAttribute("aria-label", text);
+        tile.quality.title = text;
     }
 
     setStats(peerId, text)
@@ -280,6 +329,25 @@ export class Tiles
         this.#stage.style.setProperty("--rows", rows);
         this.#stage.dataset.alone = this.#tiles.size === 0 ? "true" : "false";
     }
+}
+
+// A badge is an icon with its words beside it for screen readers (its title for the mouse).
+function makeBadge(kind)
+{
+    const badge = document.createElement("span");
+    badge.className = "tile-badge";
+    badge.dataset.badge = kind;
+    badge.hidden = true;
+    const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    icon.setAttribute("class", "icon");
+    icon.setAttribute("aria-hidden", "true");
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    use.setAttribute("href", badge_icons[kind]);
+    icon.append(use);
+    const words = document.createElement("span");
+    words.className = "visually-hidden";
+    badge.append(icon, words);
+    return badge;
 }
 
 // Browsers block autoplay with sound until the user has interacted with the page (?autostart=1

@@ -1,6 +1,7 @@
-// Everything on the page except the video grid and the log: the connection form, the status pill,
-// the call controls (the moderator's lock toggle among them), the room's locked badge, the device
-// pickers, the notice bar and the toast. It reads inputs and shows state; what the buttons do is
+// Everything on the page except the video grid, the chat and the log: the connection form (with
+// Rename in a call), the status pill, the call controls (the hand, and the moderator's lock toggle
+// among them), the room's locked badge, the device pickers, the mesh-health warnings, the notice
+// bar and the toast. It reads inputs and shows state; what the buttons do is
 // decided in app.js.
 
 import { avatarColor, initial } from "./tiles.js";
@@ -17,6 +18,18 @@ export class Ui
         formError: $("form-error"),
         connect: $("connect"),
         disconnect: $("disconnect"),
+        rename: $("rename"),
+        meshWarning: $("mesh-warning"),
+        uplinkWarning: $("uplink-warning"),
+        chatPanel: $("chat-panel"),
+        chatToggle: $("chat-toggle"),
+        chatUnread: $("chat-unread"),
+        chatLog: $("chat-log"),
+        chatForm: $("chat-form"),
+        chatInput: $("chat-input"),
+        chatClose: $("chat-close"),
+        raiseHand: $("raise-hand"),
+        localHandFlag: $("local-hand-flag"),
         startMedia: $("start-media"),
         toggleMic: $("toggle-mic"),
         toggleCamera: $("toggle-camera"),
@@ -89,8 +102,10 @@ export class Ui
         els.lockToggle.disabled = state !== "joined";
         els.connect.disabled = busy;
         els.disconnect.disabled = !busy;
-        for (const input of [els.serverUrl, els.roomId, els.name])
+        for (const input of [els.serverUrl, els.roomId])
             input.disabled = busy;
+        // The name stays editable in a call: Rename tells the others (unless a token names us).
+        els.rename.hidden = state !== "joined" || els.name.readOnly;
         els.roomLabel.textContent = roomId ? `room “${roomId}”` : "not in a room";
         document.body.dataset.connection = state;
     }
@@ -131,6 +146,24 @@ export class Ui
         const name = this.els.name.value.trim();
         this.els.localName.textContent = name ? `${name} (you)` : "You";
         this.els.localAvatar.textContent = initial(name || "You");
+    }
+
+    // text: a warning from mesh-health.js, or null to hide it.
+    showHealthWarning(element, text)
+    {
+        if (text === null) {
+            element.hidden = true;
+            return;
+        }
+        if (element.textContent !== text)
+            element.textContent = text;
+        element.hidden = false;
+    }
+
+    setHandRaised(raised)
+    {
+        setToggle(this.els.raiseHand, raised, raised ? "Lower hand" : "Raise hand", "#icon-hand");
+        this.els.localHandFlag.hidden = !raised;
     }
 
     setClientId(clientId)
