@@ -88,7 +88,7 @@ function addPeer(peerId, initiator)
             onStateChange: (state) => {
                 tiles.setConnectionState(peerId, state);
                 if (state === "connected")
-                    logMediaPath(peerId, peer);
+                    peer.readStats().then((stats) => logMediaPath(peerId, stats), () => {});
             },
         },
     });
@@ -132,6 +132,7 @@ function removePeer(peerId, reason)
         return;
     peer.close();
     peers.delete(peerId);
+    loggedPaths.delete(peerId);
     tiles.remove(peerId);
     log("rtc", `${label(peerId)}: ${reason}; connection closed`);
     updateTitle();
@@ -145,15 +146,22 @@ function endAllCalls(reason)
     states.clear();
 }
 
-async function logMediaPath(peerId, peer)
+// Logs the candidate pair a peer's media takes whenever it is new: when the connection comes up
+// (the pair may not be in the stats yet at that moment, so every stats round looks again) and
+// after an ICE restart moves it.
+const loggedPaths = new Map();   // peerId -> the path last logged
+function logMediaPath(peerId, stats)
 {
-    const stats = await peer.readStats().catch(() => null);
-    if (stats?.local && stats.remote) {
-        // A peer-reflexive candidate (learned from an incoming check before the peer's own
-        // candidate message arrived) has its address hidden in stats.
-        const where = (c) => `${c.type} ${c.address || "(hidden)"}:${c.port}`;
-        log("ice", `${label(peerId)}: media flows ${where(stats.local)} ⇄ ${where(stats.remote)} over ${stats.local.protocol}`);
-    }
+    if (!stats?.local || !stats.remote || !peers.has(peerId))
+        return;
+    // A peer-reflexive candidate (learned from an incoming check before the peer's own
+    // candidate message arrived) has its address hidden in stats.
+    const where = (c) => `${c.type} ${c.address || "(hidden)"}:${c.port}`;
+    const path = `${where(stats.local)} ⇄ ${where(stats.remote)} over ${stats.local.protocol}`;
+    if (loggedPaths.get(peerId) === path)
+        return;
+    loggedPaths.set(peerId, path);
+    log("ice", `${label(peerId)}: media flows ${path}`);
 }
 
 // ---- Signaling ---------------------------------------------------------------------------------
@@ -658,7 +666,8 @@ window.addEventListener("pageshow", (event) => {
 });
 
 // Stats, quality levels and the uplink warning for every tile (stats-monitor.js).
-new StatsMonitor({ peers, tiles, showUplinkWarning: (text) => ui.showHealthWarning(els.uplinkWarning, text), label, log })
+new StatsMonitor({ peers, tiles, showUplinkWarning: (text) => ui.showHealthWarning(els.uplinkWarning, text),
+    onStats: logMediaPath, label, log })
     .start();
 
 // A handle for the browser console and the e2e tests: window.call.peers.get(id).pc, etc.

@@ -15,16 +15,19 @@ export class StatsMonitor
     #peers;
     #tiles;
     #showUplinkWarning;
+    #onStats;
     #label;
     #log;
     #sendRounds = new Map();   // peerId -> { limitedRounds, clearRounds }, consecutive
 
-    // peers: the app's Map clientId -> Peer; showUplinkWarning(text or null); label(peerId).
-    constructor({ peers, tiles, showUplinkWarning, label, log })
+    // peers: the app's Map clientId -> Peer; showUplinkWarning(text or null); onStats(peerId,
+    // stats) after each peer's round; label(peerId).
+    constructor({ peers, tiles, showUplinkWarning, onStats, label, log })
     {
         this.#peers = peers;
         this.#tiles = tiles;
         this.#showUplinkWarning = showUplinkWarning;
+        this.#onStats = onStats;
         this.#label = label;
         this.#log = log;
     }
@@ -41,6 +44,7 @@ export class StatsMonitor
             const stats = await peer.readStats().catch(() => null);
             if (!stats)
                 continue;
+            this.#onStats(peerId, stats);
             this.#tiles.setStats(peerId, formatStats(stats));
             this.#tiles.setQuality(peerId, connectionQuality(stats));
             const limited = stats.sendLimitedBy === "bandwidth";
