@@ -19,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace signald::test {
 namespace {
@@ -233,6 +234,30 @@ TEST_F(RoomTokens, NoTokenOrSecretReachesTheLogsOrTheCommandLine)
         EXPECT_EQ(text.find(kid_secret), std::string::npos) << text;
     }
     EXPECT_NE(output.find("GET /?"), std::string::npos) << output; // the request was logged
+}
+
+TEST_F(RoomTokens, AResumeNeedsNoTokenEvenOnceTheJoinsHasExpired)
+{
+    start();
+    auto a = connect();
+    auto b = connect();
+    // Valid for the join, expired (past the leeway) by the time of the resume.
+    a->send_json(
+        join_with("r", make_token(json{{"room", "r"}, {"exp", unix_now() - 29}}, bare_secret)));
+    const auto joined = a->next_json();
+    ASSERT_EQ(joined["action"], "joined");
+    b->send_json(join_with("r", make_token(claims("r"), bare_secret)));
+    ASSERT_EQ(b->next_json()["action"], "joined");
+    a->next_json(); // peer-joined b
+    a->drop(true);
+    EXPECT_EQ(b->next_json()["action"], "peer-suspended");
+    std::this_thread::sleep_for(2s); // exp - 29 + 2 s: past the 30 s of leeway now
+
+    auto back = connect();
+    back->send_json(json{{"action", "resume"}, {"token", joined["resumeToken"]}, {"received", 1}});
+    const auto resumed = back->next_json();
+    EXPECT_EQ(resumed["action"], "resumed") << resumed;
+    EXPECT_EQ(b->next_json()["action"], "peer-resumed");
 }
 
 TEST_F(RoomTokens, WithoutTheOptionATokenIsIgnored)
