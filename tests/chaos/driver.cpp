@@ -153,7 +153,7 @@ void Driver::close_everyone()
             last = g;
             return g == Gauges{0, 0, 0, 0, 0};
         },
-        Clock::now() + resume_grace + 10s);
+        Clock::now() + resume_grace() + 10s);
     if (!zero)
         problem("leak",
                 "10 s after the last grace period ended, /metrics still shows " + last.describe());

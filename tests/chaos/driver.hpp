@@ -10,6 +10,7 @@
 #include "chaos_client.hpp"
 #include "nodes.hpp"
 #include "server_probe.hpp"
+#include "signald_process.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,17 +31,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SIGNALD_CHAOS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIGNALD_CHAOS_ASAN 1
-#endif
-#endif
-#ifndef SIGNALD_CHAOS_ASAN
-#define SIGNALD_CHAOS_ASAN 0
-#endif
 
 namespace signald::test::chaos {
 
@@ -64,7 +54,11 @@ inline constexpr std::size_t max_pending_requests = 100;
 // back expire within the run. A cut member that resumes waits at most max_resume_delay first,
 // which leaves two seconds (seven in the ASan build, whose backlog reaches seconds) for the new
 // connection, its upgrade and its resume to reach a busy server before the grace ends.
-inline constexpr std::chrono::seconds resume_grace = SIGNALD_CHAOS_ASAN ? 8s : 3s;
+inline std::chrono::seconds resume_grace()
+{
+    static const bool sanitized = binary_is_address_sanitized(default_binary());
+    return sanitized ? 8s : 3s;
+}
 inline constexpr auto max_resume_delay = 1000ms;
 
 inline double ms_since(Clock::time_point start)

@@ -182,7 +182,7 @@ void Driver::on_error(Client& c, const json& m, std::string_view text)
     // grace period may have ended (a driver slowed down by a loaded machine; the server's grace
     // began after our cut, so not before): the member is gone (the others hear peer-left) and
     // this connection is a fresh client that may join.
-    const bool late = c.cut_at && Clock::now() - *c.cut_at >= resume_grace;
+    const bool late = c.cut_at && Clock::now() - *c.cut_at >= resume_grace();
     if (text_field(m, "code") == "resume-failed" && text_field(m, "request") == "resume" &&
         c.pending == Client::Pending::resume && (c.fail_resume || late)) {
         ++(c.fail_resume ? stats_.resumes_failed : stats_.resumes_late);
@@ -406,9 +406,9 @@ void Driver::await_no_suspended(const char* when)
                 last = g;
                 return g.suspended == 0;
             },
-            Clock::now() + resume_grace + 5s))
+            Clock::now() + resume_grace() + 5s))
         problem("suspended-forever", std::string(when) + ": members still suspended " +
-                                         std::to_string((resume_grace + 5s).count()) +
+                                         std::to_string((resume_grace() + 5s).count()) +
                                          " s after the last cut: " + last.describe());
     // Their expiry's peer-left must reach everyone before views are compared.
     if (!wait_quiet(500ms, Clock::now() + 30s))

@@ -7,6 +7,7 @@
 #   tests/scripts/cluster_test.sh SIGNALD_BINARY
 set -euo pipefail
 binary=${1:?usage: cluster_test.sh SIGNALD_BINARY}
+binary=${SIGNALD_TEST_BINARY:-$binary} # scripts/test's ASan run points every test at its build
 cd "$(dirname "$0")/../.."
 
 out=$(mktemp "${TMPDIR:-/tmp}/signald-cluster-test.XXXXXX")

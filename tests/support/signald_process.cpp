@@ -7,7 +7,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -114,6 +116,19 @@ const char* signal_name(int signal_number)
 
 } // namespace
 
+std::string default_binary()
+{
+    const char* chosen = std::getenv("SIGNALD_TEST_BINARY");
+    return chosen != nullptr && *chosen != '\0' ? chosen : SIGNALD_BINARY;
+}
+
+bool binary_is_address_sanitized(const std::filesystem::path& binary)
+{
+    std::ifstream file(binary, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    return bytes.find("__asan_init") != std::string::npos;
+}
+
 std::string ExitStatus::describe() const
 {
     if (signal != 0)
@@ -158,7 +173,7 @@ void SignaldProcess::spawn(const std::vector<std::string>& args, const EnvChange
                            const Launch& launch)
 {
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-    const std::string binary = launch.binary.empty() ? SIGNALD_BINARY : launch.binary.string();
+    const std::string binary = launch.binary.empty() ? default_binary() : launch.binary.string();
     const std::string working_dir = launch.working_dir.string();
     std::vector<std::string> argv_strings{binary};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());

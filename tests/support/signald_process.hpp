@@ -41,9 +41,18 @@ using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>
 // test's own working directory. The install tests run an installed copy from elsewhere.
 struct Launch
 {
-    std::filesystem::path binary;      // empty: SIGNALD_BINARY
+    std::filesystem::path binary;      // empty: default_binary()
     std::filesystem::path working_dir; // empty: the test's own
 };
+
+// The binary tests run when Launch::binary is empty: $SIGNALD_TEST_BINARY when set, else the
+// build's own SIGNALD_BINARY. scripts/test points the normal build's integration and chaos tests at
+// the ASan+UBSan signald this way: the server is what the sanitizers must watch, and compiling the
+// test clients a second time with them was the longest part of CI.
+std::string default_binary();
+// Whether the binary was built with AddressSanitizer (it names __asan_init, linked statically or
+// not). Tests that read a server's RSS, or whose deadlines assume an uninstrumented server, ask.
+bool binary_is_address_sanitized(const std::filesystem::path& binary);
 
 class SignaldProcess
 {
