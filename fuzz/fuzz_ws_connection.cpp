@@ -233,7 +233,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             h.fire_close_deadline();
             break;
         case 12:
-            h.finish_tls_shutdown();
+            h.connection().end_of_input(true, "end of stream"); // the peer's FIN, at any time
             break;
         case 13:
             if (in.ConsumeIntegralInRange<int>(0, 3) == 0)

@@ -162,13 +162,6 @@ public:
             connection_->close_deadline_passed();
         }
     }
-    void finish_tls_shutdown()
-    {
-        if (shutdown_pending_) {
-            shutdown_pending_ = false;
-            connection_->shut_down_done();
-        }
-    }
 
     // --- What happened ---
     std::vector<std::string> texts; // what the hub heard
@@ -252,7 +245,6 @@ public:
     {
         ++shut_downs;
         shut_ = true;
-        shutdown_pending_ = tls_;
     }
     void cut() override
     {
@@ -293,7 +285,6 @@ private:
     bool detach_posted_ = false;
     bool shut_ = false;
     bool cut_ = false;
-    bool shutdown_pending_ = false;
     bool deadline_armed_ = false;
     bool deadline_cancelled_ = false;
 };

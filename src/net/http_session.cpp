@@ -254,10 +254,17 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
     const auto early_bytes = buffer_.cdata();
     std::string early(static_cast<const char*>(early_bytes.data()), early_bytes.size());
     if constexpr (tls) {
-        // The WebSocket's keepalive watches the connection from now on.
-        beast::get_lowest_layer(stream_).expires_never();
-        std::make_shared<WsTlsSession>(std::move(stream_), host_.ws_host(),
-                                       std::move(peer_address_), std::move(*admission_))
+        // From here on the session drives OpenSSL itself (ws_tls_session.hpp); the stream, its
+        // buffers and its BIO pair go with this HttpSession.
+        std::string why;
+        SSL* ssl = take_tls_state(stream_, early, why);
+        if (ssl == nullptr) {
+            spdlog::debug("{} WebSocket upgrade dropped: {}", peer_address_, why);
+            return;
+        }
+        std::make_shared<WsTlsSession>(beast::get_lowest_layer(stream_).release_socket(), ssl,
+                                       host_.ws_host(), std::move(peer_address_),
+                                       std::move(*admission_))
             ->start(std::move(early));
     } else {
         std::make_shared<WsPlainSession>(beast::get_lowest_layer(stream_).release_socket(),

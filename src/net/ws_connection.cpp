@@ -289,11 +289,6 @@ void WsConnection::close_deadline_passed()
     cut();
 }
 
-void WsConnection::shut_down_done()
-{
-    cut();
-}
-
 void WsConnection::slow_consumer_detach()
 {
     detach("slow consumer (1008)", ConnectionEnd::closed);

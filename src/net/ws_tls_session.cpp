@@ -1,18 +1,45 @@
 #include "signald/net/ws_tls_session.hpp"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+
+#include <array>
+
 namespace signald {
 namespace {
 
-// Every TLS session holds this for its whole life, idle or not. Most signaling messages fit; the
-// rest of a longer record waits inside OpenSSL and comes out over the next reads. (A whole
-// 16 KiB record per read cost 9 KB more per idle connection: bench/README.md, "TLS".)
-constexpr std::size_t read_buffer_bytes = std::size_t{4} * 1024;
+// Encrypting stops while this much ciphertext waits for the kernel: a backlog waits as plaintext
+// in the connection's queue (where the slow-consumer cap counts it), not twice over here.
+constexpr std::size_t max_cipher_waiting = std::size_t{64} * 1024;
 
 } // namespace
 
-WsTlsSession::WsTlsSession(TlsStream stream, WsHost& host, std::string peer_address,
+SSL* take_tls_state(TlsStream& stream, std::string& early, std::string& why)
+{
+    SSL* ssl = stream.native_handle();
+    // Asio moves all it reads from the socket into its BIO pair before the read that needed it
+    // ends, so what the stream holds is in OpenSSL: read it through the old BIOs while they are
+    // attached. (A record cut off in the middle stays inside the SSL, which keeps it.)
+    std::array<char, 4096> piece{};
+    for (;;) {
+        ERR_clear_error();
+        const int got = SSL_read(ssl, piece.data(), static_cast<int>(piece.size()));
+        if (got <= 0)
+            break;
+        early.append(piece.data(), static_cast<std::size_t>(got));
+    }
+    ERR_clear_error();
+    if (BIO_wpending(SSL_get_wbio(ssl)) > 0) {
+        why = "TLS output pending at the upgrade";
+        return nullptr;
+    }
+    SSL_up_ref(ssl);
+    return ssl;
+}
+
+WsTlsSession::WsTlsSession(tcp::socket socket, SSL* ssl, WsHost& host, std::string peer_address,
                            Admission admission)
-    : stream_(std::move(stream)), host_(host), admission_(std::move(admission)),
+    : socket_(std::move(socket)), host_(host), admission_(std::move(admission)), channel_(ssl),
       connection_(host, *this, std::move(peer_address), true)
 {}
 
@@ -24,26 +51,65 @@ void WsTlsSession::start(std::string early)
         if (!connection_.reading())
             return;
     }
-    read_buffer_ = std::make_unique<char[]>(read_buffer_bytes);
-    do_read();
+    error_code ec;
+    socket_.non_blocking(true, ec); // reads are attempted only when the socket is readable
+    wait_readable();
 }
 
-void WsTlsSession::do_read()
+void WsTlsSession::wait_readable()
 {
-    stream_.async_read_some(net::buffer(read_buffer_.get(), read_buffer_bytes),
-                            beast::bind_front_handler(&WsTlsSession::on_read, shared_from_this()));
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
 }
 
-void WsTlsSession::on_read(error_code ec, std::size_t bytes)
+void WsTlsSession::on_readable(error_code ec)
 {
     if (ec)
         return connection_.end_of_input(ec == net::error::eof, ec.message());
-    if (!connection_.lingering()) {
-        connection_.receive(std::span<char>(read_buffer_.get(), bytes), WsConnection::Clock::now());
-        if (!connection_.reading())
-            return;
+    // Ciphertext into the first half of the shared buffer, plaintext into the second.
+    const std::span<char> buffer = host_.read_buffer();
+    const std::span<char> ciphertext = buffer.first(buffer.size() / 2);
+    const std::span<char> plaintext = buffer.subspan(buffer.size() / 2);
+    const std::size_t bytes =
+        socket_.read_some(net::buffer(ciphertext.data(), ciphertext.size()), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again)
+        return wait_readable();
+    if (ec)
+        return connection_.end_of_input(ec == net::error::eof, ec.message());
+    // While lingering after the close, what still arrives is read only to be thrown away.
+    if (!connection_.lingering() && !decrypt(ciphertext.first(bytes), plaintext))
+        return;
+    if (bytes < ciphertext.size())
+        return wait_readable(); // drained (WsPlainSession::on_readable says why that is enough)
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+}
+
+bool WsTlsSession::decrypt(std::span<const char> ciphertext, std::span<char> scratch)
+{
+    channel_.feed(ciphertext);
+    for (;;) {
+        const std::size_t had = cipher_waiting();
+        const auto [status, bytes] = channel_.decrypt(scratch, cipher_);
+        if (cipher_waiting() != had)
+            write_soon(); // OpenSSL answered something (a KeyUpdate)
+        if (bytes > 0) {
+            connection_.receive(scratch.first(bytes), WsConnection::Clock::now());
+            if (connection_.reading())
+                continue;
+            channel_.drop_input();
+            return false;
+        }
+        switch (status) {
+        case TlsChannel::Status::open:
+            return true;
+        case TlsChannel::Status::closed: // close_notify: the stream ended cleanly
+            connection_.end_of_input(true, "close_notify");
+            return false;
+        case TlsChannel::Status::failed:
+            connection_.end_of_input(false, channel_.error());
+            return false;
+        }
     }
-    do_read();
 }
 
 void WsTlsSession::write_soon()
@@ -51,7 +117,7 @@ void WsTlsSession::write_soon()
     if (connection_.writing() || flush_posted_)
         return;
     flush_posted_ = true;
-    net::post(socket().get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
         self->flush_posted_ = false;
         if (!self->connection_.writing())
             self->write_now();
@@ -62,32 +128,59 @@ void WsTlsSession::write_now()
 {
     if (connection_.writing())
         return;
-    if (connection_.unsent().empty())
-        return connection_.drained();
-    writing_.assign(connection_.unsent());
-    connection_.written(writing_.size());
-    connection_.write_pending(writing_.size());
-    net::async_write(stream_, net::buffer(writing_),
-                     [self = shared_from_this()](error_code ec, std::size_t) {
-                         std::string().swap(self->writing_);
-                         if (ec)
-                             return self->connection_.write_failed();
-                         self->connection_.write_done();
-                         self->write_now();
-                     });
+    for (;;) {
+        while (cipher_waiting() < max_cipher_waiting && !connection_.unsent().empty()) {
+            const std::size_t took = channel_.write(connection_.unsent(), cipher_);
+            if (took == 0)
+                return connection_.write_failed();
+            connection_.written(took);
+        }
+        if (cipher_waiting() == 0)
+            break;
+        error_code ec;
+        const std::size_t written =
+            socket_.write_some(net::buffer(cipher_.data() + cipher_sent_, cipher_waiting()), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            // The kernel's buffer is full: write the rest when the peer has read some.
+            connection_.write_pending(cipher_waiting());
+            socket_.async_wait(tcp::socket::wait_write,
+                               [self = shared_from_this()](error_code failure) {
+                                   if (failure)
+                                       return self->connection_.write_failed();
+                                   self->connection_.write_done();
+                                   self->write_now();
+                               });
+            return;
+        }
+        if (ec)
+            return connection_.write_failed();
+        cipher_sent_ += written;
+    }
+    std::string().swap(cipher_); // an idle connection holds no write memory
+    cipher_sent_ = 0;
+    if (fin_when_flushed_) {
+        fin_when_flushed_ = false;
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    connection_.drained();
 }
 
 void WsTlsSession::shut_down()
 {
-    // close_notify, then the peer's; the close deadline bounds a peer that never answers.
-    stream_.async_shutdown(
-        [self = shared_from_this()](error_code) { self->connection_.shut_down_done(); });
+    // Our close_notify, then FIN behind it, then read (and throw away) until the peer's FIN or the
+    // close deadline, as WsPlainSession::shut_down does and for the same reason. Waiting for the
+    // peer's close_notify as well would add nothing: the WebSocket close handshake is over.
+    channel_.close_notify(cipher_);
+    fin_when_flushed_ = true;
+    write_now();
+    wait_readable();
 }
 
 void WsTlsSession::cut()
 {
     error_code ignored;
-    socket().close(ignored);
+    socket_.close(ignored);
     if (close_timer_)
         close_timer_->cancel();
 }
@@ -97,7 +190,7 @@ void WsTlsSession::arm_close_deadline()
     if (close_timer_)
         return;
     close_timer_ =
-        std::make_unique<net::steady_timer>(socket().get_executor(), WsConnection::close_deadline);
+        std::make_unique<net::steady_timer>(socket_.get_executor(), WsConnection::close_deadline);
     close_timer_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec)
             self->connection_.close_deadline_passed();
@@ -106,7 +199,7 @@ void WsTlsSession::arm_close_deadline()
 
 void WsTlsSession::post_detach()
 {
-    net::post(socket().get_executor(),
+    net::post(socket_.get_executor(),
               [self = shared_from_this()] { self->connection_.slow_consumer_detach(); });
 }
 

@@ -262,6 +262,33 @@ TEST_F(Tls, FrameBehindTheUpgradeRequestInTheSameTlsWriteIsHandled)
     EXPECT_EQ(joined.value("roomId", ""), "early");
 }
 
+// The request fills one TLS record exactly (the client's records are cut at 512 bytes) and the
+// join is the next record, written right behind it: the server's TLS layer usually has the join,
+// still encrypted, when the upgrade is done, and must hand it to the WebSocket session
+// (take_tls_state). Else it arrives later, as any frame does; the outcome must be the same.
+TEST_F(Tls, AJoinInTheRecordBehindTheUpgradeRequestIsHandled)
+{
+    const std::string head = "GET /ws HTTP/1.1\r\nHost: localhost:" + std::to_string(port()) +
+                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\nX-Pad: ";
+    constexpr std::size_t record = 512;
+    const std::string request = head + std::string(record - head.size() - 4, 'p') + "\r\n\r\n";
+    ASSERT_EQ(request.size(), record);
+    auto client = https();
+    client->cut_records_at(record);
+    client->send_raw(request + encode_frame(opcode::text, R"({"action":"join","roomId":"next"})"));
+    EXPECT_EQ(client->read_response().result_int(), 101u);
+    const std::string bytes = client->read_bytes(2);
+    ASSERT_EQ(static_cast<std::uint8_t>(bytes.at(0)), 0x81);
+    const std::size_t length = static_cast<std::uint8_t>(bytes.at(1));
+    ASSERT_LT(length, 126u);
+    const std::string text = (bytes + client->read_bytes(2 + length - bytes.size())).substr(2);
+    const json joined = json::parse(text, nullptr, false);
+    EXPECT_EQ(joined.value("action", ""), "joined") << text;
+    EXPECT_EQ(joined.value("roomId", ""), "next");
+}
+
 TEST_F(Tls, BigMessagesAndABurstCrossTlsRecordsIntactAndInOrder)
 {
     // The default message limit (256 KiB) and no rate limit.

@@ -139,6 +139,11 @@ HttpsClient::Response HttpsClient::request(std::string_view method, std::string_
                          std::chrono::duration_cast<Duration>(deadline - Clock::now()));
 }
 
+void HttpsClient::cut_records_at(std::size_t bytes)
+{
+    SSL_set_max_send_fragment(stream_.native_handle(), static_cast<long>(bytes));
+}
+
 void HttpsClient::send_raw(std::string_view bytes, Duration timeout)
 {
     write_buffer_.assign(bytes);

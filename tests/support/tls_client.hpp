@@ -61,6 +61,8 @@ public:
     // SHA-256 (AA:BB:...) of the certificate the server presented, and the certificate as PEM.
     std::string peer_fingerprint();
     std::string peer_certificate_pem();
+    // From now on, what this client sends is cut into TLS records of at most bytes (>= 512).
+    void cut_records_at(std::size_t bytes);
 
 private:
     TlsTrust trust_;

@@ -614,7 +614,7 @@ TEST(WsConnection, TlsShutdownWaitsForTheWriteInFlight)
     h.kernel_room(100); // the close frame's write ends
     EXPECT_EQ(h.shut_downs, 1);
     EXPECT_EQ(frames(h), (Frames{"text:x", "close:1000"}));
-    h.finish_tls_shutdown();
+    h.connection().end_of_input(true, "end of stream"); // the peer's FIN
     EXPECT_EQ(h.connection().phase(), WsPhase::done);
     EXPECT_EQ(h.detaches, 1);
 }

@@ -12,7 +12,7 @@
 //   closing   --peer's close frame (our close answered), broken rule-> finishing
 //   finishing --queue written out (drained)-->                         lingering
 //   open, closing --abort (a resume took the membership over)-->         finishing, then done
-//   any       --idle timeout, write failure, end of input, close deadline, TLS shutdown-->  done
+//   any       --idle timeout, write failure, end of input, close deadline-->                 done
 // open: text flows both ways. closing: our close frame is queued, nothing more goes out after it,
 // and we still read for the peer's answer. finishing: nothing more is read; what is queued goes
 // out, then our side shuts down (FIN or close_notify). lingering: our side is shut down; reads
@@ -74,7 +74,7 @@ public:
         virtual void write_soon() = 0;
         // Hand the kernel what it takes now (a big backlog), then wait for room for the rest.
         virtual void write_now() = 0;
-        // Our side is finished: FIN (plain) or close_notify (TLS), then wait for the peer's.
+        // Our side is finished: FIN (behind close_notify over TLS), then wait for the peer's.
         virtual void shut_down() = 0;
         // Cut the TCP connection: every pending operation fails; cancels the close deadline.
         virtual void cut() = 0;
@@ -102,22 +102,20 @@ public:
     void rebind(ClientId id) { id_ = std::move(id); }
     std::uint64_t texts() const { return texts_; }
     void tick(Clock::time_point now);
-    // The driver took count bytes from the front of unsent(): the kernel took them, or a TLS
-    // write copied them.
+    // The driver took count bytes from the front of unsent(): the kernel took them, or TLS
+    // encrypted them.
     void written(std::size_t count);
-    // A write is outstanding (waiting for the socket to drain, or a TLS write of in_flight
-    // bytes); write_done() or write_failed() ends it.
+    // A write is outstanding: the socket must drain first. in_flight: bytes taken from the queue
+    // but not yet by the kernel (TLS records); the slow-consumer cap counts them.
     void write_pending(std::size_t in_flight);
     void write_done();
     void write_failed();
     // Nothing is queued and no write is outstanding.
     void drained();
-    // The peer's stream ended: EOF, an error, our own cut, or (TLS) the end of the shutdown.
+    // The peer's stream ended: EOF (or close_notify), an error, or our own cut.
     // error: what to log when it was not a clean end of stream.
     void end_of_input(bool clean_eof, std::string_view error);
     void close_deadline_passed();
-    // TLS: the close_notify exchange after shut_down() is over, or failed.
-    void shut_down_done();
     void slow_consumer_detach();
 
     // --- Outputs ---
@@ -163,7 +161,7 @@ private:
     WsPhase phase_ = WsPhase::open;
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
-    std::size_t in_flight_ = 0; // bytes a TLS write copied out of the queue
+    std::size_t in_flight_ = 0; // TLS records waiting for the kernel (write_pending)
     std::uint64_t texts_ = 0;   // text messages queued, or dropped once closing
     // texts_ when each of the two latest unanswered pings went out, newest first: a pong that
     // crossed the next ping on the wire still acknowledges what preceded its own ping.
