@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include <malloc.h>
+
 namespace signald {
 namespace {
 
@@ -227,12 +229,33 @@ void Server::schedule_keepalive()
                 live->keepalive(now);
         sweep_.clear();
         hub_.tick(); // the sweep runs at least once a second: expiry is at most that late
+        trim_heap(now);
         schedule_keepalive();
     });
 }
 
+void Server::trim_heap(std::chrono::steady_clock::time_point now)
+{
+    // glibc keeps what is freed inside its heap. Connections come and go in bursts, and each one
+    // starting needs far more memory for a moment than it keeps (a TLS handshake: about 100 KB of
+    // OpenSSL's and Asio's buffers; an HTTP upgrade: Beast's parser); what the burst freed stays
+    // resident as holes between the connections that stayed. malloc_trim(0) hands every free page
+    // back to the kernel, wherever it is. It runs at the first sweep without a new connection
+    // after some arrived (a burst is over), or every 10 s while they keep arriving: a steady
+    // server never pays it, a busy one rarely.
+    constexpr auto at_least_every = std::chrono::seconds{10};
+    const bool burst_over = accepted_since_trim_ > 0 && accepted_since_trim_ == accepted_at_sweep_;
+    accepted_at_sweep_ = accepted_since_trim_;
+    if (!burst_over && (accepted_since_trim_ == 0 || now - last_trim_ < at_least_every))
+        return;
+    accepted_since_trim_ = accepted_at_sweep_ = 0;
+    last_trim_ = now;
+    malloc_trim(0);
+}
+
 void Server::on_connection(tcp::socket socket)
 {
+    ++accepted_since_trim_;
     error_code ec;
     // Signaling is many small messages where latency matters; never wait to coalesce them.
     socket.set_option(tcp::no_delay(true), ec);

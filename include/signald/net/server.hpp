@@ -101,6 +101,8 @@ private:
 
     void on_connection(tcp::socket socket);
     void schedule_keepalive();
+    // Gives the heap's free pages back to the kernel after connections arrived (server.cpp).
+    void trim_heap(std::chrono::steady_clock::time_point now);
 
     // Input from clients while this node waits for Redis to confirm it is still alive (it woke
     // from a freeze): held in arrival order, then handled, or dropped if the node was declared
@@ -152,6 +154,9 @@ private:
     std::vector<char> read_buffer_;
     std::vector<std::weak_ptr<Connection>> sweep_;
     // One timer pings and times out every connection, instead of one per connection.
+    std::size_t accepted_since_trim_ = 0;
+    std::size_t accepted_at_sweep_ = 0; // accepted_since_trim_ at the previous sweep
+    std::chrono::steady_clock::time_point last_trim_{};
     net::steady_timer keepalive_timer_;
     net::steady_timer shutdown_timer_;
     bool shutting_down_ = false;
