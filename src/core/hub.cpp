@@ -47,6 +47,7 @@ bool same_secret(std::string_view a, std::string_view b)
 Hub::Hub(Transport& transport, IdSource& ids, HubLimits limits, Clock clock,
          IceServersFor ice_servers, JoinCheck join_check)
     : transport_(transport), delivery_(transport), ids_(ids), limits_(limits),
+      rate_policy_(limits.rate, limits.max_message_bytes),
       clock_(clock ? std::move(clock) : Clock{[] { return std::chrono::steady_clock::now(); }}),
       ice_servers_(std::move(ice_servers)), join_check_(std::move(join_check))
 {}
@@ -119,10 +120,9 @@ bool Hub::connect_as(const ClientId& id)
 {
     if (clients_.contains(id))
         return false;
-    clients_.emplace(
-        id, ClientState{.room = std::nullopt,
-                        .limiter = RateLimiter(limits_.rate, limits_.max_message_bytes, clock_()),
-                        .resume = std::nullopt});
+    clients_.emplace(id, ClientState{.room = std::nullopt,
+                                     .limiter = RateLimiter(rate_policy_, clock_()),
+                                     .resume = std::nullopt});
     return true;
 }
 
@@ -244,7 +244,7 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 {
     if (client.closing)
         return false;
-    switch (client.limiter.check(bytes, clock_())) {
+    switch (client.limiter.check(rate_policy_, bytes, clock_())) {
     case RateLimiter::Verdict::allow:
         client.limited = false;
         return true;

@@ -165,7 +165,7 @@ bool Hub::import_state(std::string_view text, Restore how)
             if (clients_.contains(id))
                 continue;
             ClientState client{.room = std::nullopt,
-                               .limiter = RateLimiter(limits_.rate, limits_.max_message_bytes, now),
+                               .limiter = RateLimiter(rate_policy_, now),
                                .resume = std::nullopt};
             if (entry.contains("room"))
                 client.room = entry.at("room").get<std::string>();

@@ -20,54 +20,80 @@ using Verdict = RateLimiter::Verdict;
 
 TEST(TokenBucket, StartsFullAndGivesItsWholeCapacityAtOnce)
 {
-    test::ManualClock clock;
-    TokenBucket bucket(5, 1, clock.now());
+    TokenBucket bucket(BucketRule{5, 1});
     for (int i = 0; i < 5; ++i)
-        EXPECT_TRUE(bucket.take(1, clock.now())) << "token " << i;
-    EXPECT_FALSE(bucket.take(1, clock.now()));
+        EXPECT_TRUE(bucket.take(1)) << "token " << i;
+    EXPECT_FALSE(bucket.take(1));
 }
 
 TEST(TokenBucket, RefillsAtItsRateAsTimePasses)
 {
-    test::ManualClock clock;
-    TokenBucket bucket(4, 2, clock.now());
-    EXPECT_TRUE(bucket.take(4, clock.now()));
-    clock.advance(400ms); // 0.8 tokens
-    EXPECT_FALSE(bucket.take(1, clock.now()));
-    clock.advance(100ms); // 1.0
-    EXPECT_TRUE(bucket.take(1, clock.now()));
-    EXPECT_FALSE(bucket.take(1, clock.now()));
-    clock.advance(1s); // 2.0
-    EXPECT_TRUE(bucket.take(2, clock.now()));
-    EXPECT_FALSE(bucket.take(0.5, clock.now()));
+    const BucketRule rule{4, 2};
+    TokenBucket bucket(rule);
+    EXPECT_TRUE(bucket.take(4));
+    bucket.refill(rule, 0.4); // 0.8 tokens
+    EXPECT_FALSE(bucket.take(1));
+    bucket.refill(rule, 0.1); // 1.0
+    EXPECT_TRUE(bucket.take(1));
+    EXPECT_FALSE(bucket.take(1));
+    bucket.refill(rule, 1); // 2.0
+    EXPECT_TRUE(bucket.take(2));
+    EXPECT_FALSE(bucket.take(0.5));
 }
 
-TEST(TokenBucket, NeverHoldsMoreThanItsCapacity)
+TEST(TokenBucket, NeverHoldsMoreThanItsCapacityNorRefillsBackwards)
 {
-    test::ManualClock clock;
-    TokenBucket bucket(3, 10, clock.now());
-    clock.advance(1h);
-    EXPECT_TRUE(bucket.take(3, clock.now()));
-    EXPECT_FALSE(bucket.take(1, clock.now()));
+    const BucketRule rule{3, 10};
+    TokenBucket bucket(rule);
+    bucket.refill(rule, 3600);
+    EXPECT_TRUE(bucket.take(3));
+    EXPECT_FALSE(bucket.take(1));
+    bucket.refill(rule, -5); // a clock that went back gives nothing, takes nothing
+    EXPECT_FALSE(bucket.take(0.1));
+    bucket.refund(rule, 100);
+    EXPECT_TRUE(bucket.take(3));
+    EXPECT_FALSE(bucket.take(0.1));
 }
 
 TEST(TokenBucket, ARefusedTakeTakesNothing)
 {
-    test::ManualClock clock;
-    TokenBucket bucket(10, 1, clock.now());
-    EXPECT_TRUE(bucket.take(7, clock.now()));
-    EXPECT_FALSE(bucket.take(5, clock.now())); // only 3 left: all or nothing
-    EXPECT_TRUE(bucket.take(3, clock.now()));
-    EXPECT_FALSE(bucket.take(1, clock.now()));
+    TokenBucket bucket(BucketRule{10, 1});
+    EXPECT_TRUE(bucket.take(7));
+    EXPECT_FALSE(bucket.take(5)); // only 3 left: all or nothing
+    EXPECT_TRUE(bucket.take(3));
+    EXPECT_FALSE(bucket.take(1));
 }
 
 TEST(TokenBucket, AnAmountAboveTheCapacityNeverPasses)
 {
-    test::ManualClock clock;
-    TokenBucket bucket(10, 1000, clock.now());
-    clock.advance(1h);
-    EXPECT_FALSE(bucket.take(11, clock.now()));
-    EXPECT_TRUE(bucket.take(10, clock.now()));
+    const BucketRule rule{10, 1000};
+    TokenBucket bucket(rule);
+    bucket.refill(rule, 3600);
+    EXPECT_FALSE(bucket.take(11));
+    EXPECT_TRUE(bucket.take(10));
+}
+
+// A RateLimiter with its own RatePolicy, as the Hub holds one for all its clients.
+class Limited
+{
+public:
+    Limited(const RateLimit& limit, std::size_t largest_message_bytes, TimePoint now)
+        : policy_(limit, largest_message_bytes), limiter_(policy_, now)
+    {}
+    RateLimiter::Verdict check(std::size_t bytes, TimePoint now)
+    {
+        return limiter_.check(policy_, bytes, now);
+    }
+
+private:
+    RatePolicy policy_;
+    RateLimiter limiter_;
+};
+
+TEST(RateLimiter, KeepsOnlyItsLevelsAndOneTime)
+{
+    // Every connection has one: the sizes and rates live in the shared RatePolicy.
+    EXPECT_LE(sizeof(RateLimiter), 40U);
 }
 
 // --- RateLimiter: messages ---------------------------------------------------------------------
@@ -78,7 +104,7 @@ const RateLimit twenty_per_second{20, 0, 5};
 TEST(RateLimiter, AllowsABurstOfRateTimesBurstSecondsThenRefuses)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     for (int i = 0; i < 100; ++i)
         ASSERT_EQ(limiter.check(10, clock.now()), Verdict::allow) << "message " << i;
     EXPECT_EQ(limiter.check(10, clock.now()), Verdict::refuse);
@@ -87,7 +113,7 @@ TEST(RateLimiter, AllowsABurstOfRateTimesBurstSecondsThenRefuses)
 TEST(RateLimiter, OneMoreMessageIsAllowedEachOneOverRateSeconds)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     for (int i = 0; i < 100; ++i)
         limiter.check(10, clock.now());
     for (int round = 0; round < 10; ++round) {
@@ -100,7 +126,7 @@ TEST(RateLimiter, OneMoreMessageIsAllowedEachOneOverRateSeconds)
 TEST(RateLimiter, SendingAtTheRateIsNeverRefused)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     for (int i = 0; i < 2000; ++i) {
         ASSERT_EQ(limiter.check(10, clock.now()), Verdict::allow) << "message " << i;
         clock.advance(50ms);
@@ -110,7 +136,7 @@ TEST(RateLimiter, SendingAtTheRateIsNeverRefused)
 TEST(RateLimiter, RefusalsDrainPatienceAndTheNextRefusalAfterItIsEmptyIsAbuse)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     for (int i = 0; i < 100; ++i)
         ASSERT_EQ(limiter.check(10, clock.now()), Verdict::allow);
     for (int i = 0; i < 100; ++i)
@@ -122,7 +148,7 @@ TEST(RateLimiter, RefusalsDrainPatienceAndTheNextRefusalAfterItIsEmptyIsAbuse)
 TEST(RateLimiter, PatienceRefillsAtTheMessageRate)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     for (int i = 0; i < 200; ++i)
         limiter.check(10, clock.now()); // 100 allowed, 100 refused: patience is empty
     clock.advance(1s);                  // 20 messages and 20 refusals' worth come back
@@ -136,7 +162,7 @@ TEST(RateLimiter, PatienceRefillsAtTheMessageRate)
 TEST(RateLimiter, SendingAtTwiceTheRateIsRefusedButNeverAbuse)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     int refused = 0;
     for (int i = 0; i < 40 * 60; ++i) { // a minute at 40 messages a second
         const Verdict verdict = limiter.check(10, clock.now());
@@ -150,7 +176,7 @@ TEST(RateLimiter, SendingAtTwiceTheRateIsRefusedButNeverAbuse)
 TEST(RateLimiter, SendingAtThreeTimesTheRateIsAbuseOnceBurstAndPatienceAreSpent)
 {
     test::ManualClock clock;
-    RateLimiter limiter(twenty_per_second, 0, clock.now());
+    Limited limiter(twenty_per_second, 0, clock.now());
     const auto start = clock.now();
     // At 60/s the burst of 100 lasts 100 / (60 - 20) = 2.5 s; then 40 refusals a second against
     // a refill of 20 empty the patience of 100 in another 5 s.
@@ -167,7 +193,7 @@ TEST(RateLimiter, SendingAtThreeTimesTheRateIsAbuseOnceBurstAndPatienceAreSpent)
 TEST(RateLimiter, ByteLimitAllowsABurstOfRateTimesBurstSecondsInBytes)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{100, 1000, 5}, 0, clock.now()); // 5000 bytes at once
+    Limited limiter(RateLimit{100, 1000, 5}, 0, clock.now()); // 5000 bytes at once
     for (int i = 0; i < 5; ++i)
         ASSERT_EQ(limiter.check(1000, clock.now()), Verdict::allow) << "message " << i;
     EXPECT_EQ(limiter.check(1000, clock.now()), Verdict::refuse);
@@ -181,7 +207,7 @@ TEST(RateLimiter, AMessageRefusedForItsRateCostsNoBytes)
 {
     test::ManualClock clock;
     // 50 messages and 5000 bytes at once.
-    RateLimiter limiter(RateLimit{10, 1000, 5}, 0, clock.now());
+    Limited limiter(RateLimit{10, 1000, 5}, 0, clock.now());
     for (int i = 0; i < 50; ++i)
         ASSERT_EQ(limiter.check(10, clock.now()), Verdict::allow); // 500 bytes: 4500 left
     for (int i = 0; i < 5; ++i)
@@ -194,7 +220,7 @@ TEST(RateLimiter, AMessageLargerThanTheByteBurstPassesWhenItIsTheLargestAllowed)
 {
     test::ManualClock clock;
     // 500 bytes of burst, but messages may be up to 4096 bytes.
-    RateLimiter limiter(RateLimit{100, 100, 5}, 4096, clock.now());
+    Limited limiter(RateLimit{100, 100, 5}, 4096, clock.now());
     EXPECT_EQ(limiter.check(4096, clock.now()), Verdict::allow);
     EXPECT_EQ(limiter.check(1, clock.now()), Verdict::refuse);
     // It refills at the byte rate: 4096 bytes take 40.96 s.
@@ -207,7 +233,7 @@ TEST(RateLimiter, AMessageLargerThanTheByteBurstPassesWhenItIsTheLargestAllowed)
 TEST(RateLimiter, WithoutTheLargestMessageTheByteBurstIsAHardCeiling)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{100, 100, 5}, 0, clock.now());
+    Limited limiter(RateLimit{100, 100, 5}, 0, clock.now());
     EXPECT_EQ(limiter.check(501, clock.now()), Verdict::refuse);
     EXPECT_EQ(limiter.check(500, clock.now()), Verdict::allow);
 }
@@ -217,7 +243,7 @@ TEST(RateLimiter, WithoutTheLargestMessageTheByteBurstIsAHardCeiling)
 TEST(RateLimiter, ZeroRatesTurnBothLimitsOff)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{0, 0, 5}, 0, clock.now());
+    Limited limiter(RateLimit{0, 0, 5}, 0, clock.now());
     for (int i = 0; i < 100000; ++i)
         ASSERT_EQ(limiter.check(1 << 20, clock.now()), Verdict::allow) << "message " << i;
 }
@@ -225,7 +251,7 @@ TEST(RateLimiter, ZeroRatesTurnBothLimitsOff)
 TEST(RateLimiter, ADefaultRateLimitIsOff)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{}, 0, clock.now());
+    Limited limiter(RateLimit{}, 0, clock.now());
     for (int i = 0; i < 10000; ++i)
         ASSERT_EQ(limiter.check(100000, clock.now()), Verdict::allow);
 }
@@ -233,7 +259,7 @@ TEST(RateLimiter, ADefaultRateLimitIsOff)
 TEST(RateLimiter, ZeroMessageRateLeavesTheByteLimitOn)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{0, 1000, 5}, 0, clock.now());
+    Limited limiter(RateLimit{0, 1000, 5}, 0, clock.now());
     for (int i = 0; i < 1000; ++i)
         ASSERT_EQ(limiter.check(5, clock.now()), Verdict::allow) << "message " << i;
     EXPECT_NE(limiter.check(1000, clock.now()), Verdict::allow);
@@ -242,7 +268,7 @@ TEST(RateLimiter, ZeroMessageRateLeavesTheByteLimitOn)
 TEST(RateLimiter, ZeroByteRateLeavesTheMessageLimitOn)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{20, 0, 5}, 0, clock.now());
+    Limited limiter(RateLimit{20, 0, 5}, 0, clock.now());
     for (int i = 0; i < 100; ++i)
         ASSERT_EQ(limiter.check(1 << 20, clock.now()), Verdict::allow) << "message " << i;
     EXPECT_EQ(limiter.check(1, clock.now()), Verdict::refuse);
@@ -261,7 +287,7 @@ using Verdict = RateLimiter::Verdict;
 TEST(RateLimiter, AByteOnlyLimitLetsAnOvershootingBurstGoOnAfterAFewRefusals)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{0, 1000, 5}, 0, clock.now());
+    Limited limiter(RateLimit{0, 1000, 5}, 0, clock.now());
     for (int i = 0; i < 5; ++i)
         ASSERT_EQ(limiter.check(1000, clock.now()), Verdict::allow);
     for (int i = 0; i < 3; ++i) {
@@ -275,7 +301,7 @@ TEST(RateLimiter, AByteOnlyLimitLetsAnOvershootingBurstGoOnAfterAFewRefusals)
 TEST(RateLimiter, AFloodOfLargeMessagesFarOverTheByteRateEndsInAbuse)
 {
     test::ManualClock clock;
-    RateLimiter limiter(RateLimit{200, 1 << 20, 5}, 262144, clock.now());
+    Limited limiter(RateLimit{200, 1 << 20, 5}, 262144, clock.now());
     bool abused = false;
     for (int i = 0; i < 12000 && !abused; ++i) { // 120 s at 100 messages of 256 KiB a second
         abused = limiter.check(262144, clock.now()) == Verdict::abuse;
@@ -288,7 +314,7 @@ TEST(RateLimiter, AMessageRefusedForItsBytesDoesNotUseUpAMessage)
 {
     test::ManualClock clock;
     // 1 message/s and 10 bytes/s, 2 s bursts: 2 messages and 20 bytes at once.
-    RateLimiter limiter(RateLimit{1, 10, 2}, 0, clock.now());
+    Limited limiter(RateLimit{1, 10, 2}, 0, clock.now());
     EXPECT_EQ(limiter.check(20, clock.now()), Verdict::allow); // 1 message, 0 bytes left
     EXPECT_EQ(limiter.check(5, clock.now()), Verdict::refuse); // for bytes: message given back
     clock.advance(500ms);                                      // +0.5 message, +5 bytes

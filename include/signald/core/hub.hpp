@@ -227,6 +227,7 @@ private:
     LocalDelivery delivery_;
     IdSource& ids_;
     HubLimits limits_;
+    RatePolicy rate_policy_; // from limits_: what every client's limiter checks against
     Clock clock_;
     IceServersFor ice_servers_;
     JoinCheck join_check_;

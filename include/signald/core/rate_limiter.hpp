@@ -23,23 +23,41 @@ struct RateLimit
     double burst_seconds = 5;
 };
 
+// A token bucket's size and refill rate: the same for every client, so kept once (RatePolicy).
+struct BucketRule
+{
+    double capacity = 0;
+    double per_second = 0;
+};
+
+// A token bucket's level: all that a client keeps of it.
 class TokenBucket
 {
 public:
-    TokenBucket(double capacity, double per_second, TimePoint now);
+    explicit TokenBucket(const BucketRule& rule) : tokens_(rule.capacity) {}
+    // Adds what seconds of refill bring, up to the capacity.
+    void refill(const BucketRule& rule, double seconds);
     // Takes amount tokens if they are all there.
-    bool take(double amount, TimePoint now);
+    bool take(double amount);
     // Puts back tokens taken for something that did not happen after all.
-    void refund(double amount);
-    double capacity() const { return capacity_; }
+    void refund(const BucketRule& rule, double amount);
 
 private:
-    double capacity_;
-    double per_second_;
     double tokens_;
-    TimePoint last_;
 };
 
+// The limits every client's RateLimiter checks against, made once from RateLimit.
+struct RatePolicy
+{
+    // largest_message_bytes: the byte bucket always holds at least one largest message.
+    RatePolicy(const RateLimit& limit, std::size_t largest_message_bytes);
+    bool limit_messages;
+    bool limit_bytes;
+    BucketRule messages;
+    BucketRule bytes;
+};
+
+// One client's buckets: 40 bytes, every client has one, so the rules live in the RatePolicy.
 class RateLimiter
 {
 public:
@@ -50,13 +68,12 @@ public:
         abuse,  // refused so much for so long that the connection should go
     };
 
-    // largest_message_bytes: the byte bucket always holds at least one largest message.
-    RateLimiter(const RateLimit& limit, std::size_t largest_message_bytes, TimePoint now);
-    Verdict check(std::size_t bytes, TimePoint now);
+    // Full buckets.
+    RateLimiter(const RatePolicy& policy, TimePoint now);
+    Verdict check(const RatePolicy& policy, std::size_t bytes, TimePoint now);
 
 private:
-    bool limit_messages_;
-    bool limit_bytes_;
+    TimePoint last_; // when every bucket was last refilled
     TokenBucket messages_;
     TokenBucket bytes_;
     // Refusals drain these (one token per refused message, and its size in bytes) and they
