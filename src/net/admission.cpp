@@ -1,12 +1,15 @@
 #include "signald/net/admission.hpp"
 
+#include <utility>
+
 namespace signald {
 
 Admission::Admission(std::shared_ptr<ConnectionCounts> counts, std::string address)
-    : counts_(std::move(counts)), address_(std::move(address))
+    : counts_(std::move(counts)),
+      entry_(&*counts_->per_address.try_emplace(std::move(address), 0).first)
 {
     ++counts_->total;
-    ++counts_->per_address[address_];
+    ++entry_->second;
 }
 
 Admission& Admission::operator=(Admission&& other) noexcept
@@ -14,7 +17,7 @@ Admission& Admission::operator=(Admission&& other) noexcept
     if (this != &other) {
         release();
         counts_ = std::move(other.counts_);
-        address_ = std::move(other.address_);
+        entry_ = std::exchange(other.entry_, nullptr);
     }
     return *this;
 }
@@ -29,10 +32,10 @@ void Admission::release()
     if (!counts_)
         return;
     --counts_->total;
-    const auto entry = counts_->per_address.find(address_);
-    if (entry != counts_->per_address.end() && --entry->second == 0)
-        counts_->per_address.erase(entry);
+    if (--entry_->second == 0)
+        counts_->per_address.erase(counts_->per_address.find(entry_->first));
     counts_.reset();
+    entry_ = nullptr;
 }
 
 } // namespace signald

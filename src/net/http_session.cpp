@@ -346,7 +346,7 @@ void HttpSession<Stream>::do_close()
     }
 }
 
-template class HttpSession<beast::tcp_stream>;
+template class HttpSession<TcpStream>;
 template class HttpSession<TlsStream>;
 
 } // namespace signald

@@ -64,10 +64,10 @@ void Listener::stop()
 void Listener::do_accept()
 {
     acceptor_.async_accept(
-        [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+        [this](error_code ec, TcpSocket socket) { on_accept(ec, std::move(socket)); });
 }
 
-void Listener::on_accept(error_code ec, tcp::socket socket)
+void Listener::on_accept(error_code ec, TcpSocket socket)
 {
     if (ec == net::error::operation_aborted || !acceptor_.is_open())
         return;

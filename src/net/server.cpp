@@ -79,7 +79,7 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       hosts_({endpoint_for(options_).address()}, options_.allowed_hosts, tls_.names),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers, options_.join_check),
       listener_(ioc, endpoint_for(options_), options_.reuse_port,
-                [this](tcp::socket socket) { on_connection(std::move(socket)); }),
+                [this](TcpSocket socket) { on_connection(std::move(socket)); }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
 {
     if (options_.cluster.redis)
@@ -253,7 +253,7 @@ void Server::trim_heap(std::chrono::steady_clock::time_point now)
     malloc_trim(0);
 }
 
-void Server::on_connection(tcp::socket socket)
+void Server::on_connection(TcpSocket socket)
 {
     ++accepted_since_trim_;
     error_code ec;
@@ -266,9 +266,7 @@ void Server::on_connection(tcp::socket socket)
         std::make_shared<TlsDetector>(std::move(socket), *this, remote)->run();
         return;
     }
-    std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this,
-                                                     remote)
-        ->run();
+    std::make_shared<HttpSession<TcpStream>>(TcpStream(std::move(socket)), *this, remote)->run();
 }
 
 std::variant<Admission, Refusal> Server::admit(const UpgradeRequest& request)

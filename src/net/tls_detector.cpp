@@ -6,7 +6,7 @@
 
 namespace signald {
 
-TlsDetector::TlsDetector(tcp::socket socket, HttpHost& host, tcp::endpoint peer)
+TlsDetector::TlsDetector(TcpSocket socket, HttpHost& host, tcp::endpoint peer)
     : stream_(std::move(socket)), host_(host), peer_(std::move(peer))
 {}
 
@@ -30,8 +30,8 @@ void TlsDetector::on_detect(error_code ec, bool is_tls)
                                                  host_, peer_, std::move(buffer_))
             ->run();
     } else {
-        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(stream_), host_, peer_,
-                                                         std::move(buffer_), true)
+        std::make_shared<HttpSession<TcpStream>>(std::move(stream_), host_, peer_,
+                                                 std::move(buffer_), true)
             ->run();
     }
 }

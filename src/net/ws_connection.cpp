@@ -38,8 +38,8 @@ std::string ping_payload(std::uint64_t texts)
 } // namespace
 
 WsConnection::WsConnection(WsHost& host, Io& io, std::string peer_address, bool over_tls)
-    : host_(host), io_(io), limits_(host.ws_limits()), peer_address_(std::move(peer_address)),
-      over_tls_(over_tls), receiver_(limits_.max_message_bytes)
+    : host_(host), io_(io), peer_address_(std::move(peer_address)),
+      receiver_(host.ws_limits().max_message_bytes), over_tls_(over_tls)
 {}
 
 void WsConnection::start(ClientId id, Clock::time_point now)
@@ -138,7 +138,8 @@ void WsConnection::send(std::string_view text)
     queued();
     // With resume on, a steady stream is acknowledged every few dozen texts rather than once a
     // sweep: what the hub holds stays small and short-lived, which keeps the allocator fast.
-    if (limits_.ping_until_acknowledged && pinged_texts_[0] == none &&
+    const WsLimits& limits = host_.ws_limits();
+    if (limits.ping_until_acknowledged && pinged_texts_[0] == none &&
         texts_ - acked_texts_ >= ack_every_texts)
         ping();
     // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
@@ -148,7 +149,7 @@ void WsConnection::send(std::string_view text)
     else
         io_.write_soon();
 
-    const std::size_t limit = limits_.max_queue_bytes;
+    const std::size_t limit = limits.max_queue_bytes;
     if (phase_ == WsPhase::open && out_.size() + in_flight_ > limit) {
         // A reader this far behind would make the server hold its backlog forever. Leave the
         // room now (posted: we are inside a fan-out), then close with 1008 if the socket ever
@@ -209,16 +210,17 @@ void WsConnection::tick(Clock::time_point now)
 {
     if (!attached_)
         return;
-    if (now - last_heard_ >= limits_.idle_timeout) {
+    const WsLimits& limits = host_.ws_limits();
+    if (now - last_heard_ >= limits.idle_timeout) {
         host_.count_refusal("idle-timeout", id_,
-                            "nothing heard for " + std::to_string(limits_.idle_timeout.count()) +
+                            "nothing heard for " + std::to_string(limits.idle_timeout.count()) +
                                 " s");
         count_close(ClosedBy::server, no_close_frame);
         return cut(); // a silent peer will not answer a close frame either
     }
     const bool unacknowledged =
-        limits_.ping_until_acknowledged && texts_ > acked_texts_ && pinged_texts_[0] == none;
-    if ((now - last_ping_ >= limits_.ping_interval || unacknowledged) && phase_ == WsPhase::open) {
+        limits.ping_until_acknowledged && texts_ > acked_texts_ && pinged_texts_[0] == none;
+    if ((now - last_ping_ >= limits.ping_interval || unacknowledged) && phase_ == WsPhase::open) {
         last_ping_ = now;
         ping();
         io_.write_soon();

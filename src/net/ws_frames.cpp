@@ -174,31 +174,39 @@ bool is_valid_close_code(std::uint16_t code)
 std::uint16_t WsReceiver::receive(std::span<char> bytes, WsEvents& events)
 {
     // Finish a frame that began in an earlier read, taking only the bytes it still needs.
-    while (!done_ && !carry_.empty() && !bytes.empty()) {
-        std::size_t want = header_length(carry_);
-        if (carry_.size() >= want) // the header is whole, and take_frame already checked it
-            want += static_cast<std::size_t>(payload_length(carry_));
-        const std::size_t take = std::min(want - carry_.size(), bytes.size());
-        carry_.append(bytes.data(), take);
+    while (!done_ && carrying() && !bytes.empty()) {
+        std::string& carry = held_->carry;
+        std::size_t want = header_length(carry);
+        if (carry.size() >= want) // the header is whole, and take_frame already checked it
+            want += static_cast<std::size_t>(payload_length(carry));
+        const std::size_t take = std::min(want - carry.size(), bytes.size());
+        carry.append(bytes.data(), take);
         bytes = bytes.subspan(take);
-        if (carry_.size() < want)
+        if (carry.size() < want)
             break;
-        const std::size_t used = take_frame(carry_, events);
+        const std::size_t used = take_frame(carry, events);
         if (used != 0)
-            carry_.clear();
+            carry.clear();
     }
-    while (!done_ && carry_.empty() && !bytes.empty()) {
+    while (!done_ && !carrying() && !bytes.empty()) {
         const std::size_t used = take_frame(bytes, events);
         if (used == 0) {
             if (!done_)
-                carry_.assign(bytes.data(), bytes.size());
+                held().carry.assign(bytes.data(), bytes.size());
             break;
         }
         bytes = bytes.subspan(used);
     }
-    if (carry_.empty() && carry_.capacity() > 0 && !done_)
-        std::string().swap(carry_); // an idle connection keeps nothing
+    if (held_ && held_->carry.empty() && held_->fragments.empty())
+        held_.reset(); // an idle connection keeps nothing
     return failure_;
+}
+
+WsReceiver::Held& WsReceiver::held()
+{
+    if (!held_)
+        held_ = std::make_unique<Held>();
+    return *held_;
 }
 
 void WsReceiver::fail(std::uint16_t code)
@@ -237,7 +245,7 @@ std::size_t WsReceiver::take_frame(std::span<char> bytes, WsEvents& events)
         fail(close_code::unsupported_data);
         return 0;
     }
-    if (!control && length > max_message_bytes_ - fragments_.size()) {
+    if (!control && length > max_message_bytes_ - fragments_size()) {
         fail(close_code::too_big);
         return 0;
     }
@@ -252,7 +260,7 @@ std::size_t WsReceiver::take_frame(std::span<char> bytes, WsEvents& events)
     switch (op) {
     case WsOpcode::text:
         if (!fin) {
-            fragments_.assign(payload);
+            held().fragments.assign(payload);
             in_message_ = true;
         } else if (!utf8::is_valid(payload)) {
             fail(close_code::invalid_payload);
@@ -261,14 +269,14 @@ std::size_t WsReceiver::take_frame(std::span<char> bytes, WsEvents& events)
         }
         break;
     case WsOpcode::continuation:
-        fragments_.append(payload);
+        held().fragments.append(payload);
         if (fin) {
             in_message_ = false;
-            if (!utf8::is_valid(fragments_)) {
+            if (!utf8::is_valid(held_->fragments)) {
                 fail(close_code::invalid_payload);
                 break;
             }
-            const std::string message = std::exchange(fragments_, {});
+            const std::string message = std::exchange(held_->fragments, {});
             events.on_text(message);
         }
         break;

@@ -2,7 +2,7 @@
 
 namespace signald {
 
-WsPlainSession::WsPlainSession(tcp::socket socket, WsHost& host, std::string peer_address,
+WsPlainSession::WsPlainSession(TcpSocket socket, WsHost& host, std::string peer_address,
                                Admission admission)
     : socket_(std::move(socket)), host_(host), admission_(std::move(admission)),
       connection_(host, *this, std::move(peer_address), false)

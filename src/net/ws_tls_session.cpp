@@ -37,7 +37,7 @@ SSL* take_tls_state(TlsStream& stream, std::string& early, std::string& why)
     return ssl;
 }
 
-WsTlsSession::WsTlsSession(tcp::socket socket, SSL* ssl, WsHost& host, std::string peer_address,
+WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
                            Admission admission)
     : socket_(std::move(socket)), host_(host), admission_(std::move(admission)), channel_(ssl),
       connection_(host, *this, std::move(peer_address), true)

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace signald {
 
@@ -22,7 +23,9 @@ public:
     Admission() = default;
     // Counts one more session from address.
     Admission(std::shared_ptr<ConnectionCounts> counts, std::string address);
-    Admission(Admission&& other) noexcept = default;
+    Admission(Admission&& other) noexcept
+        : counts_(std::move(other.counts_)), entry_(std::exchange(other.entry_, nullptr))
+    {}
     Admission& operator=(Admission&& other) noexcept;
     Admission(const Admission&) = delete;
     Admission& operator=(const Admission&) = delete;
@@ -33,7 +36,9 @@ private:
 
     // Shared, so a token outliving the Server (a handler destroyed with the io_context) is safe.
     std::shared_ptr<ConnectionCounts> counts_;
-    std::string address_;
+    // Its address's count in counts_: elements of an unordered_map stay where they are until
+    // erased (a rehash moves only the buckets), and only the last token of an address erases it.
+    std::pair<const std::string, std::size_t>* entry_ = nullptr;
 };
 
 } // namespace signald

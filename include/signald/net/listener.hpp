@@ -12,7 +12,7 @@ namespace signald {
 class Listener
 {
 public:
-    using OnConnection = std::function<void(tcp::socket)>;
+    using OnConnection = std::function<void(TcpSocket)>;
 
     // Throws std::runtime_error with a one-line reason if the address cannot be bound. With
     // reuse_port (SO_REUSEPORT) it shares the port with every other listener that sets it.
@@ -25,9 +25,9 @@ public:
 
 private:
     void do_accept();
-    void on_accept(error_code ec, tcp::socket socket);
+    void on_accept(error_code ec, TcpSocket socket);
 
-    tcp::acceptor acceptor_;
+    TcpAcceptor acceptor_;
     net::steady_timer retry_timer_;
     OnConnection on_connection_;
 };

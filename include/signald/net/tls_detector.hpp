@@ -13,13 +13,13 @@ namespace signald {
 class TlsDetector final : public std::enable_shared_from_this<TlsDetector>
 {
 public:
-    TlsDetector(tcp::socket socket, HttpHost& host, tcp::endpoint peer);
+    TlsDetector(TcpSocket socket, HttpHost& host, tcp::endpoint peer);
     void run();
 
 private:
     void on_detect(error_code ec, bool is_tls);
 
-    beast::tcp_stream stream_;
+    TcpStream stream_;
     HttpHost& host_;
     tcp::endpoint peer_;
     beast::flat_buffer buffer_;

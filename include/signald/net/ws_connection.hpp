@@ -150,15 +150,14 @@ private:
     // Reports the queue's depth after an append, for the high-water mark.
     void queued();
 
+    // Every connection has one, idle or not: members are ordered so that the small ones share
+    // one word rather than each padding its own.
     WsHost& host_;
     Io& io_;
-    const WsLimits& limits_;
     std::string peer_address_;
-    bool over_tls_;
     ClientId id_;
     WsReceiver receiver_;
     OutboundFrames out_;
-    WsPhase phase_ = WsPhase::open;
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
     std::size_t in_flight_ = 0; // TLS records waiting for the kernel (write_pending)
@@ -169,6 +168,8 @@ private:
     static constexpr std::uint64_t none = UINT64_MAX;
     std::uint64_t acked_texts_ = 0; // what the latest answered ping covered
     std::uint16_t close_code_ = 0;  // the code we closed with, 0 if we did not start the close
+    WsPhase phase_ = WsPhase::open;
+    bool over_tls_;
     bool writing_ = false;
     bool cut_when_drained_ = false; // aborted: no close handshake, no linger
     bool attached_ = false;

@@ -27,7 +27,7 @@ class WsPlainSession final : public Connection,
                              public std::enable_shared_from_this<WsPlainSession>
 {
 public:
-    WsPlainSession(tcp::socket socket, WsHost& host, std::string peer_address, Admission admission);
+    WsPlainSession(TcpSocket socket, WsHost& host, std::string peer_address, Admission admission);
 
     // Attaches to the hub and starts reading. early: bytes that arrived behind the upgrade
     // request, in the same read.
@@ -54,7 +54,7 @@ private:
     void arm_close_deadline() override;
     void post_detach() override;
 
-    tcp::socket socket_;
+    TcpSocket socket_;
     WsHost& host_;
     Admission admission_;
     WsConnection connection_;

@@ -44,7 +44,7 @@ class WsTlsSession final : public Connection,
 {
 public:
     // ssl: from take_tls_state; the session owns that reference.
-    WsTlsSession(tcp::socket socket, SSL* ssl, WsHost& host, std::string peer_address,
+    WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
                  Admission admission);
 
     // Attaches to the hub and starts reading. early: plaintext that arrived behind the upgrade
@@ -76,7 +76,7 @@ private:
     void arm_close_deadline() override;
     void post_detach() override;
 
-    tcp::socket socket_;
+    TcpSocket socket_;
     WsHost& host_;
     Admission admission_;
     TlsChannel channel_;
