@@ -90,7 +90,7 @@ function idlePoints(wanted, notes)
     if (dropped.length) {
         const most = Math.floor((limit - fdHeadroom) / 1000) * 1000;
         if (most > Math.max(0, ...fits)) fits.push(most);
-        notes.push(`idle: open-files limit is ${limit} (\`ulimit -Hn\`), so ` +
+        notes.push(`idle: open-files limit is ${limit} (bench/run raises it to \`ulimit -Hn\`), so ` +
                    `${dropped.map((n) => n.toLocaleString("en-US")).join(", ")} connections ` +
                    `cannot be held; measured up to ${Math.max(...fits).toLocaleString("en-US")} ` +
                    "instead. Raise the hard limit (and fs.nr_open) to measure them.");
