@@ -5,6 +5,7 @@
 // it directly only with binaries you built yourself.
 //   node bench/run.mjs [--quick] [--runs N] [--scenarios a,b]
 //                      [--bench-bin PATH] [--signald-bin PATH] [--redis-server PATH]
+//   node bench/run.mjs --curves [--quick] [...]   cost curves instead (runner/curves.mjs)
 // Exits non-zero if any run failed or any run saw a protocol violation.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { describeMachine, formatMachine } from "./runner/machine.mjs";
 import { startCluster } from "./runner/cluster.mjs";
+import { curvesTiming, runCurves } from "./runner/curves.mjs";
 import { describeExit, isLive, runGenerator, startServer, stop, stopAllOnSignal }
     from "./runner/processes.mjs";
 import { buildTable, formatNumber, listProblems } from "./runner/report.mjs";
@@ -25,6 +27,7 @@ const outDir = join(repoRoot, "build/bench");
 const { values: options } = parseArgs({
     options: {
         quick: { type: "boolean", default: false },
+        curves: { type: "boolean", default: false },
         runs: { type: "string" },
         scenarios: { type: "string" },
         "bench-bin": { type: "string", default: process.env.SIGNALD_BENCH_BIN ??
@@ -42,7 +45,7 @@ const settleMs = 1000; // between runs, so one run's closing sockets don't overl
 const tailChars = 1000; // of stderr, kept in the results for a run that failed
 
 const runCount = Number(options.runs ?? (options.quick ? 1 : 3));
-const times = options.quick ? timing.quick : timing.full;
+const times = (options.curves ? curvesTiming : timing)[options.quick ? "quick" : "full"];
 // The table's two columns. args(scenario) gives the server's arguments for that scenario;
 // start(scenario) starts it: { children, url, pids, stop }.
 const webRoot = join(repoRoot, "web");
@@ -52,7 +55,13 @@ const servers = [
     { id: "node-ws", label: "Node ws", program: process.execPath,
       args: () => [join(repoRoot, "bench/baselines/node-ws/server.js"), "--port", "0"] },
 ];
-for (const server of servers) server.start = (scenario) => startSingle(server, scenario);
+servers.forEach(makeServer);
+
+function makeServer(server)
+{
+    server.start = (scenario) => startSingle(server, scenario);
+    return server;
+}
 
 // signald as two nodes with one Redis, every room's members spread over both, in the scenarios
 // that say cluster: true. Its rows sit under signald's in the table, compared with Node.
@@ -77,10 +86,8 @@ async function startSingle(server, scenario)
 function variantServer(variant)
 {
     const args = (scenario) => signaldArgs(webRoot, { ...scenario.signald, ...variant.options });
-    const server = { id: variant.id, label: `signald, ${variant.label}`,
-                     program: options["signald-bin"], args };
-    server.start = (scenario) => startSingle(server, scenario);
-    return server;
+    return makeServer({ id: variant.id, label: `signald, ${variant.label}`,
+                        program: options["signald-bin"], args });
 }
 
 // Who runs in a scenario: signald, its variants, the cluster, then Node.
@@ -150,7 +157,7 @@ function parseResult(stdout)
 async function runOnce(scenario, server, run)
 {
     const record = { scenario: scenario.name, server: server.id, run };
-    const timeoutMs = generatorTimeoutMs(scenario, times);
+    const timeoutMs = scenario.timeoutMs ?? generatorTimeoutMs(scenario, times);
     let started = null;
     try {
         record.server_command = [server.program, ...server.args(scenario)].join(" ");
@@ -201,6 +208,19 @@ function describeRun(scenario, record)
 
 async function main()
 {
+    if (options.curves) {
+        checkPrerequisites([]);
+        stopAllOnSignal();
+        process.exitCode = await runCurves({
+            runOnce, servers, makeServer, quick: options.quick, times, repoRoot, outDir,
+            machine: describeMachine(repoRoot), started: new Date(),
+            // Debian's python3-matplotlib is installed for /usr/bin/python3, not for a python3
+            // that may come first on PATH (pyenv, a virtualenv).
+            python: process.env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3"
+                                                                           : "python3"),
+        });
+        return;
+    }
     const chosen = chooseScenarios();
     checkPrerequisites(chosen);
     stopAllOnSignal();

@@ -72,16 +72,17 @@ export function stopAllOnSignal()
     }
 }
 
-// Starts a server and waits for its `listening on http://HOST:PORT/` line. Returns the child
-// (keep it to stop it) and the WebSocket URL.
+// Starts a server and waits for its `listening on http://HOST:PORT/` line (https:// when it was
+// given a certificate). Returns the child (keep it to stop it) and the WebSocket URL, ws:// or
+// wss:// to match.
 export async function startServer({ cpu, program, args, timeoutMs })
 {
     const child = spawnPinned(cpu, program, args);
     const lines = createInterface({ input: child.stdout }); // keeps draining stdout afterwards
     const listening = new Promise((resolve) => {
         lines.on("line", (line) => {
-            const match = /^listening on http:\/\/([^/]+)\//.exec(line);
-            if (match) resolve(match[1]);
+            const match = /^listening on (https?):\/\/([^/]+)\//.exec(line);
+            if (match) resolve(`${match[1] === "https" ? "wss" : "ws"}://${match[2]}/ws`);
         });
     });
     const outcome = await Promise.race([
@@ -89,7 +90,7 @@ export async function startServer({ cpu, program, args, timeoutMs })
         child.exited.then((exit) => ({ exit })),
         deadline(timeoutMs).then(() => ({ timeout: true })),
     ]);
-    if (typeof outcome === "string") return { child, url: `ws://${outcome}/ws` };
+    if (typeof outcome === "string") return { child, url: outcome };
 
     await stop(child);
     const why = outcome.timeout ? `did not print "listening on" within ${timeoutMs / 1000} s`

@@ -17,7 +17,7 @@ export function signaldArgs(webRoot, { pingInterval = 600, resumeGrace } = {})
             "--max-queue-bytes", "67108864", "--log-level", "warn"];
 }
 
-const metrics = {
+export const metrics = {
     delivered: { key: "delivered_per_s", label: "delivered msg/s", better: "higher" },
     p50: { key: "p50_ms", label: "p50 latency (ms)", better: "lower" },
     p99: { key: "p99_ms", label: "p99 latency (ms)", better: "lower" },
