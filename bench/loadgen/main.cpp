@@ -30,8 +30,9 @@ void add_common(CLI::App& command, bench::Options& options)
 {
     command
         .add_option("--url", options.url,
-                    "Server WebSocket URL, ws://HOST:PORT/ws; for a cluster its nodes' URLs, "
-                    "comma-separated: client i connects to the (i mod N)th")
+                    "Server WebSocket URL, ws://HOST:PORT/ws or wss://HOST:PORT/ws (TLS, the "
+                    "certificate unchecked); for a cluster its nodes' URLs, comma-separated: "
+                    "client i connects to the (i mod N)th")
         ->required();
     command.add_option("--sources", options.sources,
                        "Comma-separated local IPs to connect from, round robin "

@@ -11,7 +11,7 @@ namespace bench {
 struct Options
 {
     std::string scenario;
-    std::string url;     // one ws:// URL, or several (a cluster's nodes), comma-separated
+    std::string url;     // one ws:// or wss:// URL, or several (a cluster's nodes), comma-separated
     std::string sources; // empty: the kernel picks the source address
     std::uint64_t seed = 1;
 
