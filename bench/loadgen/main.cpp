@@ -115,6 +115,14 @@ int main(int argc, char** argv)
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
 
+    auto* handshake = app.add_subcommand(
+        "handshake", "Connect, TLS handshake (wss://), upgrade, close; in concurrent loops");
+    add_common(*handshake, options);
+    add_timing(*handshake, options);
+    handshake->add_option("--concurrency", options.concurrency, "Concurrent loops")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+
     CLI11_PARSE(app, argc, argv);
     raise_open_file_limit();
 
@@ -125,7 +133,9 @@ int main(int argc, char** argv)
             return bench::run_latency(options);
         if (idle->parsed())
             return bench::run_idle(options);
-        return bench::run_churn(options);
+        if (churn->parsed())
+            return bench::run_churn(options);
+        return bench::run_handshake(options);
     } catch (const std::exception& e) {
         return bench::cannot_run(e.what());
     }

@@ -30,6 +30,7 @@ struct Options
     double settle_s = 2.0;
 
     std::size_t pairs = 64;
+    std::size_t concurrency = 64; // handshake: loops at once
 
     bool self_test_corrupt = false;
 
