@@ -123,5 +123,8 @@ run_ok wss-fanout delivered_per_s fanout --rooms 20 --members 4 --warmup 1 --dur
 run_ok wss-handshake handshakes_per_s handshake --concurrency 16 --warmup 0.5 --duration 1
 [[ $(sed -n 's/.*"tls":\([a-z]*\).*/\1/p' "$work/wss-handshake.json") == true ]] ||
     fail "wss-handshake did not report tls:true"
+run_ok wss-resume handshakes_per_s handshake --concurrency 16 --tls-resume --warmup 0.5 --duration 1
+[[ $(json_number "$work/wss-resume.json" resumed) -gt 0 ]] ||
+    fail "wss-resume: no handshake resumed its TLS session"
 kill -0 "$tls_server_pid" 2>/dev/null || fail "signald (TLS) died during the run"
 echo "smoke: PASS"

@@ -122,6 +122,9 @@ int main(int argc, char** argv)
     handshake->add_option("--concurrency", options.concurrency, "Concurrent loops")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    handshake->add_flag("--tls-resume", options.tls_resume,
+                        "wss://: each loop resumes its previous connection's TLS session "
+                        "(default: every handshake a full one)");
 
     CLI11_PARSE(app, argc, argv);
     raise_open_file_limit();

@@ -31,6 +31,7 @@ struct Options
 
     std::size_t pairs = 64;
     std::size_t concurrency = 64; // handshake: loops at once
+    bool tls_resume = false;      // handshake: resume the previous connection's TLS session
 
     bool self_test_corrupt = false;
 

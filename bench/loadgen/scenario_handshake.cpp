@@ -3,6 +3,8 @@
 // Measures upgrades completed per second in the window and the time from connect() to the 101
 // being read (connect, TLS and upgrade together). Nothing is joined: this is the cost of a
 // connection's arrival and departure alone, where TLS's key exchange dominates with wss://.
+// Every TLS handshake is a full one unless --tls-resume, where each loop offers the session (the
+// ticket) of its previous connection: a returning visitor, with no certificate to send or check.
 
 #include "latency_histogram.hpp"
 #include "options.hpp"
@@ -61,10 +63,12 @@ public:
         report["scenario"] = "handshake";
         report["concurrency"] = loops_.size();
         report["tls"] = tls;
+        report["tls_resume"] = options_.tls_resume;
         report["duration_s"] = round_to(window_s, 3);
         report["handshakes"] = handshakes_in_window_;
         report["handshakes_per_s"] =
             round_to(static_cast<double>(handshakes_in_window_) / window_s, 1);
+        report["resumed"] = resumed_in_window_;
         add_percentiles(report, histogram_, true);
         add_cpu(report, cpu_);
         report["failed"] = failed_;
@@ -78,8 +82,12 @@ public:
             return;
         const auto now = Clock::now();
         ++handshakes_total_;
+        const bool resumed = client.tls_resumed();
+        if (options_.tls_resume)
+            loop->session = client.tls_session();
         if (measuring_) {
             ++handshakes_in_window_;
+            resumed_in_window_ += resumed ? 1 : 0;
             histogram_.record(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(now - loop->started).count());
         }
@@ -122,6 +130,7 @@ private:
     struct Loop
     {
         std::shared_ptr<WsClient> client;
+        std::shared_ptr<SSL_SESSION> session; // --tls-resume: the previous connection's
         Clock::time_point started{};
         Clock::time_point last_progress{};
         bool upgraded = false;
@@ -142,6 +151,8 @@ private:
         const WsTarget& target = targets_[next_target_++ % targets_.size()];
         const boost::asio::ip::address* source =
             sources_.empty() ? nullptr : &sources_[next_source_++ % sources_.size()];
+        if (loop.session)
+            loop.client->offer_tls_session(loop.session.get());
         loop.client->start(target, source, key_seed_++);
     }
 
@@ -238,6 +249,7 @@ private:
     bool measuring_ = false;
     std::uint64_t handshakes_total_ = 0;
     std::uint64_t handshakes_in_window_ = 0;
+    std::uint64_t resumed_in_window_ = 0;
     std::uint64_t failed_ = 0;
     Clock::time_point window_start_{};
     Clock::time_point window_end_{};

@@ -74,6 +74,9 @@ void WsClient::start(const WsTarget& target, const net::ip::address* source, std
         net::ip::make_address(target.host, not_an_address);
         if (not_an_address)
             tls_server_name_ = target.host;
+        if (offered_session_ != nullptr)
+            SSL_set_session(tls_->native_handle(), offered_session_);
+        offered_session_ = nullptr;
     }
 
     socket_.async_connect(
@@ -96,6 +99,25 @@ void WsClient::on_connect(const error_code& ec)
     tls_->async_handshake(
         net::ssl::stream_base::client,
         [self = shared_from_this()](const error_code& e) { self->on_tls_handshake(e); });
+}
+
+std::shared_ptr<SSL_SESSION> WsClient::tls_session() const
+{
+    if (!tls_)
+        return nullptr;
+    // A copy: OpenSSL marks a connection's own session not resumable when the connection ends
+    // without a close_notify sent, as ours do.
+    SSL_SESSION* own = SSL_get1_session(tls_->native_handle());
+    SSL_SESSION* copy = own != nullptr ? SSL_SESSION_dup(own) : nullptr;
+    SSL_SESSION_free(own);
+    if (copy == nullptr)
+        return nullptr;
+    return std::shared_ptr<SSL_SESSION>(copy, SSL_SESSION_free);
+}
+
+bool WsClient::tls_resumed() const
+{
+    return tls_ && SSL_session_reused(tls_->native_handle()) == 1;
 }
 
 void WsClient::on_tls_handshake(const error_code& ec)

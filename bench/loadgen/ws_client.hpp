@@ -71,6 +71,14 @@ public:
 
     std::size_t index() const { return index_; }
     bool is_open() const { return state_ == State::open; }
+
+    // wss:// only. Before start(): offer session (taken from an earlier connection with
+    // tls_session()) for resumption; the caller keeps it alive until start() returns.
+    void offer_tls_session(SSL_SESSION* session) { offered_session_ = session; }
+    // After on_open: this connection's session, with the ticket the server sent (null without
+    // TLS), and whether the handshake resumed the offered one.
+    std::shared_ptr<SSL_SESSION> tls_session() const;
+    bool tls_resumed() const;
     // When the read that produced the message being delivered completed.
     Clock::time_point read_time() const { return read_time_; }
 
@@ -113,6 +121,7 @@ private:
     boost::asio::ip::tcp::socket socket_;
     std::unique_ptr<TlsStream> tls_; // wss:// only; over socket_
     std::string tls_server_name_;    // SNI; empty for an IP address
+    SSL_SESSION* offered_session_ = nullptr;
     boost::asio::steady_timer close_timer_;
     WsClientEvents& events_;
     std::size_t index_;
