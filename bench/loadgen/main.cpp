@@ -30,8 +30,9 @@ void add_common(CLI::App& command, bench::Options& options)
 {
     command
         .add_option("--url", options.url,
-                    "Server WebSocket URL, ws://HOST:PORT/ws; for a cluster its nodes' URLs, "
-                    "comma-separated: client i connects to the (i mod N)th")
+                    "Server WebSocket URL, ws://HOST:PORT/ws or wss://HOST:PORT/ws (TLS, the "
+                    "certificate unchecked); for a cluster its nodes' URLs, comma-separated: "
+                    "client i connects to the (i mod N)th")
         ->required();
     command.add_option("--sources", options.sources,
                        "Comma-separated local IPs to connect from, round robin "
@@ -114,6 +115,17 @@ int main(int argc, char** argv)
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
 
+    auto* handshake = app.add_subcommand(
+        "handshake", "Connect, TLS handshake (wss://), upgrade, close; in concurrent loops");
+    add_common(*handshake, options);
+    add_timing(*handshake, options);
+    handshake->add_option("--concurrency", options.concurrency, "Concurrent loops")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    handshake->add_flag("--tls-resume", options.tls_resume,
+                        "wss://: each loop resumes its previous connection's TLS session "
+                        "(default: every handshake a full one)");
+
     CLI11_PARSE(app, argc, argv);
     raise_open_file_limit();
 
@@ -124,7 +136,9 @@ int main(int argc, char** argv)
             return bench::run_latency(options);
         if (idle->parsed())
             return bench::run_idle(options);
-        return bench::run_churn(options);
+        if (churn->parsed())
+            return bench::run_churn(options);
+        return bench::run_handshake(options);
     } catch (const std::exception& e) {
         return bench::cannot_run(e.what());
     }

@@ -59,16 +59,22 @@ void Mesh::on_open(WsClient& client)
 void Mesh::on_text(WsClient& client, std::span<char> text)
 {
     const std::size_t i = client.index();
-    std::string_view action, room, from, type, data, client_id, peers, peer, code;
+    std::string_view action, room, from, to, type, data, client_id, peers, peer, code;
+    std::size_t from_count = 0; // a forged from the server kept would make two
     const bool ok = json::for_each_member(std::string_view(text.data(), text.size()),
                                           [&](std::string_view key, std::string_view raw) {
                                               // Dispatch on length first: most keys are rejected by
                                               // one comparison.
                                               switch (key.size()) {
+                                              case 2:
+                                                  if (key == "to")
+                                                      json::as_plain(raw, to);
+                                                  break;
                                               case 4:
-                                                  if (key == "from")
+                                                  if (key == "from") {
                                                       json::as_plain(raw, from);
-                                                  else if (key == "type")
+                                                      ++from_count;
+                                                  } else if (key == "type")
                                                       json::as_plain(raw, type);
                                                   else if (key == "data")
                                                       data = raw;
@@ -99,7 +105,7 @@ void Mesh::on_text(WsClient& client, std::span<char> text)
         return violations_.add("client %zu received a message that is not a JSON object", i);
 
     if (action == "signal")
-        return on_signal(i, text, room, from, type, data);
+        return on_signal(i, text, room, from, from_count, to, type, data);
     if (action == "joined")
         return on_joined(i, room, client_id, peers);
     if (action == "peer-joined")
@@ -151,26 +157,54 @@ void Mesh::count_peer(std::size_t client)
     }
 }
 
-void Mesh::send_signal(std::size_t sender, std::int64_t sent_ns)
+std::size_t Mesh::directed_target(std::size_t sender, std::uint64_t seq) const
+{
+    const std::size_t first = sender / options_.members * options_.members;
+    const std::size_t size = room_size_of(sender);
+    if (size < 2)
+        return sender; // never sent: a room of one has no one to direct to
+    return first + (sender - first + mixed_directed_step(seq, size)) % size;
+}
+
+std::uint64_t Mesh::next_for(std::size_t sender, std::uint64_t from, std::size_t receiver) const
+{
+    // At most a few steps: only 1 in 16 signals is directed, and some of those to receiver.
+    while (from < next_seq_[sender] && !reaches(sender, from, receiver))
+        ++from;
+    return from;
+}
+
+bool Mesh::send_signal(std::size_t sender, std::int64_t sent_ns)
 {
     WsClient& client = *clients_[sender];
     if (!client.is_open())
-        return;
+        return false;
     const std::uint64_t seq = next_seq_[sender]++;
+    const std::size_t room_size = room_size_of(sender);
     SignalSpec spec;
     spec.room_id = room_of(sender);
     spec.type = mixed_type_for(seq);
     spec.sender = sender;
     spec.seq = seq;
     spec.sent_ns = sent_ns;
-    append_signal_frame(client.outbox(), spec);
+    if (room_size > 1) {
+        if (mixed_is_directed(seq))
+            spec.to = ids_[directed_target(sender, seq)];
+        // The next member's clientId: impersonation, not noise.
+        const std::size_t first = sender / options_.members * options_.members;
+        if (mixed_forges_from(seq))
+            spec.forged_from = ids_[first + (sender - first + 1) % room_size];
+    }
+    sent_bytes_total_ += append_signal_frame(client.outbox(), spec);
     client.flush_soon();
     ++sent_total_;
-    owed_total_ += room_size_of(sender) - 1;
+    owed_total_ += receivers_of(sender, seq);
+    return true;
 }
 
 void Mesh::on_signal(std::size_t client, std::span<char> text, std::string_view room,
-                     std::string_view from, std::string_view type, std::string_view data)
+                     std::string_view from, std::size_t from_count, std::string_view to,
+                     std::string_view type, std::string_view data)
 {
     PayloadFields fields;
     if (const char* why = parse_payload(data, fields))
@@ -191,6 +225,24 @@ void Mesh::on_signal(std::size_t client, std::span<char> text, std::string_view 
         violations_.add("client %zu: signal from client %zu has from \"%.*s\", expected \"%s\"",
                         client, sender, static_cast<int>(from.size()), from.data(),
                         ids_[sender].c_str());
+    if (from_count != 1)
+        violations_.add("client %zu: signal from client %zu has %zu from fields (a forged from "
+                        "survived)",
+                        client, sender, from_count);
+    if (mixed_is_directed(fields.seq)) {
+        const std::size_t target = directed_target(sender, fields.seq);
+        if (target != client)
+            return violations_.add("client %zu: signal %zu/%llu for client %zu reached it instead",
+                                   client, sender, static_cast<unsigned long long>(fields.seq),
+                                   target);
+        if (to != ids_[client])
+            violations_.add("client %zu: directed signal %zu/%llu has to \"%.*s\"", client, sender,
+                            static_cast<unsigned long long>(fields.seq),
+                            static_cast<int>(to.size()), to.data());
+    } else if (!to.empty()) {
+        violations_.add("client %zu: broadcast signal %zu/%llu has a to", client, sender,
+                        static_cast<unsigned long long>(fields.seq));
+    }
     if (type != mixed_type_for(fields.seq))
         violations_.add("client %zu: signal %zu/%llu has type \"%.*s\"", client, sender,
                         static_cast<unsigned long long>(fields.seq), static_cast<int>(type.size()),
@@ -205,13 +257,14 @@ void Mesh::on_signal(std::size_t client, std::span<char> text, std::string_view 
         violations_.add("client %zu: signal %zu/%llu arrived with data altered", client, sender,
                         static_cast<unsigned long long>(fields.seq));
 
-    std::uint64_t& expected = expected_seq_[client * options_.members + sender % options_.members];
+    std::uint64_t& received = expected_seq_[client * options_.members + sender % options_.members];
+    const std::uint64_t expected = next_for(sender, received, client);
     if (fields.seq != expected)
         violations_.add("client %zu: from client %zu got seq %llu, expected %llu (%s)", client,
                         sender, static_cast<unsigned long long>(fields.seq),
                         static_cast<unsigned long long>(expected),
                         fields.seq < expected ? "duplicate or reordered" : "messages lost");
-    expected = fields.seq + 1;
+    received = fields.seq + 1;
     ++delivered_total_;
     listener_.on_delivered(sender, fields.seq, fields.sent_ns, clients_[client]->read_time());
 }
@@ -231,10 +284,13 @@ std::uint64_t Mesh::report_losses()
         for (std::size_t sender = first; sender < first + room_size_of(receiver); ++sender) {
             if (sender == receiver)
                 continue;
-            const std::uint64_t expected =
-                expected_seq_[receiver * options_.members + sender % options_.members];
-            if (expected < next_seq_[sender]) {
-                const auto missing = next_seq_[sender] - expected;
+            const std::uint64_t expected = next_for(
+                sender, expected_seq_[receiver * options_.members + sender % options_.members],
+                receiver);
+            std::uint64_t missing = 0;
+            for (std::uint64_t seq = expected; seq < next_seq_[sender]; ++seq)
+                missing += reaches(sender, seq, receiver) ? 1 : 0;
+            if (missing > 0) {
                 missing_total += missing;
                 violations_.add("client %zu did not receive %llu signal(s) from client %zu by the "
                                 "drain deadline "

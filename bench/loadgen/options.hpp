@@ -11,7 +11,7 @@ namespace bench {
 struct Options
 {
     std::string scenario;
-    std::string url;     // one ws:// URL, or several (a cluster's nodes), comma-separated
+    std::string url;     // one ws:// or wss:// URL, or several (a cluster's nodes), comma-separated
     std::string sources; // empty: the kernel picks the source address
     std::uint64_t seed = 1;
 
@@ -30,6 +30,8 @@ struct Options
     double settle_s = 2.0;
 
     std::size_t pairs = 64;
+    std::size_t concurrency = 64; // handshake: loops at once
+    bool tls_resume = false;      // handshake: resume the previous connection's TLS session
 
     bool self_test_corrupt = false;
 

@@ -1,5 +1,5 @@
 #pragma once
-// The four scenarios. Each runs to completion on its own io_context, prints its one JSON line
+// The five scenarios. Each runs to completion on its own io_context, prints its one JSON line
 // on stdout and returns the process exit status: 0 clean, 1 violations, 2 could not run.
 
 namespace bench {
@@ -10,5 +10,6 @@ int run_fanout(const Options& options);
 int run_latency(const Options& options);
 int run_idle(const Options& options);
 int run_churn(const Options& options);
+int run_handshake(const Options& options);
 
 } // namespace bench

@@ -50,7 +50,7 @@ Digits digits_of(Integer value)
 
 } // namespace
 
-void append_signal_frame(std::string& out, const SignalSpec& spec)
+std::size_t append_signal_frame(std::string& out, const SignalSpec& spec)
 {
     const Digits s = digits_of(spec.sender);
     const Digits q = digits_of(spec.seq);
@@ -65,14 +65,21 @@ void append_signal_frame(std::string& out, const SignalSpec& spec)
     constexpr std::string_view type_key = R"(","type":")";
     constexpr std::string_view data_key = R"(","data":)";
     constexpr std::string_view to_key = R"(,"to":")";
+    // Before type, where a server that kept the request's members would keep it.
+    constexpr std::string_view from_key = R"(","from":")";
     std::size_t payload = head.size() + spec.room_id.size() + type_key.size() + spec.type.size() +
                           data_key.size() + data_size + 1;
     if (!spec.to.empty())
         payload += to_key.size() + spec.to.size() + 1;
+    if (!spec.forged_from.empty())
+        payload += from_key.size() + spec.forged_from.size();
 
     // Header first: the size is known exactly, so the frame is built in place with no scratch copy.
     append_client_frame_header(out, WsOpcode::text, payload);
-    out.append(head).append(spec.room_id).append(type_key).append(spec.type).append(data_key);
+    out.append(head).append(spec.room_id);
+    if (!spec.forged_from.empty())
+        out.append(from_key).append(spec.forged_from);
+    out.append(type_key).append(spec.type).append(data_key);
     out.append(R"({"s":)").append(s.text, s.size);
     out.append(R"(,"q":)").append(q.text, q.size);
     out.append(R"(,"t":)").append(t.text, t.size);
@@ -81,6 +88,7 @@ void append_signal_frame(std::string& out, const SignalSpec& spec)
     if (!spec.to.empty())
         out.append(to_key).append(spec.to).append(1, '"');
     out.append(1, '}');
+    return payload;
 }
 
 const char* parse_payload(std::string_view data, PayloadFields& fields)

@@ -31,6 +31,19 @@ constexpr std::uint64_t max_frame_bytes = 64 * 1024 * 1024;
 // How long close() waits for the server's close reply and end of stream.
 constexpr std::chrono::seconds close_wait{1};
 
+// One client context for every connection: no certificate verification (the bench's server
+// certificate is a throwaway self-signed one), and no session cache, so every connection in the
+// handshake scenario pays a full handshake, as a new visitor would.
+net::ssl::context& tls_context()
+{
+    static net::ssl::context context = [] {
+        net::ssl::context c(net::ssl::context::tls_client);
+        c.set_verify_mode(net::ssl::verify_none);
+        return c;
+    }();
+    return context;
+}
+
 } // namespace
 
 WsClient::WsClient(net::io_context& io, WsClientEvents& events, std::size_t index)
@@ -55,6 +68,16 @@ void WsClient::start(const WsTarget& target, const net::ip::address* source, std
     const std::string key = make_ws_key(random);
     expected_accept_ = ws_accept_for(key);
     pending_ = make_upgrade_request(target, key);
+    if (target.tls) {
+        tls_ = std::make_unique<TlsStream>(socket_, tls_context());
+        error_code not_an_address;
+        net::ip::make_address(target.host, not_an_address);
+        if (not_an_address)
+            tls_server_name_ = target.host;
+        if (offered_session_ != nullptr)
+            SSL_set_session(tls_->native_handle(), offered_session_);
+        offered_session_ = nullptr;
+    }
 
     socket_.async_connect(
         target.server, [self = shared_from_this()](const error_code& e) { self->on_connect(e); });
@@ -68,6 +91,46 @@ void WsClient::on_connect(const error_code& ec)
         return fail("connect failed: " + ec.message());
     // Frames are already batched per round; Nagle would only hold the last one back.
     socket_.set_option(net::ip::tcp::no_delay(true));
+    if (!tls_)
+        return begin_upgrade();
+    state_ = State::tls_handshake;
+    if (!tls_server_name_.empty())
+        SSL_set_tlsext_host_name(tls_->native_handle(), tls_server_name_.c_str());
+    tls_->async_handshake(
+        net::ssl::stream_base::client,
+        [self = shared_from_this()](const error_code& e) { self->on_tls_handshake(e); });
+}
+
+std::shared_ptr<SSL_SESSION> WsClient::tls_session() const
+{
+    if (!tls_)
+        return nullptr;
+    // A copy: OpenSSL marks a connection's own session not resumable when the connection ends
+    // without a close_notify sent, as ours do.
+    SSL_SESSION* own = SSL_get1_session(tls_->native_handle());
+    SSL_SESSION* copy = own != nullptr ? SSL_SESSION_dup(own) : nullptr;
+    SSL_SESSION_free(own);
+    if (copy == nullptr)
+        return nullptr;
+    return std::shared_ptr<SSL_SESSION>(copy, SSL_SESSION_free);
+}
+
+bool WsClient::tls_resumed() const
+{
+    return tls_ && SSL_session_reused(tls_->native_handle()) == 1;
+}
+
+void WsClient::on_tls_handshake(const error_code& ec)
+{
+    if (state_ == State::closed)
+        return;
+    if (ec)
+        return fail("TLS handshake failed: " + ec.message());
+    begin_upgrade();
+}
+
+void WsClient::begin_upgrade()
+{
     state_ = State::upgrading;
     flush();
     do_read();
@@ -97,9 +160,11 @@ void WsClient::flush()
         return;
     writing_ = true;
     in_flight_.swap(pending_);
-    net::async_write(
-        socket_, net::buffer(in_flight_),
-        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
+    with_stream([this](auto& stream) {
+        net::async_write(
+            stream, net::buffer(in_flight_),
+            [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
+    });
 }
 
 void WsClient::on_write(const error_code& ec)
@@ -110,8 +175,9 @@ void WsClient::on_write(const error_code& ec)
         return;
     if (ec)
         return fail("write failed: " + ec.message());
-    if (state_ == State::closing && pending_.empty()) {
-        // The close frame is out; the server answers with its own and ends the stream.
+    if (state_ == State::closing && pending_.empty() && !tls_) {
+        // The close frame is out; the server answers with its own and ends the stream. (Under
+        // TLS a TCP half-close would cut the TLS stream short: the server ends it instead.)
         error_code ignored;
         socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     }
@@ -131,9 +197,12 @@ void WsClient::do_read()
         if (in_.size() - in_end_ < read_chunk_)
             in_.resize(in_end_ + read_chunk_);
     }
-    socket_.async_read_some(
-        net::buffer(in_.data() + in_end_, in_.size() - in_end_),
-        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+    with_stream([this](auto& stream) {
+        stream.async_read_some(net::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                               [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                   self->on_read(ec, n);
+                               });
+    });
 }
 
 void WsClient::on_read(const error_code& ec, std::size_t bytes)
@@ -142,7 +211,7 @@ void WsClient::on_read(const error_code& ec, std::size_t bytes)
         return;
     if (ec) {
         if (state_ == State::closing)
-            return abort(); // end of stream after our close frame: done
+            return finish_close(close_received_); // end of stream after our close frame: done
         return fail(ec == net::error::eof ? "server closed the connection without a close frame"
                                           : "read failed: " + ec.message());
     }
@@ -254,8 +323,10 @@ bool WsClient::on_control(std::uint8_t opcode, std::span<char> payload)
     case WsOpcode::pong:
         return true;
     case WsOpcode::close: {
-        if (state_ == State::closing)
+        if (state_ == State::closing) {
+            close_received_ = true;
             return true; // the reply to ours; the end of stream follows
+        }
         unsigned code = 0;
         if (payload.size() >= 2)
             code = (static_cast<unsigned char>(payload[0]) << 8) |
@@ -282,8 +353,16 @@ void WsClient::close()
     close_timer_.expires_after(close_wait);
     close_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
         if (!ec)
-            self->abort();
+            self->finish_close(false);
     });
+}
+
+void WsClient::finish_close(bool clean)
+{
+    if (state_ != State::closing)
+        return;
+    abort();
+    events_.on_closed(*this, clean);
 }
 
 void WsClient::abort()

@@ -8,9 +8,10 @@ namespace bench {
 
 WsTarget parse_ws_url(const std::string& url)
 {
-    const std::string scheme = "ws://";
+    const bool tls = url.compare(0, 6, "wss://") == 0;
+    const std::string scheme = tls ? "wss://" : "ws://";
     if (url.compare(0, scheme.size(), scheme) != 0)
-        throw std::runtime_error("--url must start with ws:// (got \"" + url + "\")");
+        throw std::runtime_error("--url must start with ws:// or wss:// (got \"" + url + "\")");
     const auto authority_end = url.find('/', scheme.size());
     const std::string authority = url.substr(scheme.size(), authority_end - scheme.size());
     const auto colon = authority.rfind(':');
@@ -31,6 +32,8 @@ WsTarget parse_ws_url(const std::string& url)
     WsTarget target;
     target.server = results.begin()->endpoint();
     target.host_header = authority;
+    target.host = host;
+    target.tls = tls;
     target.path = authority_end == std::string::npos ? "/" : url.substr(authority_end);
     return target;
 }

@@ -16,9 +16,12 @@ struct WsTarget
     boost::asio::ip::tcp::endpoint server;
     std::string host_header; // "host:port" as written in the URL
     std::string path;        // "/ws"
+    std::string host;        // HOST alone: the TLS server name, when it is not an IP address
+    bool tls = false;        // wss://
 };
 
-// ws://HOST:PORT/PATH; HOST may be a name, resolved here. Throws std::runtime_error.
+// ws://HOST:PORT/PATH or wss://HOST:PORT/PATH; HOST may be a name, resolved here. Throws
+// std::runtime_error.
 WsTarget parse_ws_url(const std::string& url);
 
 // One or more such URLs, comma-separated: the nodes of a cluster. Throws std::runtime_error.
