@@ -2,20 +2,68 @@
 
 #include "signald/core/utf8.hpp"
 
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <iostream>
+
+#include <unistd.h>
 
 namespace signald {
 namespace {
 
 bool json_logs = false;
+
+// stderr, written in batches once batch_log_writes has been called (logging.hpp). Before that,
+// and for warnings and worse, every line is written at once.
+class BatchedStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex>
+{
+public:
+    void batch(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override
+    {
+        const bool first = pending_.size() == 0;
+        formatter_->format(msg, pending_);
+        if (!post_ || msg.level >= spdlog::level::warn || pending_.size() >= flush_at)
+            return flush_();
+        if (first)
+            post_([this] { flush_(); });
+    }
+
+    void flush_() override
+    {
+        const char* data = pending_.data();
+        std::size_t left = pending_.size();
+        while (left > 0) {
+            const ssize_t written = ::write(STDERR_FILENO, data, left);
+            if (written < 0 && errno == EINTR)
+                continue;
+            if (written <= 0)
+                break; // stderr is gone: nothing to be done about it
+            data += written;
+            left -= static_cast<std::size_t>(written);
+        }
+        pending_.clear();
+    }
+
+private:
+    static constexpr std::size_t flush_at = std::size_t{64} * 1024;
+    spdlog::memory_buf_t pending_;
+    std::function<void(std::function<void()>)> post_;
+};
+
+std::shared_ptr<BatchedStderrSink> batched_sink;
 
 void append(spdlog::memory_buf_t& dest, std::string_view text)
 {
@@ -138,22 +186,36 @@ std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const
 void setup_logging(const std::string& level, const std::string& format)
 {
     json_logs = format == "json";
-    if (json_logs) {
-        // No colour sink: its escape codes would land inside the JSON.
-        auto logger = spdlog::stderr_logger_st("signald");
-        logger->set_formatter(std::make_unique<JsonLogFormatter>());
-        spdlog::set_default_logger(logger);
+    std::shared_ptr<spdlog::logger> logger;
+    if (!json_logs && ::isatty(STDERR_FILENO) != 0) {
+        // A person watching: colours, and every line at once.
+        logger = spdlog::stderr_color_st("signald");
     } else {
-        auto logger = spdlog::stderr_color_st("signald");
-        spdlog::set_default_logger(logger);
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+        // No colour sink for JSON: its escape codes would land inside the JSON.
+        batched_sink = std::make_shared<BatchedStderrSink>();
+        logger = std::make_shared<spdlog::logger>("signald", batched_sink);
     }
+    spdlog::set_default_logger(logger);
+    if (json_logs)
+        logger->set_formatter(std::make_unique<JsonLogFormatter>());
+    else
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::flush_on(spdlog::level::info);
+    spdlog::flush_on(spdlog::level::warn);
+}
+
+void batch_log_writes(std::function<void(std::function<void()>)> post)
+{
+    if (batched_sink)
+        batched_sink->batch(std::move(post));
 }
 
 void report_fatal(std::string_view what)
 {
+    if (batched_sink) { // the lines before it first, and nothing posted to a loop that is gone
+        batched_sink->batch({});
+        batched_sink->flush();
+    }
     if (!json_logs) {
         std::cerr << "signald: " << what << "\n";
         return;

@@ -39,6 +39,8 @@ int main(int argc, char** argv)
 
         // 1: only this thread runs the io_context; nothing in signald takes a lock.
         boost::asio::io_context ioc{1};
+        signald::batch_log_writes(
+            [&ioc](std::function<void()> flush) { boost::asio::post(ioc, std::move(flush)); });
         signald::Server server(ioc, config.server);
 
         boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -72,7 +74,9 @@ int main(int argc, char** argv)
                          fmt::join(proxies, ", "));
 
         ioc.run();
+        signald::batch_log_writes({}); // what is still batched goes out with the next line
         spdlog::info("stopped");
+        spdlog::default_logger()->flush();
         return 0;
     } catch (const std::exception& e) {
         signald::report_fatal(e.what());

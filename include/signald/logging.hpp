@@ -5,6 +5,7 @@
 
 #include <spdlog/formatter.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,13 @@ namespace signald {
 // level is one of trace, debug, info, warn, error, critical, off; format is text or json (both
 // checked by parse_config).
 void setup_logging(const std::string& level, const std::string& format = "text");
+
+// From now on, lines below warn are written in batches: the first line of a batch asks post to
+// run a flush soon (main posts it to the io_context, so it runs once the handlers already
+// waiting are done); warnings and worse, 64 KiB of lines, and exit write at once. One write per
+// batch instead of one per line: at info every connection logs three lines, which was a third
+// of a session's system calls. An interactive terminal keeps one write per line.
+void batch_log_writes(std::function<void(std::function<void()>)> post);
 
 // A startup failure, as the last line before exiting non-zero: a log record in the json format,
 // else "signald: what" as always.
