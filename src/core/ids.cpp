@@ -2,9 +2,9 @@
 
 #include <sys/random.h>
 
-#include <array>
 #include <cerrno>
 #include <stdexcept>
+#include <utility>
 #include <string_view>
 
 namespace signald {
@@ -14,37 +14,34 @@ constexpr std::string_view alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
 // 252 = 7 * 36: bytes at or above it are dropped so that byte % 36 is uniform.
 constexpr unsigned char accept_below = 252;
 
-template <std::size_t N>
-void fill_random(std::array<unsigned char, N>& bytes)
-{
-    std::size_t filled = 0;
-    while (filled < bytes.size()) {
-        const ssize_t got = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            throw std::runtime_error("getrandom failed");
-        }
-        filled += static_cast<std::size_t>(got);
-    }
-}
-
 } // namespace
+
+unsigned char RandomIds::take()
+{
+    if (used_ == pool_.size()) {
+        std::size_t filled = 0;
+        while (filled < pool_.size()) {
+            const ssize_t got = ::getrandom(pool_.data() + filled, pool_.size() - filled, 0);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                throw std::runtime_error("getrandom failed");
+            }
+            filled += static_cast<std::size_t>(got);
+        }
+        used_ = 0;
+    }
+    return std::exchange(pool_[used_++], 0);
+}
 
 ClientId RandomIds::next()
 {
     ClientId id;
     id.reserve(client_id_chars);
-    std::array<unsigned char, 32> bytes{};
     while (id.size() < client_id_chars) {
-        fill_random(bytes);
-        for (unsigned char b : bytes) {
-            if (b >= accept_below)
-                continue;
+        const unsigned char b = take();
+        if (b < accept_below)
             id.push_back(alphabet[b % alphabet.size()]);
-            if (id.size() == client_id_chars)
-                break;
-        }
     }
     return id;
 }
@@ -52,7 +49,8 @@ ClientId RandomIds::next()
 ResumeSecret RandomIds::secret()
 {
     ResumeSecret bytes{};
-    fill_random(bytes);
+    for (auto& b : bytes)
+        b = take();
     return bytes;
 }
 

@@ -41,6 +41,10 @@ Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, bool reu
         if (ec)
             fail("set SO_REUSEPORT to listen on", ec);
     }
+    // Signaling is many small messages where latency matters; never wait to coalesce them. Set
+    // here once: on Linux an accepted socket inherits TCP_NODELAY from its listener, which saves
+    // a system call per connection.
+    acceptor_.set_option(tcp::no_delay(true), ec);
     acceptor_.bind(endpoint, ec);
     if (ec)
         fail("listen on", ec);
@@ -64,7 +68,7 @@ void Listener::stop()
 void Listener::do_accept()
 {
     acceptor_.async_accept(
-        [this](error_code ec, TcpSocket socket) { on_accept(ec, std::move(socket)); });
+        peer_, [this](error_code ec, TcpSocket socket) { on_accept(ec, std::move(socket)); });
 }
 
 void Listener::on_accept(error_code ec, TcpSocket socket)
@@ -81,7 +85,7 @@ void Listener::on_accept(error_code ec, TcpSocket socket)
         });
         return;
     }
-    on_connection_(std::move(socket));
+    on_connection_(std::move(socket), peer_);
     do_accept();
 }
 

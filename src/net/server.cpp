@@ -79,7 +79,9 @@ Server::Server(net::io_context& ioc, ServerOptions options)
       hosts_({endpoint_for(options_).address()}, options_.allowed_hosts, tls_.names),
       hub_(*this, ids_, hub_limits(options_), {}, options_.ice_servers, options_.join_check),
       listener_(ioc, endpoint_for(options_), options_.reuse_port,
-                [this](TcpSocket socket) { on_connection(std::move(socket)); }),
+                [this](TcpSocket socket, const tcp::endpoint& peer) {
+                    on_connection(std::move(socket), peer);
+                }),
       read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
 {
     if (options_.cluster.redis)
@@ -253,15 +255,9 @@ void Server::trim_heap(std::chrono::steady_clock::time_point now)
     malloc_trim(0);
 }
 
-void Server::on_connection(TcpSocket socket)
+void Server::on_connection(TcpSocket socket, const tcp::endpoint& remote)
 {
     ++accepted_since_trim_;
-    error_code ec;
-    // Signaling is many small messages where latency matters; never wait to coalesce them.
-    socket.set_option(tcp::no_delay(true), ec);
-    const auto remote = socket.remote_endpoint(ec);
-    if (ec)
-        return; // already gone
     if (uses_tls()) {
         std::make_shared<TlsDetector>(std::move(socket), *this, remote)->run();
         return;

@@ -1,5 +1,7 @@
 #include "signald/net/ws_plain_session.hpp"
 
+#include "signald/net/socket_io.hpp"
+
 namespace signald {
 
 WsPlainSession::WsPlainSession(TcpSocket socket, WsHost& host, std::string peer_address,
@@ -16,8 +18,6 @@ void WsPlainSession::start(std::string early)
         if (!connection_.reading())
             return;
     }
-    error_code ec;
-    socket_.non_blocking(true, ec); // reads are attempted only when the socket is readable
     wait_readable();
 }
 
@@ -32,8 +32,8 @@ void WsPlainSession::on_readable(error_code ec)
     if (ec)
         return connection_.end_of_input(ec == net::error::eof, ec.message());
     const std::span<char> buffer = host_.read_buffer();
-    const std::size_t bytes = socket_.read_some(net::buffer(buffer.data(), buffer.size()), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again)
+    const std::size_t bytes = receive_now(socket_.native_handle(), buffer, ec);
+    if (ec == net::error::would_block)
         return wait_readable();
     if (ec)
         return connection_.end_of_input(ec == net::error::eof, ec.message());
@@ -69,8 +69,8 @@ void WsPlainSession::write_now()
     while (!connection_.unsent().empty()) {
         error_code ec;
         const std::string_view bytes = connection_.unsent();
-        const std::size_t written = socket_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again)
+        const std::size_t written = send_now(socket_.native_handle(), bytes, ec);
+        if (ec == net::error::would_block)
             break;
         if (ec)
             return connection_.write_failed();

@@ -1,5 +1,7 @@
 #include "signald/net/ws_tls_session.hpp"
 
+#include "signald/net/socket_io.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
@@ -51,8 +53,6 @@ void WsTlsSession::start(std::string early)
         if (!connection_.reading())
             return;
     }
-    error_code ec;
-    socket_.non_blocking(true, ec); // reads are attempted only when the socket is readable
     wait_readable();
 }
 
@@ -70,9 +70,8 @@ void WsTlsSession::on_readable(error_code ec)
     const std::span<char> buffer = host_.read_buffer();
     const std::span<char> ciphertext = buffer.first(buffer.size() / 2);
     const std::span<char> plaintext = buffer.subspan(buffer.size() / 2);
-    const std::size_t bytes =
-        socket_.read_some(net::buffer(ciphertext.data(), ciphertext.size()), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again)
+    const std::size_t bytes = receive_now(socket_.native_handle(), ciphertext, ec);
+    if (ec == net::error::would_block)
         return wait_readable();
     if (ec)
         return connection_.end_of_input(ec == net::error::eof, ec.message());
@@ -139,8 +138,9 @@ void WsTlsSession::write_now()
             break;
         error_code ec;
         const std::size_t written =
-            socket_.write_some(net::buffer(cipher_.data() + cipher_sent_, cipher_waiting()), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
+            send_now(socket_.native_handle(),
+                     std::string_view(cipher_).substr(cipher_sent_, cipher_waiting()), ec);
+        if (ec == net::error::would_block) {
             // The kernel's buffer is full: write the rest when the peer has read some.
             connection_.write_pending(cipher_waiting());
             socket_.async_wait(tcp::socket::wait_write,

@@ -27,11 +27,19 @@ public:
 };
 
 // Draws from the kernel's CSPRNG (getrandom), rejection-sampled so every character is uniform.
+// Its output is fetched 4 KiB at a time: one system call per hundred or so connections rather
+// than two for each (an id and a resume secret). Each byte is handed out once and wiped.
 class RandomIds final : public IdSource
 {
 public:
     ClientId next() override;
     ResumeSecret secret() override;
+
+private:
+    unsigned char take();
+
+    std::array<unsigned char, 4096> pool_{};
+    std::size_t used_ = pool_.size();
 };
 
 } // namespace signald

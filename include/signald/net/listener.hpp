@@ -12,7 +12,8 @@ namespace signald {
 class Listener
 {
 public:
-    using OnConnection = std::function<void(TcpSocket)>;
+    // The accepted socket (TCP_NODELAY already set) and its peer's address.
+    using OnConnection = std::function<void(TcpSocket, const tcp::endpoint&)>;
 
     // Throws std::runtime_error with a one-line reason if the address cannot be bound. With
     // reuse_port (SO_REUSEPORT) it shares the port with every other listener that sets it.
@@ -28,6 +29,7 @@ private:
     void on_accept(error_code ec, TcpSocket socket);
 
     TcpAcceptor acceptor_;
+    tcp::endpoint peer_; // filled by accept itself: no getpeername per connection
     net::steady_timer retry_timer_;
     OnConnection on_connection_;
 };

@@ -99,7 +99,7 @@ private:
     // HttpHost: why /healthz answers 503, or nullopt.
     std::optional<std::string> trouble() const override;
 
-    void on_connection(TcpSocket socket);
+    void on_connection(TcpSocket socket, const tcp::endpoint& remote);
     void schedule_keepalive();
     // Gives the heap's free pages back to the kernel after connections arrived (server.cpp).
     void trim_heap(std::chrono::steady_clock::time_point now);
