@@ -173,6 +173,16 @@ function parseResult(stdout)
     return null;
 }
 
+// Figures computed from the generator's: deliveries per second of server CPU (scenarios.mjs,
+// deliveredPerCpu), when it reported both.
+function withDerived(result)
+{
+    if (Number.isFinite(result.delivered_per_s) && result.server_cpu_pct > 0)
+        result.delivered_per_server_cpu_s =
+            Math.round(result.delivered_per_s * 100 / result.server_cpu_pct);
+    return result;
+}
+
 // One run: fresh server (or cluster), generator, server stopped. Never throws; a failure is
 // recorded.
 async function runOnce(scenario, server, run)
@@ -207,7 +217,7 @@ async function runOnce(scenario, server, run)
         // The generator exits non-zero when it counted violations; those runs still count.
         else if (generator.exit.code !== 0 && !(result.violations > 0))
             record.error = `generator failed (${describeExit(generator.exit)}) without violations`;
-        if (result) record.result = result;
+        if (result) record.result = withDerived(result);
         if (record.error) record.stderr_tail = generator.stderrTail.slice(-tailChars);
     } catch (error) {
         const [first, ...rest] = error.message.split("\n");

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listProblems } from "./report.mjs";
-import { metrics } from "./scenarios.mjs";
+import { fanoutWindow, metrics } from "./scenarios.mjs";
 import { makeCertificate, overTls } from "./tls.mjs";
 
 export const curvesTiming = {
@@ -41,7 +41,8 @@ function fanout(rooms, members)
 {
     return {
         name: `curve-fanout-${rooms}x${members}`,
-        args: (pids) => ["fanout", "--rooms", rooms, "--members", members, "--server-pid", pids],
+        args: (pids) => ["fanout", "--rooms", rooms, "--members", members,
+                         "--window", fanoutWindow, "--server-pid", pids],
         timed: true,
         metrics: [metrics.delivered, metrics.p50, metrics.p99],
     };
