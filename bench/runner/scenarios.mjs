@@ -125,7 +125,10 @@ function latency(rooms, members, rate)
         args: (serverPids) => ["latency", "--rooms", rooms, "--members", members, "--rate", rate,
                                "--server-pid", serverPids],
         timed: true,
-        metrics: [metrics.p50, metrics.p99, metrics.p999, metrics.achieved],
+        // The generator checks every delivery and is often the busier process here: its CPU %
+        // says how much of the tail may be its own receive loop (bench/README.md).
+        metrics: [metrics.p50, metrics.p99, metrics.p999, metrics.achieved, metrics.generatorCpu,
+                  metrics.serverCpu],
         showsRateHeld: true,
         cluster: true,
     };
