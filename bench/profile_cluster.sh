@@ -9,7 +9,8 @@
 #   bench/profile_cluster.sh [--out DIR] [--seconds N] [--dwarf] [-- GENERATOR ARGS...]
 #   --dwarf: --call-graph dwarf instead of -g (frame pointers), for callers through a Release
 #   build without frame pointers; larger files, so keep --seconds short
-#   default generator: fanout --rooms 250 --members 4 --warmup 2 --duration 10
+#   default generator: fanout --rooms 250 --members 4 --window 1 --warmup 2 --duration 10
+#   (--window 1 as bench/run.mjs's fanout-250x4, runner/scenarios.mjs fanoutWindow)
 #
 # Needs perf, redis-server, redis-cli, and build/bench from bench/run (Release). Every process it starts is
 # stopped by its PID.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 out=build/bench/profile
 seconds=6
 call_graph=(-g)
-generator=(fanout --rooms 250 --members 4 --warmup 2 --duration 10)
+generator=(fanout --rooms 250 --members 4 --window 1 --warmup 2 --duration 10)
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --out)

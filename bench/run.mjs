@@ -20,9 +20,11 @@ import { describeExit, isLive, runGenerator, startServer, stop, stopAllOnSignal 
     from "./runner/processes.mjs";
 import { buildTable, formatNumber, listProblems } from "./runner/report.mjs";
 import { generatorTimeoutMs, scenarios, signaldArgs, timing } from "./runner/scenarios.mjs";
+import { makeCertificate, overTls } from "./runner/tls.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(repoRoot, "build/bench");
+const logDir = join(outDir, "logs"); // servers' stderr in the scenarios with logsToFile
 
 const { values: options } = parseArgs({
     options: {
@@ -59,7 +61,7 @@ servers.forEach(makeServer);
 
 function makeServer(server)
 {
-    server.start = (scenario) => startSingle(server, scenario);
+    server.start = (scenario, logFile) => startSingle(server, scenario, logFile);
     return server;
 }
 
@@ -74,11 +76,12 @@ const cluster = {
                                         timeoutMs: listenTimeoutMs }),
 };
 
-async function startSingle(server, scenario)
+// logFile: the server's stderr goes there (scenarios.mjs, logsToFile), else to a pipe.
+async function startSingle(server, scenario, logFile = null)
 {
     const { child, url } = await startServer({ cpu: serverCpu, program: server.program,
                                                args: server.args(scenario),
-                                               timeoutMs: listenTimeoutMs });
+                                               timeoutMs: listenTimeoutMs, stderrFile: logFile });
     return { children: [child], url, pids: [child.pid], stop: () => stop(child) };
 }
 
@@ -90,10 +93,26 @@ function variantServer(variant)
                         program: options["signald-bin"], args });
 }
 
-// Who runs in a scenario: signald, its variants, the cluster, then Node.
+// One throwaway certificate for every tls: true scenario of this run, made when first needed
+// and deleted when the runner exits.
+let certificate = null;
+function tlsCertificate()
+{
+    if (!certificate) {
+        certificate = makeCertificate();
+        process.on("exit", () => certificate.remove());
+    }
+    return certificate;
+}
+
+// Who runs in a scenario: signald, its variants, the cluster, then Node. Over wss:// (tls: true)
+// both keep their ids and labels, so they fill the same columns; the scenario's name says wss.
 function lineupOf(scenario)
 {
-    const [signald, node] = servers;
+    const [signald, node] = scenario.tls
+        ? servers.map((server) => overTls(server, tlsCertificate(), makeServer,
+                                          { id: server.id, label: server.label }))
+        : servers;
     return [signald, ...(scenario.variants ?? []).map(variantServer),
             ...(scenario.cluster ? [cluster] : []), node];
 }
@@ -119,6 +138,8 @@ function checkPrerequisites(chosen)
 {
     for (const program of [options["bench-bin"], options["signald-bin"]])
         if (!existsSync(program)) fail(`${program} does not exist: build it (bench/run does)`);
+    if (chosen.some((scenario) => scenario.tls) && !onPath("openssl"))
+        fail("openssl not found: the wss:// scenarios make a throwaway certificate with it");
     if (chosen.some((scenario) => scenario.cluster) && !onPath(options["redis-server"]))
         fail(`${options["redis-server"]} not found: the cluster runs need Debian's redis-server`);
     if (!Number.isInteger(runCount) || runCount < 1) fail("--runs must be a positive integer");
@@ -152,6 +173,16 @@ function parseResult(stdout)
     return null;
 }
 
+// Figures computed from the generator's: deliveries per second of server CPU (scenarios.mjs,
+// deliveredPerCpu), when it reported both.
+function withDerived(result)
+{
+    if (Number.isFinite(result.delivered_per_s) && result.server_cpu_pct > 0)
+        result.delivered_per_server_cpu_s =
+            Math.round(result.delivered_per_s * 100 / result.server_cpu_pct);
+    return result;
+}
+
 // One run: fresh server (or cluster), generator, server stopped. Never throws; a failure is
 // recorded.
 async function runOnce(scenario, server, run)
@@ -161,7 +192,13 @@ async function runOnce(scenario, server, run)
     let started = null;
     try {
         record.server_command = [server.program, ...server.args(scenario)].join(" ");
-        started = await server.start(scenario);
+        let logFile = null;
+        if (scenario.logsToFile) {
+            mkdirSync(logDir, { recursive: true });
+            logFile = join(logDir, `${scenario.name}-${server.id}-run${run}.log`);
+            record.server_log = logFile;
+        }
+        started = await server.start(scenario, logFile);
         record.server_pids = started.pids;
         const args = [...scenario.args(started.pids.join(",")).map(String), "--url", started.url];
         if (scenario.timed)
@@ -180,7 +217,7 @@ async function runOnce(scenario, server, run)
         // The generator exits non-zero when it counted violations; those runs still count.
         else if (generator.exit.code !== 0 && !(result.violations > 0))
             record.error = `generator failed (${describeExit(generator.exit)}) without violations`;
-        if (result) record.result = result;
+        if (result) record.result = withDerived(result);
         if (record.error) record.stderr_tail = generator.stderrTail.slice(-tailChars);
     } catch (error) {
         const [first, ...rest] = error.message.split("\n");

@@ -95,6 +95,11 @@ int main(int argc, char** argv)
     latency->add_option("--rate", options.rate, "Sends per second, all clients together")
         ->required()
         ->check(CLI::PositiveNumber);
+    latency
+        ->add_option("--tick-us", options.tick_us,
+                     "Microseconds between send ticks; each tick sends whatever is due")
+        ->check(CLI::Range(1.0, 100000.0))
+        ->capture_default_str();
 
     auto* idle = app.add_subcommand("idle", "Memory per idle connection");
     add_common(*idle, options);

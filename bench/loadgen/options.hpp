@@ -22,6 +22,7 @@ struct Options
     double duration_s = 10.0;
     double drain_timeout_s = 10.0;
     double rate = 0.0;
+    double tick_us = 100.0; // latency: the send timer's period
 
     std::size_t connections = 15000;
     // The server's process, or a cluster's (its nodes and Redis): their CPU time is reported.

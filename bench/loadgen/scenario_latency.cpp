@@ -1,6 +1,6 @@
 // latency: R rooms x M members, open loop. Sends follow a fixed schedule, --rate per second in
 // total, send j due at start + j / rate from client j % N, so every client sends at its own
-// evenly spaced times. A 100 µs tick sends whatever is due. Open loop: a slow server never slows
+// evenly spaced times. A 100 µs tick (--tick-us) sends whatever is due. Open loop: a slow server never slows
 // the sending, so its backlog shows up as latency (sends queue in the generator's outbox with
 // their time already stamped), not as thinner load. Latency runs from the moment a message is
 // handed to the socket to its arrival; how late the generator itself was against the schedule is
@@ -29,9 +29,8 @@ namespace bench {
 namespace {
 
 constexpr std::chrono::seconds setup_timeout{120};
-// Fine enough that pacing adds little to what is measured (50 µs on average), coarse enough that
-// the timer costs the generator little.
-constexpr auto tick = std::chrono::microseconds(100);
+// The default --tick-us, 100 µs, is fine enough that pacing adds little to what is measured
+// (50 µs on average), coarse enough that the timer costs the generator little.
 // rate_held also needs the backlog gone this soon after the schedule ends.
 constexpr std::chrono::seconds held_drain_limit{1};
 // Achieved within 2% of offered counts as holding the rate.
@@ -72,6 +71,7 @@ public:
         report["clients"] = mesh_.size();
         report["duration_s"] = duration;
         report["offered_per_s"] = options_.rate;
+        report["tick_us"] = options_.tick_us;
         report["achieved_per_s"] = round_to(achieved, 1);
         report["sent_per_s"] = round_to(achieved, 1);
         report["avg_request_bytes"] =
@@ -95,7 +95,9 @@ public:
         ready_ = true;
         std::fprintf(stderr, "latency: %zu clients in %zu rooms ready\n", mesh_.size(),
                      options_.rooms);
-        const auto start = Clock::now() + tick;
+        tick_ = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double, std::micro>(options_.tick_us));
+        const auto start = Clock::now() + tick_;
         start_ns_ = ns_since_start(start);
         window_start_ns_ = start_ns_ + to_ns(std::chrono::duration<double>(options_.warmup_s));
         window_end_ns_ =
@@ -154,7 +156,7 @@ private:
                     ++sends_over_1ms_late_;
             }
         }
-        next_tick_ += tick;
+        next_tick_ += tick_;
         schedule_tick();
     }
 
@@ -207,6 +209,7 @@ private:
     std::int64_t max_send_lag_ns_ = 0;
     std::uint64_t sends_over_1ms_late_ = 0;
     Clock::time_point next_tick_{};
+    Clock::duration tick_{};
     Clock::time_point schedule_end_{};
     Clock::time_point drain_end_{};
     std::string failure_;

@@ -8,12 +8,12 @@
 // Every point goes to build/bench/curves-<UTC time>.json, then bench/plot_curves.py draws
 // bench/curves/*.svg from it. bench/README.md, "Cost curves", explains how to read them.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listProblems } from "./report.mjs";
-import { metrics } from "./scenarios.mjs";
+import { fanoutWindow, metrics } from "./scenarios.mjs";
+import { makeCertificate, overTls } from "./tls.mjs";
 
 export const curvesTiming = {
     full: { warmup: 2, duration: 10 },
@@ -41,7 +41,8 @@ function fanout(rooms, members)
 {
     return {
         name: `curve-fanout-${rooms}x${members}`,
-        args: (pids) => ["fanout", "--rooms", rooms, "--members", members, "--server-pid", pids],
+        args: (pids) => ["fanout", "--rooms", rooms, "--members", members,
+                         "--window", fanoutWindow, "--server-pid", pids],
         timed: true,
         metrics: [metrics.delivered, metrics.p50, metrics.p99],
     };
@@ -99,18 +100,6 @@ function idlePoints(wanted, notes)
     return fits;
 }
 
-// A throwaway P-256 certificate, as bench/tls_idle.mjs makes, for both servers' wss://.
-function makeCertificate()
-{
-    const dir = mkdtempSync(join(tmpdir(), "signald-curves-tls-"));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt",
-                             "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
-                             "/CN=localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
-    return { dir, args: ["--tls-cert", cert, "--tls-key", key] };
-}
-
 // ctx (from run.mjs): runOnce(scenario, server, run), servers ([signald, node]),
 // makeServer({ id, label, program, args }) -> server with start(), machine, quick, times,
 // repoRoot, outDir, python.
@@ -151,12 +140,10 @@ export async function runCurves(ctx)
     if (ctx.quick) notes.push("idle: --quick measures up to 15,000 connections only");
     const plain = (server) => `${server.label}, ws://`;
     for (const count of counts) await point("idle", count, idle(count), [signald, node], plain);
-    const certificate = makeCertificate();
+    const certificate = makeCertificate("signald-curves-tls-");
     try {
-        const tlsServers = [signald, node].map((server) => ctx.makeServer({
-            id: `${server.id}-wss`, label: `${server.label}, wss://`, program: server.program,
-            args: (scenario) => [...server.args(scenario), ...certificate.args],
-        }));
+        const tlsServers = [signald, node].map((server) =>
+            overTls(server, certificate, ctx.makeServer));
         // A trial: 8 connections over wss:// to signald. The generator either speaks it or not.
         const trial = await ctx.runOnce(idle(8, 4, 30_000), tlsServers[0], 1);
         if (trial.error || trial.result?.violations) {
@@ -169,7 +156,7 @@ export async function runCurves(ctx)
                 await point("idle", count, idle(count), tlsServers, (server) => server.label);
         }
     } finally {
-        rmSync(certificate.dir, { recursive: true, force: true });
+        certificate.remove();
     }
 
     // Latency: p50/p99 against the offered rate, each server until the first rate not held.

@@ -3,6 +3,7 @@
 // stopped by its PID (SIGTERM, then SIGKILL) whatever happens, including when the runner itself
 // is interrupted.
 import { spawn } from "node:child_process";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -19,22 +20,54 @@ function deadline(ms)
     return sleep(ms, "timeout", { ref: false });
 }
 
+// The last `chars` characters of a file, "" if it cannot be read.
+function fileTail(path, chars)
+{
+    let fd = null;
+    try {
+        fd = openSync(path, "r");
+        const length = Math.min(fstatSync(fd).size, chars);
+        const buffer = Buffer.alloc(length);
+        readSync(fd, buffer, 0, length, fstatSync(fd).size - length);
+        return buffer.toString();
+    } catch {
+        return "";
+    } finally {
+        if (fd !== null) closeSync(fd);
+    }
+}
+
 // `taskset -c CPU program args`: taskset execs the program, so the PID we get is the program's.
-function spawnPinned(cpu, program, args)
+// With stderrFile, the program's stderr goes straight to that file (truncated first), as an
+// operator's log would, and the runner never reads it while it runs; child.stderrTail then reads
+// the file's end.
+function spawnPinned(cpu, program, args, { stderrFile = null } = {})
 {
     if (stopping) throw new Error("interrupted");
-    const child = spawn("taskset", ["-c", String(cpu), program, ...args],
-                        { stdio: ["ignore", "pipe", "pipe"] });
+    const logFd = stderrFile === null ? null : openSync(stderrFile, "w");
+    let child;
+    try {
+        child = spawn("taskset", ["-c", String(cpu), program, ...args],
+                      { stdio: ["ignore", "pipe", logFd ?? "pipe"] });
+    } finally {
+        if (logFd !== null) closeSync(logFd); // the child has its own copy
+    }
     const exited = new Promise((resolve) => {
         child.on("exit", (code, signal) => resolve({ code, signal }));
         child.on("error", (error) => resolve({ code: null, signal: null, error }));
     });
     live.add(child);
     exited.then(() => live.delete(child));
-    child.stderrTail = "";
-    child.stderr.on("data", (chunk) => {
-        child.stderrTail = (child.stderrTail + chunk.toString()).slice(-stderrTailChars);
-    });
+    if (stderrFile === null) {
+        child.stderrTail = "";
+        child.stderr.on("data", (chunk) => {
+            child.stderrTail = (child.stderrTail + chunk.toString()).slice(-stderrTailChars);
+        });
+    } else {
+        child.logFile = stderrFile;
+        Object.defineProperty(child, "stderrTail",
+                              { get: () => fileTail(stderrFile, stderrTailChars) });
+    }
     child.exited = exited;
     return child;
 }
@@ -74,10 +107,10 @@ export function stopAllOnSignal()
 
 // Starts a server and waits for its `listening on http://HOST:PORT/` line (https:// when it was
 // given a certificate). Returns the child (keep it to stop it) and the WebSocket URL, ws:// or
-// wss:// to match.
-export async function startServer({ cpu, program, args, timeoutMs })
+// wss:// to match. stderrFile: see spawnPinned.
+export async function startServer({ cpu, program, args, timeoutMs, stderrFile = null })
 {
-    const child = spawnPinned(cpu, program, args);
+    const child = spawnPinned(cpu, program, args, { stderrFile });
     const lines = createInterface({ input: child.stdout }); // keeps draining stdout afterwards
     const listening = new Promise((resolve) => {
         lines.on("line", (line) => {
