@@ -1,11 +1,11 @@
 // latency: R rooms x M members, open loop. Sends follow a fixed schedule, --rate per second in
 // total, send j due at start + j / rate from client j % N, so every client sends at its own
-// evenly spaced times. A 100 µs tick (--tick-us) sends whatever is due. Open loop: a slow server never slows
-// the sending, so its backlog shows up as latency (sends queue in the generator's outbox with
-// their time already stamped), not as thinner load. Latency runs from the moment a message is
-// handed to the socket to its arrival; how late the generator itself was against the schedule is
-// reported apart (max_send_lag_ms, sends_over_1ms_late), and a generator that cannot keep the
-// schedule fails rate_held. The messages are fanout's mix (signal_payload.hpp: the one an
+// evenly spaced times. A 100 µs tick (--tick-us) sends whatever is due. Open loop: a slow server
+// never slows the sending, so its backlog shows up as latency (sends queue in the generator's
+// outbox with their time already stamped), not as thinner load. Latency runs from the moment a
+// message is handed to the socket to its arrival; how late the generator itself was against the
+// schedule is reported apart (max_send_lag_ms, sends_over_1ms_late), and a generator that cannot
+// keep the schedule fails rate_held. The messages are fanout's mix (signal_payload.hpp: the one an
 // independent benchmark measured signald with; 1 in 5 an ~1 KB offer, ~440 B a request on
 // average, 1 in 16 directed to one member, 1 in 16 with a forged from); delivered_per_s counts
 // each receiver.
