@@ -52,7 +52,7 @@ private:
 
     // held_[head_ ..] are messages first_held() .. last(). A vector with a moving head, not a
     // deque: an empty deque still allocates about 600 bytes, and most members hold nothing.
-    static constexpr std::size_t first_capacity = 48;
+    static constexpr std::size_t first_capacity = 4;
     std::vector<Text> held_;
     std::size_t head_ = 0;
     std::uint64_t next_ = 1;
