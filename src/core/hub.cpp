@@ -597,6 +597,26 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
         remove_holder(holder, "a resume that was not its connection's first message");
         return refuse("resume must be the first message on a connection");
     }
+    // Whether the resume can succeed is decided before a takeover, so that a resume that fails
+    // removes a member whose old connection is still open as a plain removal (that connection
+    // hears `left`), never with a 4001 "resumed elsewhere" for a resume that did not happen.
+    // Restored after the node that ran the room crashed, the member resumes with a gap instead
+    // (below).
+    if (!member->resume->restored) {
+        const Outbox& outbox = member->resume->outbox;
+        // Messages handed to the old connection: all it was numbered while it is still open.
+        const std::uint64_t handed = member->suspended ? member->resume->handed : outbox.last();
+        if (request.received > handed) {
+            remove_holder(holder, "resumed with more received than it was sent");
+            return refuse("received is more than the " + std::to_string(handed) +
+                          " messages the previous connection was sent");
+        }
+        if (!outbox.holds_after(request.received)) {
+            remove_holder(holder, "resume needed messages no longer held");
+            return refuse("message " + std::to_string(request.received + 1) +
+                          " is no longer held (over --resume-buffer-bytes)");
+        }
+    }
     if (!member->suspended) {
         // Its old connection is still open, half-open most likely: end it, then take over.
         if (!transport_.abort(holder, close_code::resumed_elsewhere, "resumed elsewhere")) {
@@ -617,19 +637,9 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     // being told. The resume succeeds all the same, saying so (gap), with the room as it is now,
     // so that the client can mend its view and restart its calls' ICE.
     const bool gap = held.restored;
-    if (!gap && request.received > held.handed) {
-        const std::uint64_t handed = held.handed; // remove_holder frees held
-        remove_holder(holder, "resumed with more received than it was sent");
-        return refuse("received is more than the " + std::to_string(handed) +
-                      " messages the previous connection was sent");
-    }
-    auto replay = gap ? std::optional<std::vector<Text>>(std::vector<Text>{})
-                      : held.outbox.after(request.received);
-    if (!replay) {
-        remove_holder(holder, "resume needed messages no longer held");
-        return refuse("message " + std::to_string(request.received + 1) +
-                      " is no longer held (over --resume-buffer-bytes)");
-    }
+    // Checked above: a takeover changes neither the numbering nor what is held.
+    const std::vector<Text> replay =
+        gap ? std::vector<Text>{} : held.outbox.after(request.received).value();
 
     // The new connection becomes the member's: it keeps its own count of texts and its own
     // flood budget, and the member its place, name and room.
@@ -660,7 +670,7 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
                    : std::nullopt)));
     start_numbering(*member, secret);
     // The replay is numbered anew on this connection, like live traffic after it.
-    for (const Text& text : *replay) {
+    for (const Text& text : replay) {
         ++stats_.replayed;
         if (keep(holder, *member, text))
             delivery_.send(Member{holder, std::nullopt, this_node}, text);
@@ -673,7 +683,7 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
         spdlog::info("{} resumed in {} after the cluster lost messages it may have missed (gap)",
                      holder, room_id);
     else
-        spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay->size());
+        spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay.size());
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,

@@ -26,10 +26,10 @@ void Outbox::acknowledge(std::uint64_t n)
 
 std::optional<std::vector<Text>> Outbox::after(std::uint64_t n) const
 {
+    if (!holds_after(n))
+        return std::nullopt;
     if (n >= last())
         return std::vector<Text>{};
-    if (first_held() > n + 1)
-        return std::nullopt;
     const auto skip = static_cast<std::size_t>(n + 1 - first_held());
     return std::vector<Text>(held_.begin() + static_cast<std::ptrdiff_t>(head_ + skip),
                              held_.end());

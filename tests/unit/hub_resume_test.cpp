@@ -469,6 +469,43 @@ TEST(HubResume, ATakeoverEndsTheOldConnectionSuspendsThenResumes)
     h.expect_views_match_registry();
 }
 
+TEST(HubResume, AResumeThatWouldFailTakesNothingOver_TheOldConnectionHearsLeft)
+{
+    // The cap holds two of the 70-odd byte signals (as above), so message 1 is let go.
+    Resume h(test::resume_limits(30s, 160));
+    const auto ids = h.fill("r", 2);
+    for (int i = 1; i <= 3; ++i)
+        h.send(ids[0], signal_text("r", i));
+    h.take();
+    struct Case
+    {
+        const char* what;
+        std::uint64_t received;
+    };
+    // The old connection is still open both times: it was handed 3 messages, and holds 2 and 3.
+    for (const Case& c : {Case{"more than handed", 4}, Case{"no longer held", 0}}) {
+        SCOPED_TRACE(c.what);
+        Resume fresh(test::resume_limits(30s, 160));
+        const auto f = fresh.fill("r", 2);
+        for (int i = 1; i <= 3; ++i)
+            fresh.send(f[0], signal_text("r", i));
+        fresh.take();
+        const ClientId connection = fresh.resume(f[1], c.received);
+        const auto sent = fresh.take();
+        EXPECT_TRUE(fresh.transport.aborted.empty()) << "a failed resume took the connection over";
+        EXPECT_EQ(sent.back().code(), "resume-failed");
+        EXPECT_EQ(fresh.told(sent, connection), std::vector<std::string>{"error"});
+        EXPECT_EQ(fresh.told(sent, f[1]), std::vector<std::string>{"left"});
+        EXPECT_EQ(fresh.told(sent, f[0]), std::vector<std::string>{"peer-left"});
+        fresh.expect_views_match_registry();
+    }
+    // The same resume that asks for what is held takes over (4001) and succeeds.
+    h.resume(ids[1], 1);
+    EXPECT_EQ(h.transport.aborted.size(), 1u);
+    EXPECT_EQ(h.told(h.take(), ids[1]),
+              (std::vector<std::string>{"resumed", "signal 2", "signal 3"}));
+}
+
 TEST(HubResume, PastTheMostSuspendedMembersALostConnectionRemovesItsMember)
 {
     HubLimits limits = test::resume_limits();

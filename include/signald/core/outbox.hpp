@@ -25,6 +25,8 @@ public:
     // Messages n+1 .. last() in order; nullopt when message n+1 is no longer held. n must be at
     // most last().
     std::optional<std::vector<Text>> after(std::uint64_t n) const;
+    // Whether after(n) has them all.
+    bool holds_after(std::uint64_t n) const { return n >= last() || first_held() <= n + 1; }
     // Numbering starts over at 1 with nothing held (a new token).
     void restart();
 
