@@ -107,7 +107,9 @@ public:
         FUZZ_CHECK(c.attached() == (h_.detaches == 0 && !aborted_));
         if (aborted_)
             FUZZ_CHECK(h_.detaches == 0 && c.phase() != WsPhase::lingering); // no handshake
-        // Acknowledgements only grow, and never cover a text that was not sent.
+        // Acknowledgements only grow, and never cover a text that was not sent; with resume
+        // off there are none.
+        FUZZ_CHECK(limits_.resume_on || h_.acks.empty());
         for (std::size_t i = 0; i < h_.acks.size(); ++i) {
             FUZZ_CHECK(h_.acks[i] <= texts_);
             if (i > 0)
@@ -178,7 +180,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FuzzedDataProvider in(data, size);
     const bool tls = in.ConsumeBool();
     const std::size_t max_queue = in.ConsumeBool() ? 1024 : 256 * 1024;
-    Run run(WsLimits{max_message, max_queue, std::chrono::seconds{15}, std::chrono::seconds{40}},
+    const bool resume_on = in.ConsumeBool();
+    Run run(WsLimits{max_message, max_queue, std::chrono::seconds{15}, std::chrono::seconds{40},
+                     resume_on},
             tls);
     WsConnectionHarness& h = run.h();
     run.react(in.ConsumeIntegralInRange<int>(0, 2));

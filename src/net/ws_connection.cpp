@@ -139,8 +139,7 @@ void WsConnection::send(std::string_view text)
     // With resume on, a steady stream is acknowledged every few dozen texts rather than once a
     // sweep: what the hub holds stays small and short-lived, which keeps the allocator fast.
     const WsLimits& limits = host_.ws_limits();
-    if (limits.ping_until_acknowledged && pinged_texts_[0] == none &&
-        texts_ - acked_texts_ >= ack_every_texts)
+    if (limits.resume_on && pinged_texts_[0] == none && texts_ - acked_texts_ >= ack_every_texts)
         ping();
     // A big backlog goes to the kernel at once rather than at the end of the batch: the cap
     // below is about what a peer does not read, not about how much one batch holds.
@@ -219,7 +218,7 @@ void WsConnection::tick(Clock::time_point now)
         return cut(); // a silent peer will not answer a close frame either
     }
     const bool unacknowledged =
-        limits.ping_until_acknowledged && texts_ > acked_texts_ && pinged_texts_[0] == none;
+        limits.resume_on && texts_ > acked_texts_ && pinged_texts_[0] == none;
     if ((now - last_ping_ >= limits.ping_interval || unacknowledged) && phase_ == WsPhase::open) {
         last_ping_ = now;
         ping();
@@ -229,8 +228,12 @@ void WsConnection::tick(Clock::time_point now)
 
 void WsConnection::ping()
 {
-    pinged_texts_ = {texts_, pinged_texts_[0]};
-    out_.append(WsOpcode::ping, ping_payload(texts_));
+    if (host_.ws_limits().resume_on) {
+        pinged_texts_ = {texts_, pinged_texts_[0]};
+        out_.append(WsOpcode::ping, ping_payload(texts_));
+    } else {
+        out_.append(WsOpcode::ping, {});
+    }
     queued();
 }
 

@@ -23,10 +23,12 @@ struct WsLimits
     std::size_t max_queue_bytes;
     std::chrono::seconds ping_interval;
     std::chrono::seconds idle_timeout;
-    // Resume on: a connection sent texts since its last answered ping is pinged at the next
-    // sweep (at most one ping unanswered), so what the hub holds for it is trimmed within about
-    // a second instead of a whole ping interval.
-    bool ping_until_acknowledged = false;
+    // Session resume on (docs/protocol.md 8.1): each ping carries the count of texts sent before
+    // it, so that its pong acknowledges them, and a connection sent texts since its last
+    // answered ping is pinged at the next sweep (at most one ping unanswered), so what the hub
+    // holds for it is trimmed within about a second instead of a whole ping interval. Off,
+    // pings are empty, as before resume existed, and acknowledge nothing.
+    bool resume_on = false;
 };
 
 class WsHost
