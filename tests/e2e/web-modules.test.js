@@ -272,7 +272,7 @@ test("resume: counts what arrived after joined, keeps its id, queues signals, se
     assert.ok(!states.some((s) => ["reconnecting", "rejoining", "idle"].includes(s.state)), "the membership was never given up");
 });
 
-test("resume: refused connections are retried at most every 3 s until the grace period, then a rejoin", (t) => {
+test("resume: refused connections are retried every 3 s in the usual grace period, then less often, until resume-failed brings a rejoin", (t) => {
     const { client, ws, states, last } = joinedClient(t);
     ws.drop(1006);
     const starts = [];
@@ -290,13 +290,22 @@ test("resume: refused connections are retried at most every 3 s until the grace 
     assert.ok(starts[0] - 1000000 <= 1000, `first attempt ${starts[0] - 1000000} ms after the close`);
     for (let i = 1; i < starts.length; ++i)
         assert.ok(starts[i] - starts[i - 1] >= 3000 - tick_ms, `attempts ${i - 1} and ${i} are ${starts[i] - starts[i - 1]} ms apart`);
-    assert.ok(starts.length >= 8, `kept trying through the grace period (${starts.length} attempts)`);
-    assert.ok(starts.at(-1) - 1000000 <= assumed_resume_grace_ms + tick_ms, "no attempt after the grace period");
-    assert.equal(states.at(-1).state, "reconnecting", "after the grace period: today's rejoin");
-    assert.equal(client.clientId, null);
+    const inGrace = starts.filter((start) => start - 1000000 <= assumed_resume_grace_ms);
+    assert.ok(inGrace.length >= 8, `kept trying through the grace period (${inGrace.length} attempts)`);
+    for (let i = inGrace.length + 1; i < starts.length; ++i)
+        assert.ok(starts[i] - starts[i - 1] >= 3000, `attempts ${i - 1} and ${i} past the grace are ${starts[i] - starts[i - 1]} ms apart`);
+    assert.ok(starts.length > inGrace.length, "still trying after the usual grace period");
+    assert.equal(states.at(-1).state, "resuming", "only the server knows whether the membership lives");
+    assert.equal(client.clientId, "c-ada", "our id stays ours while we may resume");
+
+    // The next attempt gets through; the server's grace was shorter: resume-failed, then a join.
     t.mock.timers.tick(20000);
-    last().open();
-    assert.equal(last().sent[0].action, "join");
+    const through = last();
+    through.open();
+    assert.equal(through.sent[0].action, "resume", "past the usual grace the page still resumes first");
+    through.receive({ action: "error", code: "resume-failed", message: "expired", request: "resume" });
+    assert.equal(through.sent.at(-1).action, "join", "resume-failed brings today's rejoin");
+    assert.equal(client.clientId, null);
 });
 
 test("resume: a hanging attempt is given up after 5 s and the next one starts", (t) => {

@@ -22,8 +22,10 @@ const first_retry_ms = 500;
 const max_retry_ms = 8000;
 
 // How long the server keeps a suspended member: its --resume-grace default. The server does not
-// tell us its setting; when it is shorter, the resume fails and we rejoin, when longer, we rejoin
-// a little early. Either way the page ends up in the room.
+// tell us its setting, so past this the page goes on resuming, but backing off like a rejoin:
+// only the server knows whether the membership still lives, and it answers resume-failed once
+// it is gone, which brings today's rejoin. Rejoining on our own guess instead would leave a
+// stranger beside our own suspended tile on a server with a longer grace.
 export const assumed_resume_grace_ms = 30000;
 // A resume attempt that neither opens nor gets an answer this long is given up, so a connection
 // stuck in a dead network cannot hold the next attempt back.
@@ -363,6 +365,7 @@ export class SignalingClient
         this.#clearTimers();
         this.roomId = msg.roomId;
         this.clientId = msg.clientId;
+        this.#attempt = 0;
         this.#phase = "joined";
         // The count restarts: the replay that follows is numbered on this connection.
         this.#resume = typeof msg.resumeToken === "string" ? { token: msg.resumeToken, received: 0 } : null;
@@ -437,13 +440,11 @@ export class SignalingClient
 
     #scheduleResume(code)
     {
-        const delayMs = resumeDelayMs(this.#resumeAttempts);
+        let delayMs = resumeDelayMs(this.#resumeAttempts);
         if (Date.now() + delayMs >= this.#resumeDeadline) {
-            this.#log("ws", "the server's grace period is over; joining again as a new member");
-            this.#forgetMembership();
-            this.#phase = "joining";
-            this.#scheduleRetry(code);
-            return;
+            if (Date.now() < this.#resumeDeadline)
+                this.#log("ws", "the server's usual grace period is over; resuming less often");
+            delayMs = Math.max(delayMs, this.#backoffMs());
         }
         this.#resumeAttempts += 1;
         this.#onState("resuming", { delayMs, attempt: this.#resumeAttempts, code });
@@ -455,14 +456,20 @@ export class SignalingClient
 
     #scheduleRetry(code)
     {
-        const base = Math.min(max_retry_ms, first_retry_ms * 2 ** this.#attempt);
-        const delayMs = Math.round(base * (0.75 + Math.random() * 0.5));
-        this.#attempt += 1;
+        const delayMs = this.#backoffMs();
         this.#onState("reconnecting", { delayMs, attempt: this.#attempt, code });
         this.#retryTimer = setTimeout(() => {
             this.#retryTimer = null;
             this.#open("join");
         }, delayMs);
+    }
+
+    // The wait before the next of a run of failed attempts: doubling, jittered, capped.
+    #backoffMs()
+    {
+        const base = Math.min(max_retry_ms, first_retry_ms * 2 ** this.#attempt);
+        this.#attempt += 1;
+        return Math.round(base * (0.75 + Math.random() * 0.5));
     }
 
     #forgetMembership()
