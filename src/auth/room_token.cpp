@@ -107,8 +107,8 @@ std::variant<RoomGrant, std::string> read_claims(const json& payload, double& ex
     if (const auto name = payload.find("name"); name != payload.end()) {
         if (!name->is_string() || !is_valid_name(name->get<std::string>()))
             return std::string("name must be at most 64 characters with no control characters");
-        if (!name->get<std::string>().empty())
-            grant.name = name->get<std::string>();
+        // "" is kept: the token says the member has no name (section 4), whatever join.name says.
+        grant.name = name->get<std::string>();
     }
     if (const auto sub = payload.find("sub"); sub != payload.end()) {
         if (!sub->is_string())
@@ -138,7 +138,9 @@ std::variant<AuthSecrets, std::string> parse_auth_secrets(std::string_view text)
         ++line_number;
         if (line.ends_with('\r'))
             line.remove_suffix(1); // a file written with CRLF line ends
-        if (line.empty() || line.starts_with('#'))
+        // Blank means no visible character: a line of spaces or tabs is skipped too, never read
+        // as a kid or a secret.
+        if (line.find_first_not_of(" \t") == std::string_view::npos || line.starts_with('#'))
             continue;
         const std::string where = "line " + std::to_string(line_number) + ": ";
         const auto space = line.find(' ');

@@ -274,8 +274,8 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
         if (const auto* refusal = std::get_if<JoinRefusal>(&verdict))
             return send_error(id, ErrorCode::unauthorized, refusal->message, "join");
         pass = std::move(std::get<JoinPass>(verdict));
-        if (pass.name)
-            join.name = std::move(pass.name);
+        if (pass.name) // the token's name wins; "" there means no name
+            join.name = pass.name->empty() ? std::nullopt : std::move(pass.name);
         if (const std::int64_t left = ban_left(join.room_id, pass.ban_key); left > 0)
             return send_error(id, ErrorCode::banned,
                               "you were removed from this room by a moderator; you may join it "

@@ -1,6 +1,7 @@
 // Hub with a JoinCheck (--auth-secret-file): the check runs between steps 6 and 7 of
 // docs/protocol.md 7.1, sees the join's token (nullopt when it carried none) and room, refuses
-// with `unauthorized` and its message, and what it grants (the name) wins over the join's.
+// with `unauthorized` and its message, and what it grants (the name, "" for none) wins over the
+// join's.
 
 #include "signald/core/hub.hpp"
 
@@ -32,6 +33,8 @@ JoinCheck recording_check(std::vector<Seen>& seen)
         JoinPass pass;
         if (room == "named")
             pass.name = "Granted";
+        if (room == "nameless")
+            pass.name = "";
         return pass;
     };
 }
@@ -91,6 +94,18 @@ TEST_F(HubJoinCheck, TheGrantedNameWinsOverTheJoins)
     const ClientId b = h.connect();
     const auto second = reply(b, R"({"action":"join","roomId":"named","token":"good"})");
     EXPECT_EQ(second.json()["peers"][0]["name"], "Granted");
+}
+
+TEST_F(HubJoinCheck, AGrantedEmptyNameLeavesTheMemberNameless)
+{
+    const ClientId a = h.connect();
+    ASSERT_EQ(
+        reply(a, R"({"action":"join","roomId":"nameless","name":"Mine","token":"good"})").action(),
+        "joined");
+    const ClientId b = h.connect();
+    const auto second = reply(b, R"({"action":"join","roomId":"nameless","token":"good"})");
+    ASSERT_EQ(second.action(), "joined");
+    EXPECT_FALSE(second.json()["peers"][0].contains("name")) << second.json().dump();
 }
 
 TEST(HubWithoutJoinCheck, ATokenIsNotEvenRead)

@@ -78,8 +78,10 @@ RoomGrant grant_of(const std::string& text, std::string_view room = "r", std::in
 
 TEST(AuthSecrets, BareAndKeyedSecretsCommentsAndBlankLines)
 {
-    const auto parsed = parse_auth_secrets("# rotated monthly\n\n" + bare_secret + "\r\nk1 " +
-                                           secret_a + "\nk2 " + secret_b + " with spaces\n");
+    // A line of only spaces or tabs is blank too.
+    const auto parsed =
+        parse_auth_secrets("# rotated monthly\n\n  \n\t\n \t \r\n" + bare_secret + "\r\nk1 " +
+                           secret_a + "\nk2 " + secret_b + " with spaces\n");
     ASSERT_TRUE(std::holds_alternative<AuthSecrets>(parsed)) << std::get<std::string>(parsed);
     const auto& keys = std::get<AuthSecrets>(parsed);
     EXPECT_EQ(keys.bare, bare_secret);
@@ -126,6 +128,10 @@ TEST(RoomToken, AValidTokenGrantsItsClaims)
     // Without the optional claims and without typ.
     const RoomGrant plain = grant_of(token(json{{"alg", "HS256"}}, claims(), bare_secret));
     EXPECT_FALSE(plain.name || plain.sub || plain.moderator);
+    // An empty name is a name too: the member has none, whatever its join says.
+    json nameless = claims();
+    nameless["name"] = "";
+    EXPECT_EQ(grant_of(token(hs256(), nameless, bare_secret)).name, std::optional<std::string>(""));
 }
 
 TEST(RoomToken, NoTokenIsMissing)

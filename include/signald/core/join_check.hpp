@@ -14,7 +14,7 @@ namespace signald {
 // What a token grants the member it admits.
 struct JoinPass
 {
-    std::optional<std::string> name; // the member's name, whatever join.name said
+    std::optional<std::string> name; // the member's name, whatever join.name said ("": none)
     std::optional<std::string> sub;  // who it is, for the log
     bool moderator = false;
     // What a kick of this member bans from the room (docs/protocol.md 7.4): its sub, or its
