@@ -260,12 +260,30 @@ TEST_F(RoomTokens, AResumeNeedsNoTokenEvenOnceTheJoinsHasExpired)
     EXPECT_EQ(b->next_json()["action"], "peer-resumed");
 }
 
+TEST_F(RoomTokens, KickAndLockAreKnownActionsOnlyWithTheOption)
+{
+    start_server({"--auth-secret-file", secrets_.string()});
+    auto client = connect();
+    client->send_text(R"({"action":"dance","roomId":"r"})");
+    const json with = client->next_json();
+    EXPECT_EQ(with["code"], "unknown-action");
+    EXPECT_NE(with["message"].get<std::string>().find("kick or lock"), std::string::npos)
+        << with.dump();
+    client->send_text(R"({"action":"kick","roomId":"r","clientId":"x"})");
+    EXPECT_EQ(client->next_json()["code"], "not-in-room");
+}
+
 TEST_F(RoomTokens, WithoutTheOptionATokenIsIgnored)
 {
     start_server();
     auto client = connect();
     client->send_text(R"({"action":"join","roomId":"r","token":5})");
     EXPECT_EQ(client->next_json()["action"], "joined");
+    // ... and kick and lock are unknown actions, named as such.
+    client->send_text(R"({"action":"lock","roomId":"r","locked":true})");
+    const json lock = client->next_json();
+    EXPECT_EQ(lock["code"], "unknown-action");
+    EXPECT_EQ(lock["message"].get<std::string>().find("lock"), std::string::npos) << lock.dump();
 }
 
 // --- the secrets file at start-up, and the commands ---------------------------------------
@@ -350,6 +368,15 @@ TEST_F(TokenCommands, MistakesFailWithOneClearLine)
     EXPECT_NE(bad_ttl.status.code, 0);
     EXPECT_NE(bad_ttl.stderr_text.find("--ttl"), std::string::npos) << bad_ttl.stderr_text;
     EXPECT_TRUE(bad_ttl.stdout_text.empty());
+    // Without --kid the command signs with the secret that has none; a file of keyed secrets
+    // only has none, and the command says so rather than pick one.
+    const auto keyed_only = web_root_.write("keyed", "k1 " + kid_secret + "\n");
+    const auto no_bare =
+        run_signald({"token", "--auth-secret-file", keyed_only.string(), "--room", "r"});
+    EXPECT_NE(no_bare.status.code, 0);
+    EXPECT_TRUE(no_bare.stdout_text.empty());
+    EXPECT_NE(no_bare.stderr_text.find("--kid"), std::string::npos) << no_bare.stderr_text;
+    EXPECT_EQ(no_bare.stderr_text.find(kid_secret), std::string::npos) << no_bare.stderr_text;
 
     const auto short_secret = web_root_.write("short", "k1 tooshort\n");
     const auto refused =
