@@ -469,6 +469,9 @@ test("another page's state is read defensively: badges only for what it says, na
     assert.equal(displayName({ name: "" }, "Ada", "c1"), "Ada");
     assert.equal(displayName({ name: 42 }, "", "c1"), "c1");
     assert.equal([...displayName({ name: "x".repeat(300) }, "", "c1")].length, 64, "a long name is cut");
+    // In a private room the name the member joined with (its token's) wins over a rename.
+    assert.equal(displayName({ name: "The Boss" }, "Mallory", "c1", true), "Mallory");
+    assert.equal(displayName({ name: "Ada L." }, "", "c1", true), "Ada L.", "a member the server did not name may still rename");
 });
 
 test("presence: the join carries the state, an update follows each change, one made while resuming waits", (t) => {

@@ -66,7 +66,8 @@ let roomLocked = false;    // a moderator locked our room: only moderators may j
 const media = new LocalMedia({ resolution: settings.resolution, log, onChange: onMediaChange });
 const signaling = new SignalingClient({ onMessage, onState: onSignalingState, log });
 
-const label = (peerId) => displayName(states.get(peerId), names.get(peerId), peerId);
+// In a room we entered with a token the server names members after their tokens: those names win.
+const label = (peerId) => displayName(states.get(peerId), names.get(peerId), peerId, settings.token !== "");
 
 // ---- Peers -------------------------------------------------------------------------------------
 

@@ -29,9 +29,13 @@ export function readPresence(state)
 }
 
 // The name on a member's tile: its rename if it made one, else the name it joined with, else
-// its clientId (an anonymous member is still someone to tell apart).
-export function displayName(state, joinedName, clientId)
+// its clientId (an anonymous member is still someone to tell apart). In a private room the name
+// it joined with may be its token's, which the server vouches for; there joinedNameWins, so that
+// a rename (a member's own word, relayed unread) cannot pass for someone else.
+export function displayName(state, joinedName, clientId, joinedNameWins = false)
 {
+    if (joinedNameWins && joinedName)
+        return joinedName;
     return readPresence(state).name || joinedName || clientId;
 }
 

@@ -10,6 +10,9 @@ const $ = (id) => document.getElementById(id);
 
 export class Ui
 {
+    // In a private room (we hold a token) names are fixed at join: no Rename.
+    #namesFixed = false;
+
     els = {
         serverUrl: $("server-url"),
         roomId: $("room-id"),
@@ -104,8 +107,9 @@ export class Ui
         els.disconnect.disabled = !busy;
         for (const input of [els.serverUrl, els.roomId])
             input.disabled = busy;
-        // The name stays editable in a call: Rename tells the others (unless a token names us).
-        els.rename.hidden = state !== "joined" || els.name.readOnly;
+        // The name stays editable in a call: Rename tells the others, except in a private room,
+        // where names are those the members joined with (presence.js displayName).
+        els.rename.hidden = state !== "joined" || this.#namesFixed;
         els.roomLabel.textContent = roomId ? `room “${roomId}”` : "not in a room";
         document.body.dataset.connection = state;
     }
@@ -182,6 +186,7 @@ export class Ui
     showRole({ moderator, name }, hasToken)
     {
         const { els } = this;
+        this.#namesFixed = hasToken;
         els.lockToggle.hidden = !moderator;
         // The server names us after the token, whatever the field says (readSettings filled it in).
         if (name !== null) {
