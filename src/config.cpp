@@ -326,7 +326,10 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
             std::cerr << "signald: " << *problem << "\n";
             return 2;
         }
-        server.join_check = token_join_check(std::move(std::get<AuthSecrets>(secrets)));
+        config.auth_secret_file = auth_secret_file;
+        config.auth_secrets =
+            std::make_shared<AuthSecrets>(std::move(std::get<AuthSecrets>(secrets)));
+        server.join_check = token_join_check(config.auth_secrets);
     }
 
     if (idle_seconds <= ping_seconds) {

@@ -3,6 +3,7 @@
 #include "signald/config.hpp"
 #include "signald/logging.hpp"
 #include "signald/net/server.hpp"
+#include "signald/token_command.hpp"
 
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <functional>
 
 namespace {
 
@@ -22,6 +24,27 @@ void raise_descriptor_limit()
         limit.rlim_cur = limit.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &limit);
     }
+}
+
+// SIGHUP: the secrets of --auth-secret-file are read again, so that keys rotate without a
+// restart (docs/protocol.md 7.3). A file that no longer reads leaves the secrets in use as they
+// are; either way one line says what happened, never a secret.
+void reload_auth_secrets(const signald::Config& config)
+{
+    if (!config.auth_secrets) {
+        spdlog::info("received SIGHUP; nothing to read again (no --auth-secret-file)");
+        return;
+    }
+    auto secrets = signald::load_auth_secrets(config.auth_secret_file);
+    if (const auto* problem = std::get_if<std::string>(&secrets)) {
+        spdlog::error("received SIGHUP; keeping the secrets in use: {}", *problem);
+        return;
+    }
+    auto& loaded = std::get<signald::AuthSecrets>(secrets);
+    const std::size_t count = loaded.by_kid.size() + (loaded.bare ? 1 : 0);
+    *config.auth_secrets = std::move(loaded);
+    spdlog::info("received SIGHUP; read {} room-token secret{} from {}", count,
+                 count == 1 ? "" : "s", config.auth_secret_file);
 }
 
 } // namespace
@@ -43,13 +66,24 @@ int main(int argc, char** argv)
             [&ioc](std::function<void()> flush) { boost::asio::post(ioc, std::move(flush)); });
         signald::Server server(ioc, config.server);
 
+        boost::asio::signal_set reload_signal(ioc, SIGHUP);
         boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
             if (ec)
                 return;
             spdlog::info("received signal {}", signal_number);
+            reload_signal.cancel(); // the loop ends once nothing waits
             server.shutdown();
         });
+        std::function<void()> wait_for_reload = [&] {
+            reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+                if (ec)
+                    return;
+                reload_auth_secrets(config);
+                wait_for_reload();
+            });
+        };
+        wait_for_reload();
 
         server.start();
         const auto endpoint = server.local_endpoint();

@@ -2,10 +2,12 @@
 // Config: everything the command line and config file can set, parsed with CLI11 and checked
 // before anything starts. main() is its only user; tests call parse_config directly.
 
+#include "signald/auth/room_token.hpp"
 #include "signald/net/server_options.hpp"
 #include "signald/turn_credentials.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <variant>
 
@@ -18,6 +20,10 @@ struct Config
     std::string log_format = "text"; // or json: one object per line
     // main turns this into server.ice_servers once logging is up (it may warn).
     IceOptions ice;
+    // With --auth-secret-file: its path, and the secrets server.join_check reads at each join,
+    // which main replaces when SIGHUP asks it to read the file again.
+    std::string auth_secret_file;
+    std::shared_ptr<AuthSecrets> auth_secrets;
 };
 
 // The parsed config, or the exit code to leave with when the command line asked for --help or

@@ -256,7 +256,7 @@ std::string describe(const TokenRefusal& refusal)
     return "token refused (" + std::string(check_name(refusal.fault)) + "): " + refusal.detail;
 }
 
-JoinCheck token_join_check(AuthSecrets secrets)
+JoinCheck token_join_check(std::shared_ptr<const AuthSecrets> secrets)
 {
     return [secrets = std::move(secrets)](
                const std::optional<std::string>& token,
@@ -265,7 +265,7 @@ JoinCheck token_join_check(AuthSecrets secrets)
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
         auto verdict = verify_room_token(
-            token ? std::optional<std::string_view>(*token) : std::nullopt, secrets, room_id, now);
+            token ? std::optional<std::string_view>(*token) : std::nullopt, *secrets, room_id, now);
         if (const auto* refusal = std::get_if<TokenRefusal>(&verdict))
             return JoinRefusal{describe(*refusal)};
         auto& grant = std::get<RoomGrant>(verdict);

@@ -189,6 +189,53 @@ TEST_F(RoomTokens, KeysRotateByKidWithoutDowntime)
               std::string::npos);
 }
 
+// Rotation on one node without a restart (a restart would end every call): SIGHUP reads the file
+// again. A file that no longer reads keeps the secrets in use. Members stay where they are.
+TEST_F(RoomTokens, SighupReadsTheSecretsAgainSoKeysRotateWithoutARestart)
+{
+    secrets_ = web_root_.write("rotating", "old " + bare_secret + "\n");
+    start();
+    auto member = connect();
+    member->send_json(join_with("r", make_token(claims("r"), bare_secret, "old")));
+    ASSERT_EQ(member->next_json()["action"], "joined");
+    const auto join_by = [&](const std::string& kid, const std::string& key) {
+        auto client = connect();
+        client->send_json(join_with("r", make_token(claims("r"), key, kid)));
+        const json reply = client->next_json();
+        return reply["action"] == "joined" ? std::string("joined")
+                                           : reply.value("message", reply.dump());
+    };
+    EXPECT_NE(join_by("new", kid_secret).find("unknown kid"), std::string::npos);
+
+    // The new key beside the old one.
+    web_root_.write("rotating", "old " + bare_secret + "\nnew " + kid_secret + "\n");
+    ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(server_->wait_for_stderr("read 2 room-token secrets")) << server_->stderr_text();
+    EXPECT_EQ(join_by("new", kid_secret), "joined");
+    EXPECT_EQ(join_by("old", bare_secret), "joined");
+
+    // A mistake in the file: the secrets in use stay, and the log says why without the secret.
+    web_root_.write("rotating", "new tooshort-secret\n");
+    ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(server_->wait_for_stderr("keeping the secrets in use")) << server_->stderr_text();
+    EXPECT_EQ(server_->stderr_text().find("tooshort"), std::string::npos);
+    EXPECT_EQ(join_by("new", kid_secret), "joined");
+
+    // The old key dropped.
+    web_root_.write("rotating", "new " + kid_secret + "\n");
+    ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(server_->wait_for_stderr("read 1 room-token secret from"))
+        << server_->stderr_text();
+    EXPECT_NE(join_by("old", bare_secret).find("unknown kid"), std::string::npos);
+    // The member admitted under the old key is still in the room, its connection untouched: it
+    // heard the others come and go (each suspended as its test client dropped), and may leave.
+    member->send_json({{"action", "leave"}, {"roomId", "r"}});
+    json heard = member->next_json();
+    for (int i = 0; i < 8 && heard["action"].get<std::string>().starts_with("peer-"); ++i)
+        heard = member->next_json();
+    EXPECT_EQ(heard["action"], "left") << heard.dump();
+}
+
 TEST_F(RoomTokens, TheKidPicksTheSecretAndTheTokensNameWins)
 {
     start();

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,8 +82,10 @@ std::variant<RoomGrant, TokenRefusal> verify_room_token(std::optional<std::strin
 // The message of the `unauthorized` error for a refusal.
 std::string describe(const TokenRefusal& refusal);
 
-// The Hub's JoinCheck for --auth-secret-file: verify_room_token at the wall clock's time.
-JoinCheck token_join_check(AuthSecrets secrets);
+// The Hub's JoinCheck for --auth-secret-file: verify_room_token at the wall clock's time, with
+// what *secrets holds at each join, so that whoever shares it may replace the secrets while
+// signald runs (SIGHUP re-reads the file: main.cpp).
+JoinCheck token_join_check(std::shared_ptr<const AuthSecrets> secrets);
 
 struct TokenRequest
 {
