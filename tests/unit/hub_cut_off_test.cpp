@@ -83,6 +83,33 @@ TEST_F(HubCutOff, ABroadcastReachesEveryoneWhenTheOnlyRemoteMemberIsSuspended)
     EXPECT_EQ(sent[0].action(), "signal");
 }
 
+TEST_F(HubCutOff, AnUpdateWithAReceiverOutOfReachIsRefusedAfterNotInRoom)
+{
+    h.send(A, R"({"action":"update","roomId":"elsewhere","state":{}})");
+    EXPECT_EQ(h.take().at(0).code(), "not-in-room");
+    h.send(A, R"({"action":"update","roomId":"r","state":{"muted":true}})");
+    expect_unavailable(A, "update"); // B hears nothing either
+    // The state did not change: a newcomer, once the cluster is back, sees none.
+    h.transport.is_cut_off = false;
+    h.transport.unreachable.clear();
+    const ClientId d = h.connect();
+    h.send(d, R"({"action":"join","roomId":"r"})");
+    const auto joined = h.take().at(0);
+    ASSERT_EQ(joined.action(), "joined");
+    EXPECT_FALSE(joined.json()["peers"][0].contains("state")) << joined.json().dump();
+}
+
+TEST_F(HubCutOff, AnUpdateAmongReachableClientsGoesOn)
+{
+    h.disconnect(C, ConnectionEnd::lost); // suspended: its copy waits in its outbox
+    h.take();
+    h.send(A, R"({"action":"update","roomId":"r","state":{"hand":true}})");
+    const auto sent = h.take();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].to, B);
+    EXPECT_EQ(sent[0].action(), "peer-updated");
+}
+
 TEST_F(HubCutOff, AJoinIsRefusedBeforeAnyOtherRoomRule)
 {
     const ClientId d = h.connect();

@@ -77,6 +77,10 @@ TEST_F(HubJoinCheck, ItRunsAfterStepSixAndBeforeStepSeven)
     EXPECT_EQ(reply(a, R"({"action":"join","roomId":"","token":"good"})").code(), "bad-room-id");
     EXPECT_EQ(reply(a, R"({"action":"join","roomId":"r","name":"a\nb","token":"good"})").code(),
               "bad-name");
+    const std::string big_state = R"({"note":")" + std::string(1100, 'x') + R"("})";
+    EXPECT_EQ(reply(a, R"({"action":"join","roomId":"r","token":"bad","state":)" + big_state + "}")
+                  .code(),
+              "bad-state");
     EXPECT_TRUE(seen.empty());
     EXPECT_EQ(reply(a, R"({"action":"join","roomId":"r","token":"good"})").action(), "joined");
     // In the room already: unauthorized comes before already-joined.

@@ -106,6 +106,21 @@ TEST(HubRateLimit, AMessageOverTheLimitIsDroppedWithARateLimitedErrorToTheSender
     EXPECT_TRUE(h.transport.closed.empty());
 }
 
+TEST(HubRateLimit, UpdatesFallUnderTheLimitLikeEveryMessage)
+{
+    Limited h(two_per_second);
+    const std::string update = R"({"action":"update","roomId":"r","state":{"hand":true}})";
+    for (int i = 0; i < 9; ++i)
+        h.hub.on_text(A, update);
+    const auto within = h.transport.take();
+    ASSERT_EQ(within.size(), 9u);
+    EXPECT_EQ(within.back().action(), "peer-updated");
+    h.hub.on_text(A, update);
+    const auto sent = h.transport.take();
+    ASSERT_EQ(sent.size(), 1u);
+    expect_rate_limited(sent.front(), A); // B hears nothing of it
+}
+
 TEST(HubRateLimit, ARefusedJoinChangesNothing)
 {
     Limited h(two_per_second);

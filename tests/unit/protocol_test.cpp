@@ -500,6 +500,63 @@ TEST(Protocol, IsValidNameAllowsEmptyButNotLongOrControl)
 
 // --- bad-type --------------------------------------------------------------------------------
 
+// `state` (update, join): at most 1024 bytes of its JSON text as sent, from its { to its }:
+// bytes, not code points; an escape counts as its six characters; whitespace around the value
+// does not count, whitespace inside it does.
+std::string update_with_state(std::string_view state_literal)
+{
+    return R"({"action":"update","roomId":"r","state":)" + std::string(state_literal) + "}";
+}
+
+// A state object exactly bytes long: {"n":"xxx..."} with the filler repeated.
+std::string state_of(std::size_t bytes, std::string_view filler = "x")
+{
+    const std::string head = R"({"n":")";
+    const std::string tail = R"("})";
+    const std::size_t room = bytes - head.size() - tail.size();
+    EXPECT_EQ(room % filler.size(), 0u) << "filler must divide the room left";
+    return head + repeat(filler, room / filler.size()) + tail;
+}
+
+TEST(Protocol, StateSizeIsTheBytesOfItsJsonTextAsSent)
+{
+    EXPECT_EQ(outcome(update_with_state(state_of(1024))), "ok");
+    EXPECT_EQ(outcome(update_with_state(state_of(1025))), "bad-state");
+    // Bytes, not code points: 504 two-byte characters make 1016 bytes, 509 make 1026.
+    EXPECT_EQ(outcome(update_with_state(state_of(1016, "\xc3\xa9"))), "ok");
+    EXPECT_EQ(outcome(update_with_state(state_of(1026, "\xc3\xa9"))), "bad-state");
+    // As sent: \u00e9 is six bytes here, although it decodes to two.
+    EXPECT_EQ(outcome(update_with_state(state_of(1016, "\\u00e9"))), "ok");
+    EXPECT_EQ(outcome(update_with_state(state_of(1028, "\\u00e9"))), "bad-state");
+    // Whitespace around the value is not the value's; inside, it is.
+    EXPECT_EQ(outcome(update_with_state("  \n\t " + state_of(1024) + "  \n")), "ok");
+    std::string spaced = state_of(1023);
+    spaced.insert(1, " ");
+    EXPECT_EQ(outcome(update_with_state(spaced)), "ok");
+    spaced.insert(1, " ");
+    EXPECT_EQ(outcome(update_with_state(spaced)), "bad-state");
+    // The same rule in join, and the state is kept byte for byte.
+    const std::string exact = state_of(1024);
+    EXPECT_EQ(
+        request_of<JoinRequest>(R"({"action":"join","roomId":"r","state": )" + exact + " }").state,
+        exact);
+    EXPECT_EQ(outcome(R"({"action":"join","roomId":"r","state":)" + state_of(1025) + "}"),
+              "bad-state");
+}
+
+TEST(Protocol, StateChecksComeAfterTheRoomIdAndTheNameAndAfterTheTypes)
+{
+    const std::string big = state_of(2000);
+    EXPECT_EQ(outcome(R"({"action":"update","roomId":"","state":)" + big + "}"), "bad-room-id");
+    EXPECT_EQ(outcome(R"({"action":"update","roomId":5,"state":)" + big + "}"), "bad-message");
+    EXPECT_EQ(outcome(R"({"action":"update","roomId":"r","state":[1]})"), "bad-message");
+    EXPECT_EQ(outcome(R"({"action":"update","roomId":"r"})"), "bad-message");
+    EXPECT_EQ(outcome(R"({"action":"join","roomId":"r","name":"a\nb","state":)" + big + "}"),
+              "bad-name");
+    EXPECT_EQ(outcome(R"({"action":"join","roomId":"","state":)" + big + "}"), "bad-room-id");
+    EXPECT_EQ(outcome(R"({"action":"join","roomId":"r","state":"muted"})"), "bad-message");
+}
+
 TEST(Protocol, UnknownSignalTypeIsBadType)
 {
     for (const std::string& type :
