@@ -24,9 +24,13 @@ function addIceServersToJoined()
     };
 }
 
+// Every id of the page contract (tests/e2e/README.md), the presence, chat and mesh-health ones
+// included.
 const contractIds = ["server-url", "room-id", "name", "connect", "disconnect", "start-media", "hangup",
     "local-video", "log", "remote-videos", "notice", "notice-text", "toast", "copy-invite", "lock-toggle",
-    "room-locked"];
+    "room-locked", "rename", "toggle-mic", "toggle-camera", "share-screen", "raise-hand", "chat-toggle",
+    "chat-unread", "chat-panel", "chat-log", "chat-form", "chat-input", "chat-send", "chat-close",
+    "mesh-warning", "uplink-warning", "local-tile"];
 
 test("ids, defaults and labels: the page is scriptable and accessible", { timeout: 60000 }, async () => {
     await withCall("page-contract", async (call) => {

@@ -15,6 +15,7 @@ import { readRoomToken, tokenClaims } from "../../web/js/room-token.js";
 import { shortcutFor } from "../../web/js/shortcuts.js";
 import { describeSdp, summarizeSdp } from "../../web/js/sdp-log.js";
 import { SignalingClient, afterClose, assumed_resume_grace_ms, resumeDelayMs } from "../../web/js/signaling.js";
+import { StatsMonitor } from "../../web/js/stats-monitor.js";
 
 const at = (href) => new URL(href);
 
@@ -570,4 +571,52 @@ test("the video to one peer whose path is full is halved after 2 rounds, down to
     assert.equal(nextSendScale(4, rounds(0, 14)), 4);
     assert.equal(nextSendScale(4, rounds(0, 15)), 2);
     assert.equal(nextSendScale(1, rounds(0, 99)), 1);
+});
+
+// The stats round itself, on fake peers: a peer whose path stays full gets a smaller copy of our
+// video after two rounds and the uplink warning shows; once the path clears and the size is back,
+// the warning goes. (The browser test sets the scale by hand; this drives the decision.)
+test("stats rounds: a full path lowers our video to that peer and shows the uplink warning, then clears", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const fakePeer = (id) => ({
+        id, sendScale: 1, limited: false, scales: [],
+        async readStats() {
+            return { rttMs: 40, lossPercent: 0, jitterMs: 5, inboundKbps: 500, width: 640, height: 360, fps: 30,
+                sendLimitedBy: this.limited ? "bandwidth" : "none" };
+        },
+        async setSendScale(scale) { this.scales.push(scale); this.sendScale = scale; return true; },
+    });
+    const bob = fakePeer("bob");
+    const eve = fakePeer("eve");
+    const peers = new Map([["bob", bob], ["eve", eve]]);
+    const warnings = [];
+    const quality = new Map();
+    const monitor = new StatsMonitor({
+        peers,
+        tiles: { setStats() {}, setQuality(id, q) { quality.set(id, q.level); } },
+        showUplinkWarning: (text) => warnings.push(text),
+        onStats() {}, label: (id) => id, log() {},
+    });
+    monitor.start();
+    const round = async () => {
+        t.mock.timers.tick(2000);
+        for (let i = 0; i < 20; ++i)
+            await Promise.resolve();
+    };
+    bob.limited = true;
+    await round();
+    assert.deepEqual(bob.scales, [], "one full round can be a hiccup");
+    assert.equal(warnings.at(-1), null);
+    await round();
+    assert.deepEqual(bob.scales, [2], "two rounds: half the size to bob");
+    assert.deepEqual(eve.scales, [], "eve's path is clear: she keeps the full size");
+    assert.match(warnings.at(-1), /1 of the 2 people/);
+    assert.equal(quality.get("bob"), "good");
+
+    bob.limited = false;
+    for (let i = 0; i < 16; ++i)
+        await round();
+    assert.deepEqual(bob.scales, [2, 1], "after 15 clear rounds bob gets the full size again");
+    await round();
+    assert.equal(warnings.at(-1), null, "nothing held back: no warning");
 });
