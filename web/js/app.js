@@ -112,6 +112,11 @@ function resumedAfterGap(members)
     for (const peerId of [...peers.keys()])
         if (!present.has(peerId))
             removePeer(peerId, "no longer in the room after the server's gap");
+    for (const peerId of [...names.keys()])
+        if (!present.has(peerId)) {
+            names.delete(peerId);
+            states.delete(peerId);
+        }
     for (const member of members) {
         names.set(member.clientId, member.name ?? "");
         rememberState(member.clientId, member.state);
@@ -124,6 +129,7 @@ function resumedAfterGap(members)
         tiles.setSuspended(member.clientId, member.suspended === true);
     }
     log("ws", `resumed our place after a gap on the server; ${members.length} member(s) here, restarting ICE`);
+    updateTitle();
 }
 
 function removePeer(peerId, reason)
@@ -234,6 +240,7 @@ function onMessage(msg)
         }
         names.delete(msg.clientId);
         states.delete(msg.clientId);
+        updateTitle();
         break;
     case "peer-updated":
         onPeerUpdated(msg.clientId, msg.state);
@@ -584,9 +591,12 @@ function updateHangup()
 function updateTitle()
 {
     const room = signaling.roomId;
-    document.title = room ? `${room} (${peers.size + 1}) · signald` : "signald call";
+    // The room's members (names holds every other one, from joined and peer-joined until
+    // peer-left), not our calls: a member that hung up on us is still in the room.
+    const size = names.size + 1;
+    document.title = room ? `${room} (${size}) · signald` : "signald call";
     // The room's size changes exactly when the title's count does.
-    ui.showHealthWarning(els.meshWarning, room ? meshSizeWarning(peers.size + 1, settings.meshWarnAt) : null);
+    ui.showHealthWarning(els.meshWarning, room ? meshSizeWarning(size, settings.meshWarnAt) : null);
 }
 
 // ---- Events ------------------------------------------------------------------------------------
