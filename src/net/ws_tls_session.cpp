@@ -41,50 +41,13 @@ SSL* take_tls_state(TlsStream& stream, std::string& early, std::string& why)
 
 WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
                            Admission admission)
-    : socket_(std::move(socket)), host_(host), admission_(std::move(admission)), channel_(ssl),
-      connection_(host, *this, std::move(peer_address), true)
+    : WsSocketSession(std::move(socket), host, std::move(peer_address), std::move(admission), true),
+      channel_(ssl)
 {}
 
-void WsTlsSession::start(std::string early)
+bool WsTlsSession::take_in(std::span<char> ciphertext, std::span<char> shared)
 {
-    connection_.start(host_.attach(weak_from_this()), WsConnection::Clock::now());
-    if (!early.empty()) {
-        connection_.receive(early, WsConnection::Clock::now());
-        if (!connection_.reading())
-            return;
-    }
-    wait_readable();
-}
-
-void WsTlsSession::wait_readable()
-{
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
-}
-
-void WsTlsSession::on_readable(error_code ec)
-{
-    if (ec)
-        return connection_.end_of_input(ec == net::error::eof, ec.message());
-    // Ciphertext into the first half of the shared buffer, plaintext into the second.
-    const std::span<char> buffer = host_.read_buffer();
-    const std::span<char> ciphertext = buffer.first(buffer.size() / 2);
-    const std::span<char> plaintext = buffer.subspan(buffer.size() / 2);
-    const std::size_t bytes = receive_now(socket_.native_handle(), ciphertext, ec);
-    if (ec == net::error::would_block)
-        return wait_readable();
-    if (ec)
-        return connection_.end_of_input(ec == net::error::eof, ec.message());
-    // While lingering after the close, what still arrives is read only to be thrown away.
-    if (!connection_.lingering() && !decrypt(ciphertext.first(bytes), plaintext))
-        return;
-    if (bytes < ciphertext.size())
-        return wait_readable(); // drained (WsPlainSession::on_readable says why that is enough)
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
-}
-
-bool WsTlsSession::decrypt(std::span<const char> ciphertext, std::span<char> scratch)
-{
+    const std::span<char> scratch = shared.subspan(shared.size() / 2);
     channel_.feed(ciphertext);
     for (;;) {
         const std::size_t had = cipher_waiting();
@@ -111,18 +74,6 @@ bool WsTlsSession::decrypt(std::span<const char> ciphertext, std::span<char> scr
     }
 }
 
-void WsTlsSession::write_soon()
-{
-    if (connection_.writing() || flush_posted_)
-        return;
-    flush_posted_ = true;
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
-        self->flush_posted_ = false;
-        if (!self->connection_.writing())
-            self->write_now();
-    });
-}
-
 void WsTlsSession::write_now()
 {
     if (connection_.writing())
@@ -140,18 +91,8 @@ void WsTlsSession::write_now()
         const std::size_t written =
             send_now(socket_.native_handle(),
                      std::string_view(cipher_).substr(cipher_sent_, cipher_waiting()), ec);
-        if (ec == net::error::would_block) {
-            // The kernel's buffer is full: write the rest when the peer has read some.
-            connection_.write_pending(cipher_waiting());
-            socket_.async_wait(tcp::socket::wait_write,
-                               [self = shared_from_this()](error_code failure) {
-                                   if (failure)
-                                       return self->connection_.write_failed();
-                                   self->connection_.write_done();
-                                   self->write_now();
-                               });
-            return;
-        }
+        if (ec == net::error::would_block)
+            return wait_writable(cipher_waiting()); // the kernel's buffer is full
         if (ec)
             return connection_.write_failed();
         cipher_sent_ += written;
@@ -175,32 +116,6 @@ void WsTlsSession::shut_down()
     fin_when_flushed_ = true;
     write_now();
     wait_readable();
-}
-
-void WsTlsSession::cut()
-{
-    error_code ignored;
-    socket_.close(ignored);
-    if (close_timer_)
-        close_timer_->cancel();
-}
-
-void WsTlsSession::arm_close_deadline()
-{
-    if (close_timer_)
-        return;
-    close_timer_ =
-        std::make_unique<net::steady_timer>(socket_.get_executor(), WsConnection::close_deadline);
-    close_timer_->async_wait([self = shared_from_this()](error_code ec) {
-        if (!ec)
-            self->connection_.close_deadline_passed();
-    });
-}
-
-void WsTlsSession::post_detach()
-{
-    net::post(socket_.get_executor(),
-              [self = shared_from_this()] { self->connection_.slow_consumer_detach(); });
 }
 
 } // namespace signald

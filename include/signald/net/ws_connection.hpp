@@ -127,6 +127,7 @@ public:
     bool writing() const { return writing_; }
     bool attached() const { return attached_; }
     const ClientId& id() const { return id_; }
+    WsHost& host() const { return host_; }
 
 private:
     void on_text(std::string_view text) override;
