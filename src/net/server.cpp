@@ -82,7 +82,8 @@ Server::Server(net::io_context& ioc, ServerOptions options)
                 [this](TcpSocket socket, const tcp::endpoint& peer) {
                     on_connection(std::move(socket), peer);
                 }),
-      read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc)
+      read_buffer_(read_buffer_bytes), keepalive_timer_(ioc), shutdown_timer_(ioc),
+      reactor_(ioc.get_executor())
 {
     if (options_.cluster.redis)
         start_cluster();

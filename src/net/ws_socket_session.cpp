@@ -2,16 +2,29 @@
 
 #include "signald/net/socket_io.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace signald {
 
-WsSocketSession::WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address,
-                                 Admission admission, bool over_tls)
-    : socket_(std::move(socket)), connection_(host, *this, std::move(peer_address), over_tls),
-      admission_(std::move(admission))
+WsSocketSession::WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
+                                 std::string peer_address, Admission admission, bool over_tls)
+    : connection_(host, *this, std::move(peer_address), over_tls), reactor_(reactor),
+      admission_(std::move(admission)), fd_(socket.release())
 {}
+
+WsSocketSession::~WsSocketSession()
+{
+    // Only when the reactor let go of it without a cut (it was destroyed with the server): the
+    // reactor may be gone, and closing the socket takes it out of the epoll set anyway.
+    if (fd_ >= 0)
+        ::close(fd_);
+}
 
 void WsSocketSession::start(std::string early)
 {
+    // Watcher is a private base: the aliasing constructor names it, sharing our ownership.
+    reactor_.add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this));
     connection_.start(connection_.host().attach(weak_from_this()), WsConnection::Clock::now());
     if (!early.empty()) {
         connection_.receive(early, WsConnection::Clock::now());
@@ -21,10 +34,39 @@ void WsSocketSession::start(std::string early)
     wait_readable();
 }
 
+void WsSocketSession::on_ready(bool readable, bool writable, bool ended)
+{
+    input_ended_ = input_ended_ || ended;
+    if (readable) {
+        if (read_waiting_) {
+            read_waiting_ = false;
+            on_readable({});
+        } else {
+            readable_seen_ = true;
+        }
+    }
+    if (writable && fd_ >= 0) {
+        if (write_waiting_) {
+            write_waiting_ = false;
+            on_writable({});
+        } else {
+            writable_seen_ = true;
+        }
+    }
+}
+
 void WsSocketSession::wait_readable()
 {
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+    if (fd_ < 0)
+        return post(
+            [self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
+    if (!readable_seen_) {
+        read_waiting_ = true;
+        return;
+    }
+    // It became readable while nobody waited: edge-triggered, so that was the only word of it.
+    readable_seen_ = false;
+    post([self = shared_from_this()] { self->on_readable({}); });
 }
 
 void WsSocketSession::on_readable(error_code ec)
@@ -33,7 +75,8 @@ void WsSocketSession::on_readable(error_code ec)
         return connection_.end_of_input(ec == net::error::eof, ec.message());
     const std::span<char> shared = connection_.host().read_buffer();
     const std::span<char> space = read_space(shared);
-    const std::size_t bytes = receive_now(socket_.native_handle(), space, ec);
+    readable_seen_ = false; // what arrives after this read raises an event of its own
+    const std::size_t bytes = receive_now(fd_, space, ec);
     if (ec == net::error::would_block)
         return wait_readable();
     if (ec)
@@ -41,24 +84,52 @@ void WsSocketSession::on_readable(error_code ec)
     // While lingering after the close, what still arrives is read only to be thrown away.
     if (!connection_.lingering() && !take_in(space.first(bytes), shared))
         return;
-    if (bytes < space.size()) {
+    if (bytes < space.size() && !input_ended_) {
         // Drained: anything arriving after the read above raises a new readiness event, which
-        // the single-threaded loop can only deliver after this wait is registered.
+        // the single-threaded loop can only deliver after this wait is registered. (A FIN or an
+        // error that came with the data is not read with it, and raises no new event: read on.)
         return wait_readable();
     }
     // More may be waiting; let other connections have a turn first.
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+    post([self = shared_from_this()] { self->on_readable({}); });
 }
 
 void WsSocketSession::wait_writable(std::size_t in_flight)
 {
     connection_.write_pending(in_flight);
-    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
-        if (ec)
-            return self->connection_.write_failed();
-        self->connection_.write_done();
-        self->write_now();
-    });
+    if (fd_ < 0)
+        return post(
+            [self = shared_from_this()] { self->on_writable(net::error::operation_aborted); });
+    if (!writable_seen_) {
+        write_waiting_ = true;
+        return;
+    }
+    writable_seen_ = false;
+    post([self = shared_from_this()] { self->on_writable({}); });
+}
+
+void WsSocketSession::on_writable(error_code ec)
+{
+    if (ec)
+        return connection_.write_failed();
+    connection_.write_done();
+    write_now();
+}
+
+std::size_t WsSocketSession::send_bytes(std::string_view bytes, error_code& ec)
+{
+    if (fd_ < 0) {
+        ec = net::error::bad_descriptor;
+        return 0;
+    }
+    writable_seen_ = false; // room made after this send raises an event of its own
+    return send_now(fd_, bytes, ec);
+}
+
+void WsSocketSession::send_fin()
+{
+    if (fd_ >= 0)
+        ::shutdown(fd_, SHUT_WR);
 }
 
 void WsSocketSession::write_soon()
@@ -66,7 +137,7 @@ void WsSocketSession::write_soon()
     if (connection_.writing() || flush_posted_)
         return;
     flush_posted_ = true;
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+    post([self = shared_from_this()] {
         self->flush_posted_ = false;
         if (!self->connection_.writing())
             self->write_now();
@@ -75,8 +146,20 @@ void WsSocketSession::write_soon()
 
 void WsSocketSession::cut()
 {
-    error_code ignored;
-    socket_.close(ignored);
+    if (fd_ >= 0) {
+        reactor_.remove(fd_, *this);
+        ::close(fd_);
+        fd_ = -1;
+    }
+    // As when Asio closes a socket: the waits under way end, each with operation_aborted.
+    if (read_waiting_) {
+        read_waiting_ = false;
+        post([self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
+    }
+    if (write_waiting_) {
+        write_waiting_ = false;
+        post([self = shared_from_this()] { self->on_writable(net::error::operation_aborted); });
+    }
     if (close_timer_)
         close_timer_->cancel();
 }
@@ -86,7 +169,7 @@ void WsSocketSession::arm_close_deadline()
     if (close_timer_)
         return;
     close_timer_ =
-        std::make_unique<net::steady_timer>(socket_.get_executor(), WsConnection::close_deadline);
+        std::make_unique<net::steady_timer>(reactor_.executor(), WsConnection::close_deadline);
     close_timer_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec)
             self->connection_.close_deadline_passed();
@@ -95,8 +178,7 @@ void WsSocketSession::arm_close_deadline()
 
 void WsSocketSession::post_detach()
 {
-    net::post(socket_.get_executor(),
-              [self = shared_from_this()] { self->connection_.slow_consumer_detach(); });
+    post([self = shared_from_this()] { self->connection_.slow_consumer_detach(); });
 }
 
 } // namespace signald

@@ -1,7 +1,5 @@
 #include "signald/net/ws_tls_session.hpp"
 
-#include "signald/net/socket_io.hpp"
-
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
@@ -39,9 +37,10 @@ SSL* take_tls_state(TlsStream& stream, std::string& early, std::string& why)
     return ssl;
 }
 
-WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
-                           Admission admission)
-    : WsSocketSession(std::move(socket), host, std::move(peer_address), std::move(admission), true),
+WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, SocketReactor& reactor, WsHost& host,
+                           std::string peer_address, Admission admission)
+    : WsSocketSession(std::move(socket), reactor, host, std::move(peer_address),
+                      std::move(admission), true),
       channel_(ssl)
 {}
 
@@ -89,8 +88,7 @@ void WsTlsSession::write_now()
             break;
         error_code ec;
         const std::size_t written =
-            send_now(socket_.native_handle(),
-                     std::string_view(cipher_).substr(cipher_sent_, cipher_waiting()), ec);
+            send_bytes(std::string_view(cipher_).substr(cipher_sent_, cipher_waiting()), ec);
         if (ec == net::error::would_block)
             return wait_writable(cipher_waiting()); // the kernel's buffer is full
         if (ec)
@@ -101,8 +99,7 @@ void WsTlsSession::write_now()
     cipher_sent_ = 0;
     if (fin_when_flushed_) {
         fin_when_flushed_ = false;
-        error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        send_fin();
     }
     connection_.drained();
 }

@@ -7,6 +7,7 @@
 #include "signald/net/admission_policy.hpp"
 #include "signald/net/client_address.hpp"
 #include "signald/net/host_policy.hpp"
+#include "signald/net/socket_reactor.hpp"
 #include "signald/net/static_site.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -53,6 +54,8 @@ public:
                                std::string_view detail) = 0;
     // Where an upgraded connection goes: the WebSocket side of the same server.
     virtual WsHost& ws_host() = 0;
+    // Where WebSocket sessions register their sockets.
+    virtual SocketReactor& reactor() = 0;
 };
 
 } // namespace signald

@@ -91,6 +91,7 @@ private:
     std::variant<Admission, Refusal> admit(const UpgradeRequest& request) override;
     net::ssl::context& tls_context() override { return *tls_.context; }
     WsHost& ws_host() override { return *this; }
+    SocketReactor& reactor() override { return reactor_; }
 
     // Both hosts: the one way into refusals_.
     void count_refusal(std::string_view reason, std::string_view who,
@@ -162,6 +163,9 @@ private:
     bool shutting_down_ = false;
     bool registry_stopped_ = true; // until it starts; then until it gave its lease back
     bool destroying_ = false;
+    // Last, so destroyed first: sessions it still holds (the loop was stopped with connections
+    // open) go before anything they point at.
+    SocketReactor reactor_;
 };
 
 } // namespace signald

@@ -5,16 +5,19 @@
 // its own beyond how to read and write; the two kinds differ only in what stands between the
 // socket and the connection.
 //
-// Reading: no buffer of its own. It waits for the socket to become readable, then reads into the
-// host's one shared buffer, so an idle connection holds no read memory (the WsReceiver keeps only
-// a frame cut off at the end of it). Writing: one flush, posted so that everything queued by the
-// handlers already waiting is included, writes the whole batch with one system call.
+// The socket is a bare file descriptor in the server's SocketReactor (socket_reactor.hpp says
+// why), registered once for reading and writing; waiting is a flag. Reading: no buffer of its
+// own. It waits for the socket to become readable, then reads into the host's one shared buffer,
+// so an idle connection holds no read memory (the WsReceiver keeps only a frame cut off at the
+// end of it). Writing: one flush, posted so that everything queued by the handlers already
+// waiting is included, writes the whole batch with one system call.
 //
-// Lifetime: kept alive only by its pending handlers.
+// Lifetime: the reactor holds it while its socket is open; after the cut, its pending handlers.
 
 #include "signald/net/admission.hpp"
 #include "signald/net/beast.hpp"
 #include "signald/net/connection.hpp"
+#include "signald/net/socket_reactor.hpp"
 #include "signald/net/ws_connection.hpp"
 #include "signald/net/ws_host.hpp"
 
@@ -27,11 +30,14 @@ namespace signald {
 
 class WsSocketSession : public Connection,
                         protected WsConnection::Io,
+                        private SocketReactor::Watcher,
                         public std::enable_shared_from_this<WsSocketSession>
 {
 public:
-    // Attaches to the hub and starts reading. early: plaintext that arrived behind the upgrade
-    // request.
+    ~WsSocketSession();
+
+    // Registers with the reactor, attaches to the hub and starts reading. early: plaintext that
+    // arrived behind the upgrade request.
     void start(std::string early);
 
     void send(const Text& text) override { connection_.send(*text); }
@@ -45,9 +51,10 @@ public:
     std::uint64_t texts() const override { return connection_.texts(); }
 
 protected:
-    // over_tls: only for the "connected" log line.
-    WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address, Admission admission,
-                    bool over_tls);
+    // socket: connected; its descriptor is taken from Asio's reactor into reactor. over_tls:
+    // only for the "connected" log line.
+    WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
+                    std::string peer_address, Admission admission, bool over_tls);
 
     // Where the socket's bytes are read: all of the host's shared buffer, or a part of it.
     virtual std::span<char> read_space(std::span<char> shared) = 0;
@@ -59,21 +66,38 @@ protected:
     // The kernel took less than it was given: write the rest (in_flight bytes already out of
     // the connection's queue) once the peer has read some.
     void wait_writable(std::size_t in_flight);
+    // One non-blocking send on the socket (socket_io.hpp).
+    std::size_t send_bytes(std::string_view bytes, error_code& ec);
+    // Our side of the TCP connection is finished: FIN.
+    void send_fin();
+    template <class F>
+    void post(F&& f)
+    {
+        net::post(reactor_.executor(), std::forward<F>(f));
+    }
 
     void write_soon() final;
     void cut() final;
     void arm_close_deadline() final;
     void post_detach() final;
 
-    TcpSocket socket_;
     WsConnection connection_;
 
 private:
+    void on_ready(bool readable, bool writable, bool ended) override;
     void on_readable(error_code ec);
+    void on_writable(error_code ec);
 
+    SocketReactor& reactor_;
     Admission admission_;
     std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
+    int fd_;                                         // -1 once cut
     bool flush_posted_ = false;
+    bool read_waiting_ = false;  // wait_readable() was called: read at the next event
+    bool write_waiting_ = false; // wait_writable() was called: write at the next event
+    bool readable_seen_ = false; // an event came while not waiting: read when next asked
+    bool writable_seen_ = false;
+    bool input_ended_ = false; // the peer's FIN or an error came: read on to it
 };
 
 } // namespace signald

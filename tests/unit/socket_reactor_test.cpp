@@ -1,0 +1,176 @@
+// SocketReactor over socket pairs: a registered watcher hears its socket become readable and
+// writable (edge-triggered: changes only), is held alive while registered, hears nothing once
+// removed (not even an event of the batch under way, for which it is still alive), and the
+// io_context's run() returns once nothing is registered.
+
+#include "signald/net/socket_reactor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace signald {
+namespace {
+
+struct Pair
+{
+    Pair()
+    {
+        std::array<int, 2> fds{};
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()),
+                  0);
+        ours = fds[0];
+        theirs = fds[1];
+    }
+    ~Pair()
+    {
+        if (ours >= 0)
+            ::close(ours);
+        if (theirs >= 0)
+            ::close(theirs);
+    }
+    int ours = -1;
+    int theirs = -1;
+};
+
+struct Recorder final : SocketReactor::Watcher
+{
+    void on_ready(bool readable, bool writable, bool ended) override
+    {
+        events.push_back({readable, writable, ended});
+        if (then)
+            then(readable, writable, ended);
+    }
+    struct Event
+    {
+        bool readable;
+        bool writable;
+        bool ended;
+    };
+    std::vector<Event> events;
+    std::function<void(bool, bool, bool)> then;
+    ~Recorder() { *alive = false; }
+    std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+void write_byte(int fd)
+{
+    const char byte = 'x';
+    ASSERT_EQ(::write(fd, &byte, 1), 1);
+}
+
+TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsRemoved)
+{
+    net::io_context ioc{1};
+    SocketReactor reactor(ioc.get_executor());
+    Pair pair;
+    auto recorder = std::make_shared<Recorder>();
+    Recorder& watcher = *recorder;
+    const std::weak_ptr<Recorder> weak = recorder;
+    reactor.add(pair.ours, std::move(recorder));
+    EXPECT_FALSE(weak.expired()) << "the reactor holds a registered watcher";
+    EXPECT_EQ(reactor.size(), 1u);
+
+    // Registered: writable at once (edge-triggered reports the state at registration).
+    ioc.poll();
+    ASSERT_FALSE(watcher.events.empty());
+    EXPECT_TRUE(watcher.events.back().writable);
+    EXPECT_FALSE(watcher.events.back().readable);
+
+    // The peer writes: readable. After reading it all, the peer writes again: readable again.
+    watcher.events.clear();
+    write_byte(pair.theirs);
+    ioc.poll();
+    ASSERT_EQ(watcher.events.size(), 1u);
+    EXPECT_TRUE(watcher.events[0].readable);
+    char sink[16];
+    EXPECT_EQ(::read(pair.ours, sink, sizeof sink), 1);
+    write_byte(pair.theirs);
+    ioc.poll();
+    EXPECT_EQ(watcher.events.size(), 2u);
+
+    EXPECT_FALSE(watcher.events.back().ended);
+
+    // The peer closes: readable, and ended (end of stream).
+    ::close(pair.theirs);
+    pair.theirs = -1;
+    ioc.poll();
+    EXPECT_TRUE(watcher.events.back().readable);
+    EXPECT_TRUE(watcher.events.back().ended);
+
+    // Removed: let go of, and nothing keeps run() from returning.
+    reactor.remove(pair.ours, watcher);
+    EXPECT_EQ(reactor.size(), 0u);
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(5));
+    EXPECT_TRUE(ioc.stopped()) << "run() returned: nothing waits once nothing is registered";
+    EXPECT_TRUE(weak.expired());
+}
+
+TEST(SocketReactor, AWatcherRemovedDuringABatchHearsNothingMoreAndLivesUntilItsEnd)
+{
+    net::io_context ioc{1};
+    SocketReactor reactor(ioc.get_executor());
+    Pair first;
+    Pair second;
+    auto a = std::make_shared<Recorder>();
+    auto b = std::make_shared<Recorder>();
+    Recorder& wa = *a;
+    Recorder& wb = *b;
+    const auto a_alive = a->alive;
+    const auto b_alive = b->alive;
+    reactor.add(first.ours, std::move(a));
+    reactor.add(second.ours, std::move(b));
+    ioc.poll(); // the writable events of registration
+    wa.events.clear();
+    wb.events.clear();
+
+    // Both become readable in one batch; whichever hears first removes the other.
+    bool removed_other = false;
+    const auto remove_other = [&](Recorder& other, int fd) {
+        return [&, fd](bool, bool, bool) {
+            if (removed_other)
+                return;
+            removed_other = true;
+            reactor.remove(fd, other);
+        };
+    };
+    wa.then = remove_other(wb, second.ours);
+    wb.then = remove_other(wa, first.ours);
+    write_byte(first.theirs);
+    write_byte(second.theirs);
+    ioc.poll_one(); // one turn: one batch with both events
+    ASSERT_EQ(wa.events.size() + wb.events.size(), 1u) << "the removed one heard nothing";
+    EXPECT_EQ(reactor.size(), 1u);
+    const auto& removed_alive = wa.events.empty() ? a_alive : b_alive;
+    EXPECT_TRUE(*removed_alive) << "alive until the batch is over";
+    ioc.poll(); // the removed one is let go of after the batch
+    EXPECT_FALSE(*removed_alive);
+}
+
+TEST(SocketReactor, DestroyingTheReactorLetsGoOfWhatIsStillRegistered)
+{
+    net::io_context ioc{1};
+    Pair pair;
+    auto recorder = std::make_shared<Recorder>();
+    const auto alive = recorder->alive;
+    {
+        SocketReactor reactor(ioc.get_executor());
+        reactor.add(pair.ours, std::move(recorder));
+        ioc.poll();
+        EXPECT_TRUE(*alive);
+    }
+    EXPECT_FALSE(*alive);
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(5));
+    EXPECT_TRUE(ioc.stopped());
+}
+
+} // namespace
+} // namespace signald
