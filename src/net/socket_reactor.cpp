@@ -123,11 +123,11 @@ void SocketReactor::add(int fd, std::shared_ptr<Watcher> watcher)
     state_->wait();
 }
 
-void SocketReactor::remove(int fd, Watcher& watcher)
+void SocketReactor::close(int fd, Watcher& watcher)
 {
+    ::close(fd);
     if (!watcher.owner_)
         return;
-    ::epoll_ctl(state_->epoll.native_handle(), EPOLL_CTL_DEL, fd, nullptr);
     state_->unlink(watcher);
     // Let go after the batch under way, which may still hold an event for it.
     net::post(executor_, [owner = std::move(watcher.owner_)] {});

@@ -147,8 +147,7 @@ void WsSocketSession::write_soon()
 void WsSocketSession::cut()
 {
     if (fd_ >= 0) {
-        reactor_.remove(fd_, *this);
-        ::close(fd_);
+        reactor_.close(fd_, *this);
         fd_ = -1;
     }
     // As when Asio closes a socket: the waits under way end, each with operation_aborted.

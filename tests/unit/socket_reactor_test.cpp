@@ -1,7 +1,7 @@
 // SocketReactor over socket pairs: a registered watcher hears its socket become readable and
 // writable (edge-triggered: changes only), is held alive while registered, hears nothing once
-// removed (not even an event of the batch under way, for which it is still alive), and the
-// io_context's run() returns once nothing is registered.
+// its socket is closed (not even an event of the batch under way, for which it is still alive), and
+// the io_context's run() returns once nothing is registered.
 
 #include "signald/net/socket_reactor.hpp"
 
@@ -65,7 +65,7 @@ void write_byte(int fd)
     ASSERT_EQ(::write(fd, &byte, 1), 1);
 }
 
-TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsRemoved)
+TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsClosed)
 {
     net::io_context ioc{1};
     SocketReactor reactor(ioc.get_executor());
@@ -104,8 +104,9 @@ TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsRemoved)
     EXPECT_TRUE(watcher.events.back().readable);
     EXPECT_TRUE(watcher.events.back().ended);
 
-    // Removed: let go of, and nothing keeps run() from returning.
-    reactor.remove(pair.ours, watcher);
+    // Closed: let go of, and nothing keeps run() from returning.
+    reactor.close(pair.ours, watcher);
+    pair.ours = -1;
     EXPECT_EQ(reactor.size(), 0u);
     ioc.restart();
     ioc.run_for(std::chrono::seconds(5));
@@ -113,7 +114,7 @@ TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsRemoved)
     EXPECT_TRUE(weak.expired());
 }
 
-TEST(SocketReactor, AWatcherRemovedDuringABatchHearsNothingMoreAndLivesUntilItsEnd)
+TEST(SocketReactor, AWatcherClosedDuringABatchHearsNothingMoreAndLivesUntilItsEnd)
 {
     net::io_context ioc{1};
     SocketReactor reactor(ioc.get_executor());
@@ -131,14 +132,15 @@ TEST(SocketReactor, AWatcherRemovedDuringABatchHearsNothingMoreAndLivesUntilItsE
     wa.events.clear();
     wb.events.clear();
 
-    // Both become readable in one batch; whichever hears first removes the other.
+    // Both become readable in one batch; whichever hears first closes the other.
     bool removed_other = false;
-    const auto remove_other = [&](Recorder& other, int fd) {
-        return [&, fd](bool, bool, bool) {
+    const auto remove_other = [&](Recorder& other, int& fd) {
+        return [&](bool, bool, bool) {
             if (removed_other)
                 return;
             removed_other = true;
-            reactor.remove(fd, other);
+            reactor.close(fd, other);
+            fd = -1;
         };
     };
     wa.then = remove_other(wb, second.ours);

@@ -7,8 +7,8 @@
 // a wait is a flag and costs no system call; the io_context still runs everything, on its one
 // thread, in its order.
 //
-// A watcher registered with add() is owned by the reactor until remove(): the sessions live as
-// long as their socket is open, whatever else holds them. remove() lets go of it only after the
+// A watcher registered with add() is owned by the reactor until close(): the sessions live as
+// long as their socket is open, whatever else holds them. close() lets go of it only after the
 // batch of events being handled, so an event still queued for it finds it alive (and ignored).
 // Once nothing is registered, nothing waits on the io_context, so run() can return.
 
@@ -46,12 +46,13 @@ public:
     SocketReactor(const SocketReactor&) = delete;
     SocketReactor& operator=(const SocketReactor&) = delete;
 
-    // Watches fd for watcher, and holds watcher until remove(). Throws std::system_error if the
+    // Watches fd for watcher, and holds watcher until close(). Throws std::system_error if the
     // kernel refuses (out of memory, or fd is not a socket).
     void add(int fd, std::shared_ptr<Watcher> watcher);
-    // Stops watching fd (call before closing it) and lets go of watcher once the current batch
-    // of events is handled. Does nothing if watcher is not registered.
-    void remove(int fd, Watcher& watcher);
+    // Closes fd, which takes it out of the epoll set (no other descriptor shares its file: a
+    // system call less than EPOLL_CTL_DEL first), and lets go of watcher once the current batch
+    // of events is handled. Only closes fd if watcher is not registered.
+    void close(int fd, Watcher& watcher);
 
     Executor executor() const { return executor_; }
     std::size_t size() const;
