@@ -55,18 +55,22 @@ void WsSocketSession::on_ready(bool readable, bool writable, bool ended)
     }
 }
 
-void WsSocketSession::wait_readable()
+void WsSocketSession::wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code))
 {
-    if (fd_ < 0)
-        return post(
-            [self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
-    if (!readable_seen_) {
-        read_waiting_ = true;
+    if (fd_ >= 0 && !seen) {
+        waiting = true; // on_ready calls then
         return;
     }
-    // It became readable while nobody waited: edge-triggered, so that was the only word of it.
-    readable_seen_ = false;
-    post([self = shared_from_this()] { self->on_readable({}); });
+    // Cut already: the wait ends at once with operation_aborted, as Asio's did. Or the socket
+    // became ready while nobody waited: edge-triggered, that was the only word of it.
+    const error_code ec = fd_ < 0 ? error_code(net::error::operation_aborted) : error_code();
+    seen = false;
+    post([self = shared_from_this(), then, ec] { ((*self).*then)(ec); });
+}
+
+void WsSocketSession::wait_readable()
+{
+    wait_for(read_waiting_, readable_seen_, &WsSocketSession::on_readable);
 }
 
 void WsSocketSession::on_readable(error_code ec)
@@ -97,15 +101,7 @@ void WsSocketSession::on_readable(error_code ec)
 void WsSocketSession::wait_writable(std::size_t in_flight)
 {
     connection_.write_pending(in_flight);
-    if (fd_ < 0)
-        return post(
-            [self = shared_from_this()] { self->on_writable(net::error::operation_aborted); });
-    if (!writable_seen_) {
-        write_waiting_ = true;
-        return;
-    }
-    writable_seen_ = false;
-    post([self = shared_from_this()] { self->on_writable({}); });
+    wait_for(write_waiting_, writable_seen_, &WsSocketSession::on_writable);
 }
 
 void WsSocketSession::on_writable(error_code ec)

@@ -85,6 +85,9 @@ protected:
 
 private:
     void on_ready(bool readable, bool writable, bool ended) override;
+    // Calls then: posted at once if the socket is cut (operation_aborted) or became ready while
+    // nobody waited, else at its next event.
+    void wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code));
     void on_readable(error_code ec);
     void on_writable(error_code ec);
 
