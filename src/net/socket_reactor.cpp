@@ -49,7 +49,9 @@ struct SocketReactor::State : std::enable_shared_from_this<State>
 
     void dispatch()
     {
-        std::array<epoll_event, events_per_turn> events{};
+        // Not zeroed: the kernel fills what it returns, and the rest is never read.
+        std::array<epoll_event, events_per_turn>
+            events; // NOLINT(cppcoreguidelines-pro-type-member-init)
         const int count = ::epoll_wait(epoll.native_handle(), events.data(), events_per_turn, 0);
         for (int i = 0; i < count; ++i) {
             auto* watcher = static_cast<Watcher*>(events[i].data.ptr);
@@ -110,17 +112,18 @@ SocketReactor::~SocketReactor()
     state_->epoll.cancel(ignored);
 }
 
-void SocketReactor::add(int fd, std::shared_ptr<Watcher> watcher)
+error_code SocketReactor::add(int fd, std::shared_ptr<Watcher> watcher)
 {
     epoll_event event{};
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.ptr = watcher.get();
     if (::epoll_ctl(state_->epoll.native_handle(), EPOLL_CTL_ADD, fd, &event) != 0)
-        throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+        return {errno, boost::system::system_category()};
     Watcher& registered = *watcher;
     registered.owner_ = std::move(watcher);
     state_->link(registered);
     state_->wait();
+    return {};
 }
 
 void SocketReactor::close(int fd, Watcher& watcher)

@@ -24,7 +24,16 @@ WsSocketSession::~WsSocketSession()
 void WsSocketSession::start(std::string early)
 {
     // Watcher is a private base: the aliasing constructor names it, sharing our ownership.
-    reactor_.add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this));
+    if (const error_code ec =
+            reactor_.add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this))) {
+        // The 101 is sent, but nothing has joined yet: the client sees its connection end and
+        // reconnects; everyone else goes on.
+        connection_.host().count_refusal("out-of-resources", connection_.peer_address(),
+                                         "WebSocket connection dropped, cannot watch its socket: " +
+                                             ec.message());
+        ::close(std::exchange(fd_, -1));
+        return;
+    }
     connection_.start(connection_.host().attach(weak_from_this()), WsConnection::Clock::now());
     if (!early.empty()) {
         connection_.receive(early, WsConnection::Clock::now());

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <array>
@@ -73,7 +74,7 @@ TEST(SocketReactor, AWatcherHearsItsSocketAndRunReturnsOnceItIsClosed)
     auto recorder = std::make_shared<Recorder>();
     Recorder& watcher = *recorder;
     const std::weak_ptr<Recorder> weak = recorder;
-    reactor.add(pair.ours, std::move(recorder));
+    ASSERT_FALSE(reactor.add(pair.ours, std::move(recorder)));
     EXPECT_FALSE(weak.expired()) << "the reactor holds a registered watcher";
     EXPECT_EQ(reactor.size(), 1u);
 
@@ -126,8 +127,8 @@ TEST(SocketReactor, AWatcherClosedDuringABatchHearsNothingMoreAndLivesUntilItsEn
     Recorder& wb = *b;
     const auto a_alive = a->alive;
     const auto b_alive = b->alive;
-    reactor.add(first.ours, std::move(a));
-    reactor.add(second.ours, std::move(b));
+    ASSERT_FALSE(reactor.add(first.ours, std::move(a)));
+    ASSERT_FALSE(reactor.add(second.ours, std::move(b)));
     ioc.poll(); // the writable events of registration
     wa.events.clear();
     wb.events.clear();
@@ -164,7 +165,7 @@ TEST(SocketReactor, DestroyingTheReactorLetsGoOfWhatIsStillRegistered)
     const auto alive = recorder->alive;
     {
         SocketReactor reactor(ioc.get_executor());
-        reactor.add(pair.ours, std::move(recorder));
+        ASSERT_FALSE(reactor.add(pair.ours, std::move(recorder)));
         ioc.poll();
         EXPECT_TRUE(*alive);
     }
@@ -172,6 +173,27 @@ TEST(SocketReactor, DestroyingTheReactorLetsGoOfWhatIsStillRegistered)
     ioc.restart();
     ioc.run_for(std::chrono::seconds(5));
     EXPECT_TRUE(ioc.stopped());
+}
+
+TEST(SocketReactor, ADescriptorTheKernelWillNotWatchIsRefusedAndNothingIsHeld)
+{
+    // A regular file cannot join an epoll set (EPERM): add reports it, holds nothing, and the
+    // io_context has nothing to wait for, where a throw would have ended run() and the server.
+    net::io_context ioc{1};
+    SocketReactor reactor(ioc.get_executor());
+    char path[] = "/tmp/signald-reactor-XXXXXX";
+    const int file = ::mkstemp(path);
+    ASSERT_GE(file, 0);
+    ::unlink(path);
+    auto recorder = std::make_shared<Recorder>();
+    const std::weak_ptr<Recorder> weak = recorder;
+    const error_code ec = reactor.add(file, std::move(recorder));
+    EXPECT_EQ(ec, boost::system::errc::operation_not_permitted) << ec.message();
+    EXPECT_TRUE(weak.expired()) << "a refused watcher is not held";
+    EXPECT_EQ(reactor.size(), 0u);
+    ioc.run_for(std::chrono::seconds(5));
+    EXPECT_TRUE(ioc.stopped()) << "nothing was left waiting";
+    ::close(file);
 }
 
 } // namespace

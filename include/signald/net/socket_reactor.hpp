@@ -46,9 +46,10 @@ public:
     SocketReactor(const SocketReactor&) = delete;
     SocketReactor& operator=(const SocketReactor&) = delete;
 
-    // Watches fd for watcher, and holds watcher until close(). Throws std::system_error if the
-    // kernel refuses (out of memory, or fd is not a socket).
-    void add(int fd, std::shared_ptr<Watcher> watcher);
+    // Watches fd for watcher, and holds watcher until close(). Returns the kernel's refusal
+    // (out of memory, the user's epoll watch limit, fd not a socket), holding nothing then: one
+    // connection that cannot be watched must not take the io_context, and the server, down.
+    [[nodiscard]] error_code add(int fd, std::shared_ptr<Watcher> watcher);
     // Closes fd, which takes it out of the epoll set (no other descriptor shares its file: a
     // system call less than EPOLL_CTL_DEL first), and lets go of watcher once the current batch
     // of events is handled. Only closes fd if watcher is not registered.

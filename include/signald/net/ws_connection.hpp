@@ -127,6 +127,7 @@ public:
     bool writing() const { return writing_; }
     bool attached() const { return attached_; }
     const ClientId& id() const { return id_; }
+    const std::string& peer_address() const { return peer_address_; }
     WsHost& host() const { return host_; }
 
 private:
