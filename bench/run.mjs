@@ -173,13 +173,22 @@ function parseResult(stdout)
     return null;
 }
 
-// Figures computed from the generator's: deliveries per second of server CPU (scenarios.mjs,
-// deliveredPerCpu), when it reported both.
+// Figures computed from the generator's: deliveries per second of server CPU, and the server's
+// user-space and kernel nanoseconds per delivery (scenarios.mjs, deliveredPerCpu, userNs,
+// kernelNs), when it reported what they need.
 function withDerived(result)
 {
-    if (Number.isFinite(result.delivered_per_s) && result.server_cpu_pct > 0)
-        result.delivered_per_server_cpu_s =
-            Math.round(result.delivered_per_s * 100 / result.server_cpu_pct);
+    if (!(Number.isFinite(result.delivered_per_s) && result.delivered_per_s > 0 &&
+          result.server_cpu_pct > 0))
+        return result;
+    result.delivered_per_server_cpu_s =
+        Math.round(result.delivered_per_s * 100 / result.server_cpu_pct);
+    if (Number.isFinite(result.server_user_cpu_pct)) {
+        const nsPerDelivery = (percent) => Math.round(percent / 100 * 1e9 / result.delivered_per_s);
+        result.server_user_ns_per_delivery = nsPerDelivery(result.server_user_cpu_pct);
+        result.server_kernel_ns_per_delivery =
+            nsPerDelivery(result.server_cpu_pct - result.server_user_cpu_pct);
+    }
     return result;
 }
 

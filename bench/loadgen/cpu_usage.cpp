@@ -22,27 +22,28 @@ double self_cpu_seconds()
 
 } // namespace
 
-double process_cpu_seconds(long pid)
+ProcessCpu process_cpu(long pid)
 {
     if (pid <= 0)
-        return -1;
+        return {};
     const std::string path = "/proc/" + std::to_string(pid) + "/stat";
     std::FILE* file = std::fopen(path.c_str(), "r");
     if (file == nullptr)
-        return -1;
+        return {};
     char line[1024];
     const bool got = std::fgets(line, sizeof line, file) != nullptr;
     std::fclose(file);
     if (!got)
-        return -1;
+        return {};
     // Fields 14 and 15 (utime, stime) follow the command name, which may hold spaces: count
     // from the closing parenthesis.
     const char* p = std::strrchr(line, ')');
     unsigned long utime = 0, stime = 0;
     if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
                                     &utime, &stime) != 2)
-        return -1;
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        return {};
+    const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return {static_cast<double>(utime) / ticks, static_cast<double>(stime) / ticks};
 }
 
 void CpuWindow::begin(std::span<const long> server_pids)
@@ -50,18 +51,18 @@ void CpuWindow::begin(std::span<const long> server_pids)
     server_pids_.assign(server_pids.begin(), server_pids.end());
     begin_at_ = Clock::now();
     generator_begin_s_ = self_cpu_seconds();
-    server_begin_s_.clear();
+    server_begin_.clear();
     for (const long pid : server_pids_)
-        server_begin_s_.push_back(process_cpu_seconds(pid));
+        server_begin_.push_back(process_cpu(pid));
 }
 
 void CpuWindow::end()
 {
     end_at_ = Clock::now();
     generator_end_s_ = self_cpu_seconds();
-    server_end_s_.clear();
+    server_end_.clear();
     for (const long pid : server_pids_)
-        server_end_s_.push_back(process_cpu_seconds(pid));
+        server_end_.push_back(process_cpu(pid));
 }
 
 double CpuWindow::generator_percent() const
@@ -73,15 +74,26 @@ double CpuWindow::generator_percent() const
 std::vector<double> CpuWindow::server_percent_each() const
 {
     const double wall = std::chrono::duration<double>(end_at_ - begin_at_).count();
-    if (server_pids_.empty() || server_end_s_.size() != server_pids_.size() || wall <= 0)
+    if (server_pids_.empty() || server_end_.size() != server_pids_.size() || wall <= 0)
         return {};
     std::vector<double> each;
     for (std::size_t i = 0; i < server_pids_.size(); ++i) {
-        if (server_begin_s_[i] < 0 || server_end_s_[i] < 0)
+        if (!server_begin_[i].readable() || !server_end_[i].readable())
             return {};
-        each.push_back(100.0 * (server_end_s_[i] - server_begin_s_[i]) / wall);
+        each.push_back(100.0 * (server_end_[i].total() - server_begin_[i].total()) / wall);
     }
     return each;
+}
+
+double CpuWindow::server_user_percent() const
+{
+    if (server_percent() < 0)
+        return -1;
+    const double wall = std::chrono::duration<double>(end_at_ - begin_at_).count();
+    double user = 0;
+    for (std::size_t i = 0; i < server_pids_.size(); ++i)
+        user += server_end_[i].user - server_begin_[i].user;
+    return 100.0 * user / wall;
 }
 
 double CpuWindow::server_percent() const

@@ -26,10 +26,13 @@ void add_percentiles(Report& report, const LatencyHistogram& histogram, bool wit
 void add_cpu(Report& report, const CpuWindow& cpu)
 {
     report["generator_cpu_pct"] = round_to(cpu.generator_percent(), 1);
-    if (cpu.server_percent() >= 0)
+    if (cpu.server_percent() >= 0) {
         report["server_cpu_pct"] = round_to(cpu.server_percent(), 1);
-    else
+        report["server_user_cpu_pct"] = round_to(cpu.server_user_percent(), 1);
+    } else {
         report["server_cpu_pct"] = nullptr;
+        report["server_user_cpu_pct"] = nullptr;
+    }
     // A cluster: how the total splits between its processes, in --server-pid's order.
     if (const auto each = cpu.server_percent_each(); each.size() > 1) {
         Report& list = report["server_cpu_pct_each"] = Report::array();

@@ -20,8 +20,8 @@ using Report = nlohmann::ordered_json;
 // Adds p50_ms, p99_ms and, when with_tail, p999_ms and max_ms.
 void add_percentiles(Report& report, const LatencyHistogram& histogram, bool with_tail);
 
-// Adds generator_cpu_pct and server_cpu_pct (null without --server-pid; the sum with several),
-// and with several pids server_cpu_pct_each.
+// Adds generator_cpu_pct, server_cpu_pct and its user-space part server_user_cpu_pct (null
+// without --server-pid; the sum with several), and with several pids server_cpu_pct_each.
 void add_cpu(Report& report, const CpuWindow& cpu);
 
 // Prints the report line and returns the exit status for violations.
