@@ -529,6 +529,34 @@ TEST(JsonScan, SeedsAreValidAndTheirMembersRebuildTheSameObject)
     }
 }
 
+TEST(JsonScan, EveryByteThatMattersIsSeenWhereverItFallsInALongString)
+{
+    // Strings are scanned 8 bytes at a time until a word holds a byte that needs a look: each
+    // such byte at every offset of two words, and across the end of the text, must get the
+    // reference parser's verdict, so no word boundary hides one.
+    const std::vector<std::string> specials = {
+        "\"",   "\\n",  "\\u00e9",          "\\",           "\x01", "\x1f", "\x7f", " ", "\xc3\xa9",
+        "\xc3", "\xa9", "\xf0\x9f\x98\x80", "\xed\xa0\x80", "\xf5", "\x00", "\\x"};
+    std::size_t accepted = 0;
+    std::size_t cases = 0;
+    for (const std::string& special : specials) {
+        for (std::size_t before = 0; before <= 17; ++before) {
+            for (std::size_t after = 0; after <= 17; after += 1) {
+                const std::string text = "{\"k\":\"" + std::string(before, 'a') + special +
+                                         std::string(after, 'b') + "\"}";
+                SCOPED_TRACE(testing::PrintToString(text));
+                const bool expected =
+                    reference_accepts(text) && text.find('\0') == std::string::npos;
+                ASSERT_EQ(scan_accepts(text), expected);
+                accepted += expected ? 1 : 0;
+                ++cases;
+            }
+        }
+    }
+    EXPECT_GT(accepted, cases / 4);
+    EXPECT_LT(accepted, cases * 3 / 4);
+}
+
 TEST(JsonScan, ANulByteIsNeverValid)
 {
     // nlohmann::json::accept stops reading at a NUL and so accepts "{}\0garbage".
