@@ -712,5 +712,28 @@ TEST(Protocol, EveryReplyIsValidJson)
         EXPECT_TRUE(nlohmann::json::accept(out)) << out;
 }
 
+TEST(Protocol, RepliesEscapeEveryStringAsTheJsonLibraryDoes)
+{
+    // Plain printable ASCII is copied between quotes; everything else goes through nlohmann
+    // (invalid UTF-8 replaced by U+FFFD). Both must give nlohmann's bytes, for every byte value
+    // in a room id, a sender id, a target and an error message.
+    const auto quoted = [](std::string_view s) {
+        return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    std::vector<std::string> strings = {
+        "",     "room-1", "w2e6rj1ydu", "a b",         "~",     "\x7f", "caf\xc3\xa9",
+        "\xff", "\xc3",   "ok\"quote",  "back\\slash", "tab\t", "\x01", "\xf0\x9f\x98\x80"};
+    for (int byte = 0; byte < 256; ++byte)
+        strings.push_back("x" + std::string(1, static_cast<char>(byte)) + "y");
+    for (const std::string& s : strings) {
+        SCOPED_TRACE(testing::PrintToString(s));
+        EXPECT_EQ(reply::signal(s, s, SignalType::offer, std::nullopt, s),
+                  R"({"action":"signal","roomId":)" + quoted(s) + R"(,"from":)" + quoted(s) +
+                      R"(,"type":"offer","to":)" + quoted(s) + "}");
+        EXPECT_EQ(reply::error(ProtocolError{ErrorCode::bad_json, s, std::nullopt}),
+                  R"({"action":"error","code":"bad-json","message":)" + quoted(s) + "}");
+    }
+}
+
 } // namespace
 } // namespace signald
