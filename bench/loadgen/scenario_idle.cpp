@@ -49,6 +49,7 @@ public:
                               std::to_string(options_.server_pid()));
         rss_before_kb_ = read_vm_rss_kb(options_.server_pid());
         const auto started = Clock::now();
+        cpu_.begin(options_.server_pids); // over the arrival: connects, upgrades and joins
         mesh_.start();
         wait_until(
             setup_timer_, started + setup_timeout, [this] { return ready_; },
@@ -68,6 +69,7 @@ public:
         report["connections"] = options_.connections;
         report["members"] = options_.members;
         report["connect_join_per_s"] = round_to(n / setup_s, 1);
+        add_cpu(report, cpu_);
         if (options_.server_pid() > 0) {
             report["rss_before_kb"] = rss_before_kb_;
             report["rss_joined_kb"] = rss_joined_kb_;
@@ -85,6 +87,7 @@ public:
     void on_ready() override
     {
         ready_ = true;
+        cpu_.end();
         rss_joined_kb_ = read_vm_rss_kb(options_.server_pid());
         std::fprintf(stderr, "idle: %zu connections joined; settling %.1f s\n",
                      options_.connections, options_.settle_s);
@@ -117,6 +120,7 @@ private:
     Mesh mesh_;
     boost::asio::steady_timer setup_timer_{io_};
     boost::asio::steady_timer settle_timer_{io_};
+    CpuWindow cpu_;
     bool ready_ = false;
     long rss_before_kb_ = -1;
     long rss_joined_kb_ = -1;

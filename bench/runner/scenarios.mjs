@@ -169,6 +169,26 @@ function idle(connections, { tls = false } = {})
     };
 }
 
+// How fast a crowd arrives: 5,000 clients connect, upgrade and join rooms of 4 at once, each
+// server fresh and logging every connection at info to a file, as an operator's would (issue 16
+// compares connect + join at 5,000 clients). No pings during the arrival (signald's interval is
+// the benchmark's 600 s), unlike idle-15000, whose every-second keepalive sweep and pings run
+// while the crowd arrives; memory is idle-15000's to measure.
+function connectJoin(connections)
+{
+    return {
+        name: `connect-join-${connections}`,
+        args: (serverPids) => ["idle", "--connections", connections, "--members", 4,
+                               "--server-pid", serverPids, "--sources", sources, "--settle", 1],
+        timed: false,
+        signald: { logLevel: "info" },
+        logsToFile: true,
+        // Over the arrival: whether the server or the generator ran out of core.
+        metrics: [metrics.connectJoin, metrics.generatorCpu, metrics.serverCpu],
+        fileDescriptors: connections,
+    };
+}
+
 // Each scenario: args(serverPids) gives the generator's arguments (the URL and timing are added by
 // the runner; serverPids is the server's PID, or a cluster's leader, edge and Redis PIDs,
 // comma-separated); timed scenarios get --warmup and --duration. signald, when present, holds
@@ -188,6 +208,7 @@ export const scenarios = [
     latency(500, 4, 5000),
     idle(15000),
     idle(15000, { tls: true }),
+    connectJoin(5000),
     {
         name: "churn-64",
         args: () => ["churn", "--pairs", 64],
