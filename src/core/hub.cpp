@@ -312,7 +312,7 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     for (const Member& member : rooms_.members(join.room_id))
         peers.push_back(member.peer());
     Member newcomer{id, std::move(join.name)};
-    newcomer.state = std::move(join.state);
+    newcomer.set_state(std::move(join.state));
     const Peer peer = newcomer.peer();
 
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in

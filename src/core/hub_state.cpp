@@ -92,10 +92,10 @@ std::string Hub::export_state(bool with_held) const
         json list = json::array();
         for (const Member& member : members) {
             json entry{{"id", member.client_id}, {"suspended", member.suspended}};
-            if (member.name)
-                entry["name"] = *member.name;
-            if (member.state)
-                entry["state"] = *member.state;
+            if (member.name())
+                entry["name"] = *member.name();
+            if (member.state())
+                entry["state"] = *member.state();
             list.push_back(std::move(entry));
         }
         rooms[room_id] = std::move(list);
@@ -210,14 +210,12 @@ bool Hub::import_state(std::string_view text, Restore how)
         std::vector<std::pair<std::string, Member>> members;
         for (const auto& [room_id, list] : state.at("rooms").items())
             for (const json& entry : list) {
-                Member member{.client_id = entry.at("id").get<std::string>(),
-                              .name = std::nullopt,
-                              .where = this_node,
-                              .suspended = after_crash || entry.at("suspended").get<bool>()};
+                Member member(entry.at("id").get<std::string>(), std::nullopt, this_node,
+                              after_crash || entry.at("suspended").get<bool>());
                 if (entry.contains("name"))
-                    member.name = entry.at("name").get<std::string>();
+                    member.set_name(entry.at("name").get<std::string>());
                 if (entry.contains("state"))
-                    member.state = entry.at("state").get<std::string>();
+                    member.set_state(entry.at("state").get<std::string>());
                 if (imported.contains(member.client_id))
                     members.emplace_back(room_id, std::move(member));
             }
