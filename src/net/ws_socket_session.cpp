@@ -64,22 +64,30 @@ void WsSocketSession::on_ready(bool readable, bool writable, bool ended)
     }
 }
 
-void WsSocketSession::wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code))
+void WsSocketSession::wait_for(bool reading)
 {
-    if (fd_ >= 0 && !seen) {
-        waiting = true; // on_ready calls then
+    if (fd_ >= 0 && !(reading ? readable_seen_ : writable_seen_)) {
+        // on_ready calls on
+        if (reading)
+            read_waiting_ = true;
+        else
+            write_waiting_ = true;
         return;
     }
     // Cut already: the wait ends at once with operation_aborted, as Asio's did. Or the socket
     // became ready while nobody waited: edge-triggered, that was the only word of it.
     const error_code ec = fd_ < 0 ? error_code(net::error::operation_aborted) : error_code();
-    seen = false;
+    if (reading)
+        readable_seen_ = false;
+    else
+        writable_seen_ = false;
+    const auto then = reading ? &WsSocketSession::on_readable : &WsSocketSession::on_writable;
     post([self = shared_from_this(), then, ec] { ((*self).*then)(ec); });
 }
 
 void WsSocketSession::wait_readable()
 {
-    wait_for(read_waiting_, readable_seen_, &WsSocketSession::on_readable);
+    wait_for(true);
 }
 
 void WsSocketSession::on_readable(error_code ec)
@@ -110,7 +118,7 @@ void WsSocketSession::on_readable(error_code ec)
 void WsSocketSession::wait_writable(std::size_t in_flight)
 {
     connection_.write_pending(in_flight);
-    wait_for(write_waiting_, writable_seen_, &WsSocketSession::on_writable);
+    wait_for(false);
 }
 
 void WsSocketSession::on_writable(error_code ec)

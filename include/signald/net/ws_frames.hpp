@@ -9,6 +9,7 @@
 
 #include "signald/core/close_codes.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -81,7 +82,11 @@ public:
 class WsReceiver
 {
 public:
-    explicit WsReceiver(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+    // max_message_bytes: at most 4 GiB (the daemon allows 64 MiB); more counts as 4 GiB.
+    explicit WsReceiver(std::size_t max_message_bytes)
+        : max_message_bytes_(
+              static_cast<std::uint32_t>(std::min<std::size_t>(max_message_bytes, UINT32_MAX)))
+    {}
 
     // Consumes bytes (unmasked in place). Returns 0 while all is well, else the close code.
     std::uint16_t receive(std::span<char> bytes, WsEvents& events);
@@ -110,8 +115,9 @@ private:
     bool carrying() const { return held_ && !held_->carry.empty(); }
     std::size_t fragments_size() const { return held_ ? held_->fragments.size() : 0; }
 
-    std::size_t max_message_bytes_;
     std::unique_ptr<Held> held_;
+    // 32 bits, beside the flags: every connection has a receiver, so it is 16 bytes.
+    std::uint32_t max_message_bytes_;
     bool in_message_ = false;
     bool done_ = false;
     std::uint16_t failure_ = 0;

@@ -85,9 +85,9 @@ protected:
 
 private:
     void on_ready(bool readable, bool writable, bool ended) override;
-    // Calls then: posted at once if the socket is cut (operation_aborted) or became ready while
-    // nobody waited, else at its next event.
-    void wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code));
+    // Calls on_readable (reading) or on_writable: posted at once if the socket is cut
+    // (operation_aborted) or became ready while nobody waited, else at its next event.
+    void wait_for(bool reading);
     void on_readable(error_code ec);
     void on_writable(error_code ec);
 
@@ -95,12 +95,13 @@ private:
     Admission admission_;
     std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
     int fd_;                                         // -1 once cut
-    bool flush_posted_ = false;
-    bool read_waiting_ = false;  // wait_readable() was called: read at the next event
-    bool write_waiting_ = false; // wait_writable() was called: write at the next event
-    bool readable_seen_ = false; // an event came while not waiting: read when next asked
-    bool writable_seen_ = false;
-    bool input_ended_ = false; // the peer's FIN or an error came: read on to it
+    // One bit each, so that they share a word with fd_: every connection has them.
+    bool flush_posted_ : 1 = false;
+    bool read_waiting_ : 1 = false;  // wait_readable() was called: read at the next event
+    bool write_waiting_ : 1 = false; // wait_writable() was called: write at the next event
+    bool readable_seen_ : 1 = false; // an event came while not waiting: read when next asked
+    bool writable_seen_ : 1 = false;
+    bool input_ended_ : 1 = false; // the peer's FIN or an error came: read on to it
 };
 
 } // namespace signald
