@@ -42,9 +42,12 @@ public:
     void append_close(std::uint16_t code, std::string_view reason = {});
 
     // Bytes not yet taken, from the first one.
-    std::string_view unsent() const { return std::string_view(bytes_).substr(sent_); }
-    std::size_t size() const { return bytes_.size() - sent_; }
-    bool empty() const { return sent_ == bytes_.size(); }
+    std::string_view unsent() const
+    {
+        return queue_ ? std::string_view(queue_->bytes).substr(queue_->sent) : std::string_view{};
+    }
+    std::size_t size() const { return queue_ ? queue_->bytes.size() - queue_->sent : 0; }
+    bool empty() const { return size() == 0; }
     // The kernel took count bytes from the front of unsent(). Once all is taken the memory is
     // given back: a quiet connection holds none.
     void consumed(std::size_t count);
@@ -52,11 +55,17 @@ public:
     void drop_unstarted();
 
 private:
-    // Where the frame that starts at start ends; bytes_ always begins with a whole frame.
+    // Where the frame that starts at start ends; bytes always begins with a whole frame.
     std::size_t frame_end(std::size_t start) const;
 
-    std::string bytes_;
-    std::size_t sent_ = 0;
+    struct Queue
+    {
+        std::string bytes;
+        std::size_t sent = 0;
+    };
+    // Only while something is queued: every connection has an OutboundFrames, and a quiet one
+    // pays a null pointer rather than an empty string and its offset (40 bytes).
+    std::unique_ptr<Queue> queue_;
 };
 
 // Whether a peer may put code in a close frame. 1005, 1006 and 1015 only ever describe a close
