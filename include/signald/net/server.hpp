@@ -146,7 +146,7 @@ private:
     std::unique_ptr<ClusterLink> link_;
     std::deque<HeldInput> held_;
     Listener listener_;
-    std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
+    std::unordered_map<ClientId, std::weak_ptr<Connection>, ClientIdHash> connections_;
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
     Refusals refusals_;
     NetStats net_stats_;
