@@ -144,10 +144,40 @@ private:
         // Restored from a state saved before a crash: a resume that finds messages missing
         // succeeds with a gap instead of failing. Beside the 18-byte secret, in its padding.
         bool restored = false;
+        bool engaged = false; // ResumeSlot: whether this is one at all
         Outbox outbox;
         std::uint64_t numbered_from = 0; // texts handed before message 1 (joined/resumed included)
         std::uint64_t handed = 0;        // messages numbered on the connection that was lost
         TimePoint expires{};             // while suspended
+    };
+
+    // std::optional<Resumable>'s interface without its flag and padding (8 bytes for every
+    // client): whether there is one is kept in the Resumable's padding.
+    class ResumeSlot
+    {
+    public:
+        ResumeSlot() = default;
+        ResumeSlot(std::nullopt_t) {} // NOLINT(google-explicit-constructor): as optional's
+        explicit operator bool() const { return value_.engaged; }
+        Resumable& operator*() { return value_; }
+        const Resumable& operator*() const { return value_; }
+        Resumable* operator->() { return &value_; }
+        const Resumable* operator->() const { return &value_; }
+        Resumable& emplace(Resumable resumable)
+        {
+            value_ = std::move(resumable);
+            value_.engaged = true;
+            return value_;
+        }
+        ResumeSlot& operator=(Resumable resumable)
+        {
+            emplace(std::move(resumable));
+            return *this;
+        }
+        void reset() { value_ = Resumable{}; } // what it held goes, as with optional
+
+    private:
+        Resumable value_{};
     };
 
     // What the token of a client's current membership granted (with a JoinCheck). Only token
@@ -165,7 +195,7 @@ private:
         // member list.
         std::string room;
         RateLimiter limiter;
-        std::optional<Resumable> resume;
+        ResumeSlot resume;
         std::uint64_t texts = 0; // text messages handed to its connection (counted with resume on)
         std::unique_ptr<Grant> grant{}; // none unless its token granted something
         bool limited = false;   // refused last time: log the start of a flood once, not every drop
@@ -259,7 +289,7 @@ private:
     IceServersFor ice_servers_;
     JoinCheck join_check_;
     HubStats stats_;
-    std::unordered_map<ClientId, ClientState> clients_; // suspended members included
+    std::unordered_map<ClientId, ClientState, ClientIdHash> clients_; // suspended members included
     RoomRegistry rooms_;
     std::vector<ClientId> suspended_; // in order of suspension
     std::vector<ClientId> doomed_;    // suspended members past their cap, removed by settle()
