@@ -7,10 +7,10 @@
 
 namespace signald {
 
-WsSocketSession::WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
-                                 std::string peer_address, Admission admission, bool over_tls)
-    : connection_(host, *this, std::move(peer_address), over_tls), reactor_(reactor),
-      admission_(std::move(admission)), fd_(socket.release())
+WsSocketSession::WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address,
+                                 Admission admission, bool over_tls)
+    : connection_(host, *this, std::move(peer_address), over_tls), admission_(std::move(admission)),
+      fd_(socket.release())
 {}
 
 WsSocketSession::~WsSocketSession()
@@ -25,7 +25,7 @@ void WsSocketSession::start(std::string early)
 {
     // Watcher is a private base: the aliasing constructor names it, sharing our ownership.
     if (const error_code ec =
-            reactor_.add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this))) {
+            reactor().add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this))) {
         // The 101 is sent, but nothing has joined yet: the client sees its connection end and
         // reconnects; everyone else goes on.
         connection_.host().count_refusal("out-of-resources", connection_.peer_address(),
@@ -160,7 +160,7 @@ void WsSocketSession::write_soon()
 void WsSocketSession::cut()
 {
     if (fd_ >= 0) {
-        reactor_.close(fd_, *this);
+        reactor().close(fd_, *this);
         fd_ = -1;
     }
     // As when Asio closes a socket: the waits under way end, each with operation_aborted.
@@ -181,7 +181,7 @@ void WsSocketSession::arm_close_deadline()
     if (close_timer_)
         return;
     close_timer_ =
-        std::make_unique<net::steady_timer>(reactor_.executor(), WsConnection::close_deadline);
+        std::make_unique<net::steady_timer>(reactor().executor(), WsConnection::close_deadline);
     close_timer_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec)
             self->connection_.close_deadline_passed();

@@ -51,10 +51,10 @@ public:
     std::uint64_t texts() const override { return connection_.texts(); }
 
 protected:
-    // socket: connected; its descriptor is taken from Asio's reactor into reactor. over_tls:
+    // socket: connected; its descriptor is taken from Asio's reactor into the host's. over_tls:
     // only for the "connected" log line.
-    WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
-                    std::string peer_address, Admission admission, bool over_tls);
+    WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address, Admission admission,
+                    bool over_tls);
 
     // Where the socket's bytes are read: all of the host's shared buffer, or a part of it.
     virtual std::span<char> read_space(std::span<char> shared) = 0;
@@ -73,7 +73,7 @@ protected:
     template <class F>
     void post(F&& f)
     {
-        net::post(reactor_.executor(), std::forward<F>(f));
+        net::post(reactor().executor(), std::forward<F>(f));
     }
 
     void write_soon() final;
@@ -85,13 +85,14 @@ protected:
 
 private:
     void on_ready(bool readable, bool writable, bool ended) override;
+    // The host's: every session has the same one, so none keeps a reference to it.
+    SocketReactor& reactor() const { return connection_.host().reactor(); }
     // Calls on_readable (reading) or on_writable: posted at once if the socket is cut
     // (operation_aborted) or became ready while nobody waited, else at its next event.
     void wait_for(bool reading);
     void on_readable(error_code ec);
     void on_writable(error_code ec);
 
-    SocketReactor& reactor_;
     Admission admission_;
     std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
     int fd_;                                         // -1 once cut
