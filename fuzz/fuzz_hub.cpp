@@ -975,7 +975,7 @@ private:
             for (std::size_t i = 0; i < members.size(); ++i) {
                 FUZZ_CHECK(members[i].client_id == view.members()[i]);
                 if (members[i].client_id != id) {
-                    FUZZ_CHECK(members[i].name == view.name_of(members[i].client_id));
+                    FUZZ_CHECK(members[i].name() == view.name_of(members[i].client_id));
                     // Relayed byte for byte: the same JSON as the registry keeps.
                     const auto& state = members[i].state;
                     FUZZ_CHECK((state ? std::optional(fuzz::parse_json(*state).dump())
@@ -998,8 +998,8 @@ private:
                 FUZZ_CHECK(member.suspended ? recorder_.suspended.contains(member.client_id)
                                             : recorder_.connected.contains(member.client_id));
                 FUZZ_CHECK(hub_->room_of(member.client_id) == room);
-                if (member.name)
-                    FUZZ_CHECK(!member.name->empty() && is_valid_name(*member.name));
+                if (member.name())
+                    FUZZ_CHECK(!member.name()->empty() && is_valid_name(*member.name()));
             }
         }
         FUZZ_CHECK(rooms.member_count() == in_rooms);

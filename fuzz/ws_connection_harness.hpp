@@ -8,6 +8,7 @@
 #include "signald/net/ws_frames.hpp"
 #include "signald/net/ws_host.hpp"
 
+#include <cstdlib>
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -193,6 +194,8 @@ public:
     // --- WsHost ---
     const WsLimits& ws_limits() const override { return limits_; }
     std::span<char> read_buffer() override { return {}; }
+    // Only sessions register sockets; WsConnection never asks.
+    SocketReactor& reactor() override { std::abort(); }
     ClientId attach(std::weak_ptr<Connection>) override
     {
         ++attaches;

@@ -120,7 +120,7 @@ bool Hub::connect_as(const ClientId& id)
 {
     if (clients_.contains(id))
         return false;
-    clients_.emplace(id, ClientState{.room = std::nullopt,
+    clients_.emplace(id, ClientState{.room = {},
                                      .limiter = RateLimiter(rate_policy_, clock_()),
                                      .resume = std::nullopt});
     return true;
@@ -129,7 +129,9 @@ bool Hub::connect_as(const ClientId& id)
 std::optional<std::string> Hub::room_of(const ClientId& id) const
 {
     const auto client = clients_.find(id);
-    return client == clients_.end() ? std::nullopt : client->second.room;
+    if (client == clients_.end() || !client->second.in_room())
+        return std::nullopt;
+    return client->second.room;
 }
 
 void Hub::on_text(const ClientId& from, std::string_view text)
@@ -194,7 +196,7 @@ void Hub::disconnect(const ClientId& id, ConnectionEnd end)
         suspended_.size() < limits_.max_suspended) {
         suspend(id, client->second);
     } else {
-        if (client->second.room)
+        if (client->second.in_room())
             leave_room(id, client->second, "disconnected");
         clients_.erase(client);
     }
@@ -299,8 +301,8 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
                           "room is full (" + std::to_string(limits_.max_room_size) + " members)",
                           "join");
 
-    if (client.room) {
-        const std::string old_room = *client.room;
+    if (client.in_room()) {
+        const std::string old_room = client.room;
         leave_room(id, client, "switched rooms");
         answer(id, OutAction::left, make_text(reply::left(old_room)));
     }
@@ -312,7 +314,7 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     for (const Member& member : rooms_.members(join.room_id))
         peers.push_back(member.peer());
     Member newcomer{id, std::move(join.name)};
-    newcomer.state = std::move(join.state);
+    newcomer.set_state(std::move(join.state));
     const Peer peer = newcomer.peer();
 
     // The joiner hears `joined` before anyone hears `peer-joined`, so nothing the others send in
@@ -338,8 +340,7 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     }
 
     client.room = join.room_id;
-    client.moderator = pass.moderator;
-    client.ban_key = std::move(pass.ban_key);
+    client.set_grant(pass.moderator, std::move(pass.ban_key));
     rooms_.add(join.room_id, std::move(newcomer));
     if (pass.sub)
         spdlog::info("{} joined {} ({} members; token for {:?}{})", id, join.room_id,
@@ -436,7 +437,7 @@ bool Hub::may_moderate(const ClientId& id, const ClientState& client, const std:
         send_error(id, ErrorCode::not_in_room, "not in this room", request);
         return false;
     }
-    if (!client.moderator) {
+    if (!client.moderator()) {
         send_error(id, ErrorCode::forbidden,
                    "only a member who joined with a moderator's token may " + std::string(request),
                    request);
@@ -471,10 +472,10 @@ void Hub::handle_kick(const ClientId& id, const ClientState& client, const KickR
 
     const ClientId kicked = kick.client_id; // target points into the room about to change
     ClientState& state = clients_.at(kicked);
-    if (limits_.kick_ban.count() > 0 && !state.ban_key.empty())
-        bans_[{kick.room_id, state.ban_key}] = clock_() + limits_.kick_ban;
+    if (limits_.kick_ban.count() > 0 && !state.ban_key().empty())
+        bans_[{kick.room_id, state.ban_key()}] = clock_() + limits_.kick_ban;
     spdlog::info("{} kicked {} from {} (banned for {} s)", id, kicked, kick.room_id,
-                 state.ban_key.empty() ? 0 : limits_.kick_ban.count());
+                 state.ban_key().empty() ? 0 : limits_.kick_ban.count());
     if (state.suspended)
         return remove_suspended(kicked, "kicked", "kicked");
     leave_room(kicked, state, "kicked", "kicked");
@@ -500,11 +501,10 @@ void Hub::handle_lock(const ClientId& id, const ClientState& client, const LockR
 void Hub::leave_room(const ClientId& id, ClientState& client, std::string_view why,
                      std::string_view reason)
 {
-    const std::string room_id = std::move(*client.room);
-    client.room.reset();
+    const std::string room_id = std::move(client.room);
+    client.room.clear();
     client.resume.reset();
-    client.moderator = false;
-    client.ban_key.clear();
+    client.grant.reset();
     if (client.suspended) {
         client.suspended = false;
         std::erase(suspended_, id);
@@ -554,12 +554,12 @@ void Hub::suspend(const ClientId& id, ClientState& client)
     resume.expires = clock_() + limits_.resume_grace;
     suspended_.push_back(id);
     ++stats_.suspensions;
-    rooms_.set_suspended(*client.room, id, true);
-    const Text text = make_text(reply::peer_suspended(*client.room, id));
-    publish(*client.room, id, OutAction::peer_suspended,
+    rooms_.set_suspended(client.room, id, true);
+    const Text text = make_text(reply::peer_suspended(client.room, id));
+    publish(client.room, id, OutAction::peer_suspended,
             [&](const Member&) -> const Text& { return text; });
     spdlog::info("{} suspended in {}: its connection was lost; it may resume within {} s", id,
-                 *client.room, limits_.resume_grace.count());
+                 client.room, limits_.resume_grace.count());
 }
 
 void Hub::remove_suspended(const ClientId& id, std::string_view why, std::string_view reason)
@@ -578,7 +578,7 @@ void Hub::remove_holder(const ClientId& id, std::string_view why)
         return remove_suspended(id, why);
     // Its connection is still open (a resume on another connection that was not the first
     // message): it is told, so its picture of its room stays true.
-    const std::string room_id = *client.room;
+    const std::string room_id = client.room;
     leave_room(id, client, why);
     answer(id, OutAction::left, make_text(reply::left(room_id)));
 }
@@ -652,7 +652,7 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     clients_.erase(connection); // `id` is now an id nothing uses
     transport_.rebind(id, holder);
     std::erase(suspended_, holder);
-    const std::string room_id = *member->room;
+    const std::string room_id = member->room;
     rooms_.set_suspended(room_id, holder, false);
 
     const std::string ice_servers = ice_servers_ ? ice_servers_(holder) : std::string{};

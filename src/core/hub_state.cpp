@@ -92,10 +92,10 @@ std::string Hub::export_state(bool with_held) const
         json list = json::array();
         for (const Member& member : members) {
             json entry{{"id", member.client_id}, {"suspended", member.suspended}};
-            if (member.name)
-                entry["name"] = *member.name;
-            if (member.state)
-                entry["state"] = *member.state;
+            if (member.name())
+                entry["name"] = *member.name();
+            if (member.state())
+                entry["state"] = *member.state();
             list.push_back(std::move(entry));
         }
         rooms[room_id] = std::move(list);
@@ -107,12 +107,12 @@ std::string Hub::export_state(bool with_held) const
                    {"closing", client.closing},
                    {"spoke", client.spoke},
                    {"suspended", client.suspended}};
-        if (client.room)
-            entry["room"] = *client.room;
-        if (client.moderator)
+        if (client.in_room())
+            entry["room"] = client.room;
+        if (client.moderator())
             entry["moderator"] = true;
-        if (!client.ban_key.empty())
-            entry["ban_key"] = client.ban_key;
+        if (!client.ban_key().empty())
+            entry["ban_key"] = client.ban_key();
         if (client.resume) {
             const Resumable& held = *client.resume;
             json texts = json::array();
@@ -164,22 +164,21 @@ bool Hub::import_state(std::string_view text, Restore how)
             const ClientId id = entry.at("id").get<std::string>();
             if (clients_.contains(id))
                 continue;
-            ClientState client{.room = std::nullopt,
-                               .limiter = RateLimiter(rate_policy_, now),
-                               .resume = std::nullopt};
+            ClientState client{
+                .room = {}, .limiter = RateLimiter(rate_policy_, now), .resume = std::nullopt};
             if (entry.contains("room"))
                 client.room = entry.at("room").get<std::string>();
             // After a crash only members come back (a connection in no room is gone for good),
             // and only those that can resume.
-            if (after_crash && (!client.room || !entry.contains("resume")))
+            if (after_crash && (!client.in_room() || !entry.contains("resume")))
                 continue;
             client.texts = entry.at("texts").get<std::uint64_t>();
             client.closing = entry.at("closing").get<bool>();
             client.spoke = entry.at("spoke").get<bool>();
             client.suspended = entry.at("suspended").get<bool>();
             // Absent in a state saved before moderation existed: nobody moderated.
-            client.moderator = entry.value("moderator", false);
-            client.ban_key = entry.value("ban_key", std::string{});
+            client.set_grant(entry.value("moderator", false),
+                             entry.value("ban_key", std::string{}));
             if (entry.contains("resume")) {
                 const json& held = entry.at("resume");
                 Resumable resumable;
@@ -210,14 +209,12 @@ bool Hub::import_state(std::string_view text, Restore how)
         std::vector<std::pair<std::string, Member>> members;
         for (const auto& [room_id, list] : state.at("rooms").items())
             for (const json& entry : list) {
-                Member member{.client_id = entry.at("id").get<std::string>(),
-                              .name = std::nullopt,
-                              .where = this_node,
-                              .suspended = after_crash || entry.at("suspended").get<bool>()};
+                Member member(entry.at("id").get<std::string>(), std::nullopt, this_node,
+                              after_crash || entry.at("suspended").get<bool>());
                 if (entry.contains("name"))
-                    member.name = entry.at("name").get<std::string>();
+                    member.set_name(entry.at("name").get<std::string>());
                 if (entry.contains("state"))
-                    member.state = entry.at("state").get<std::string>();
+                    member.set_state(entry.at("state").get<std::string>());
                 if (imported.contains(member.client_id))
                     members.emplace_back(room_id, std::move(member));
             }

@@ -9,12 +9,14 @@ void Outbox::push(const Text& text, std::size_t cap)
     // first pong, and a large block freed among long-lived ones stays in RSS; with 48 slots
     // resume cost 110 B more per idle connection than resume off, with 4 it costs 15 B
     // (bench/README.md), and the fan-out rate is the same within noise.
-    if (held_.capacity() == 0)
-        held_.reserve(first_capacity);
-    held_.push_back(text);
-    bytes_ += text->size();
+    if (!held_) {
+        held_ = std::make_unique<Held>();
+        held_->texts.reserve(first_capacity);
+    }
+    held_->texts.push_back(text);
+    held_->bytes += text->size();
     ++next_;
-    while (bytes_ > cap && held() > 0)
+    while (bytes() > cap && held() > 0)
         drop_front();
 }
 
@@ -30,51 +32,57 @@ std::optional<std::vector<Text>> Outbox::after(std::uint64_t n) const
         return std::nullopt;
     if (n >= last())
         return std::vector<Text>{};
+    // n < last() and message n+1 is held: held_ is there.
     const auto skip = static_cast<std::size_t>(n + 1 - first_held());
-    return std::vector<Text>(held_.begin() + static_cast<std::ptrdiff_t>(head_ + skip),
-                             held_.end());
+    return std::vector<Text>(held_->texts.begin() + static_cast<std::ptrdiff_t>(held_->head + skip),
+                             held_->texts.end());
 }
 
 void Outbox::restart()
 {
-    std::vector<Text>().swap(held_);
-    head_ = 0;
+    held_.reset();
     next_ = 1;
-    bytes_ = 0;
 }
 
 void Outbox::restore(std::uint64_t first, std::vector<Text> texts)
 {
     restart();
     next_ = first + texts.size();
+    if (texts.empty())
+        return;
+    held_ = std::make_unique<Held>();
     for (const Text& text : texts)
-        bytes_ += text->size();
-    held_ = std::move(texts);
+        held_->bytes += text->size();
+    held_->texts = std::move(texts);
 }
 
 bool Outbox::insert(std::uint64_t n, const Text& text)
 {
     if (n == 0 || n > next_ || n < first_held())
         return false;
-    const auto at = static_cast<std::ptrdiff_t>(head_ + (n - first_held()));
-    held_.insert(held_.begin() + at, text);
-    bytes_ += text->size();
+    const std::uint64_t first = first_held();
+    if (!held_)
+        held_ = std::make_unique<Held>();
+    const auto at = static_cast<std::ptrdiff_t>(held_->head + (n - first));
+    held_->texts.insert(held_->texts.begin() + at, text);
+    held_->bytes += text->size();
     ++next_;
     return true;
 }
 
 void Outbox::drop_front()
 {
-    bytes_ -= held_[head_]->size();
-    held_[head_].reset();
-    ++head_;
-    if (head_ == held_.size()) {
+    Held& held = *held_;
+    held.bytes -= held.texts[held.head]->size();
+    held.texts[held.head].reset();
+    ++held.head;
+    if (held.head == held.texts.size()) {
         // Everything acknowledged: give the memory back, so an idle member holds nothing.
-        std::vector<Text>().swap(held_);
-        head_ = 0;
-    } else if (head_ >= 64 && head_ * 2 >= held_.size()) {
-        held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(head_));
-        head_ = 0;
+        held_.reset();
+    } else if (held.head >= 64 && held.head * 2 >= held.texts.size()) {
+        held.texts.erase(held.texts.begin(),
+                         held.texts.begin() + static_cast<std::ptrdiff_t>(held.head));
+        held.head = 0;
     }
 }
 

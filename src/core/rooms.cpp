@@ -47,7 +47,7 @@ void RoomRegistry::set_state(const std::string& room_id, const ClientId& id, std
         return;
     for (Member& member : room->second)
         if (member.client_id == id)
-            member.state = std::move(state);
+            member.set_state(std::move(state));
 }
 
 void RoomRegistry::remove(const std::string& room_id, const ClientId& id)

@@ -263,12 +263,12 @@ void HttpSession<Stream>::on_upgraded(error_code ec, std::size_t)
             return;
         }
         std::make_shared<WsTlsSession>(beast::get_lowest_layer(stream_).release_socket(), ssl,
-                                       host_.reactor(), host_.ws_host(), std::move(peer_address_),
+                                       host_.ws_host(), std::move(peer_address_),
                                        std::move(*admission_))
             ->start(std::move(early));
     } else {
         std::make_shared<WsPlainSession>(beast::get_lowest_layer(stream_).release_socket(),
-                                         host_.reactor(), host_.ws_host(), std::move(peer_address_),
+                                         host_.ws_host(), std::move(peer_address_),
                                          std::move(*admission_))
             ->start(std::move(early));
     }

@@ -223,13 +223,20 @@ void Server::schedule_keepalive()
         if (ec)
             return;
         const auto now = std::chrono::steady_clock::now();
-        // A session may detach while it is told (an idle cut), so walk a snapshot.
-        sweep_.clear();
-        for (const auto& [id, connection] : connections_)
-            sweep_.push_back(connection);
-        for (const auto& connection : sweep_)
-            if (auto live = connection.lock())
-                live->keepalive(now);
+        // A session may detach while it is told (an idle cut), so walk a snapshot: one bucket
+        // at a time, so that it holds a few entries rather than one per connection (16 bytes
+        // each, kept as capacity between sweeps). No iterator is held while sessions are told.
+        // Erasing leaves the buckets as they are, and nothing is added meanwhile; if something
+        // were, a rehash would at worst tell a session twice or at the next sweep.
+        for (std::size_t bucket = 0; bucket < connections_.bucket_count(); ++bucket) {
+            sweep_.clear();
+            for (auto entry = connections_.begin(bucket); entry != connections_.end(bucket);
+                 ++entry)
+                sweep_.push_back(entry->second);
+            for (const auto& connection : sweep_)
+                if (auto live = connection.lock())
+                    live->keepalive(now);
+        }
         sweep_.clear();
         hub_.tick(); // the sweep runs at least once a second: expiry is at most that late
         trim_heap(now);

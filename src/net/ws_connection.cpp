@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace signald {
@@ -245,7 +246,7 @@ void WsConnection::written(std::size_t count)
 void WsConnection::write_pending(std::size_t in_flight)
 {
     writing_ = true;
-    in_flight_ = in_flight;
+    in_flight_ = static_cast<std::uint32_t>(std::min<std::size_t>(in_flight, UINT32_MAX));
 }
 
 void WsConnection::write_done()

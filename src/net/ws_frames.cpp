@@ -104,19 +104,23 @@ void append_frame(std::string& out, WsOpcode opcode, std::string_view payload)
 
 void OutboundFrames::append(WsOpcode opcode, std::string_view payload)
 {
+    if (!queue_)
+        queue_ = std::make_unique<Queue>();
+    std::string& bytes = queue_->bytes;
+    std::size_t& sent = queue_->sent;
     // Reclaim the front once it is most of the buffer, cutting only between frames.
-    if (sent_ > 0 && sent_ >= bytes_.size() / 2) {
+    if (sent > 0 && sent >= bytes.size() / 2) {
         std::size_t boundary = 0;
         while (true) {
             const std::size_t next = frame_end(boundary);
-            if (next > sent_)
+            if (next > sent)
                 break;
             boundary = next;
         }
-        bytes_.erase(0, boundary);
-        sent_ -= boundary;
+        bytes.erase(0, boundary);
+        sent -= boundary;
     }
-    append_frame(bytes_, opcode, payload);
+    append_frame(bytes, opcode, payload);
 }
 
 void OutboundFrames::append_close(std::uint16_t code, std::string_view reason)
@@ -128,35 +132,38 @@ void OutboundFrames::append_close(std::uint16_t code, std::string_view reason)
 
 void OutboundFrames::consumed(std::size_t count)
 {
-    sent_ += count;
-    if (sent_ == bytes_.size()) {
-        std::string().swap(bytes_);
-        sent_ = 0;
-    }
+    if (!queue_)
+        return; // nothing was queued, so count is 0
+    queue_->sent += count;
+    if (queue_->sent == queue_->bytes.size())
+        queue_.reset();
 }
 
 void OutboundFrames::drop_unstarted()
 {
-    if (sent_ == 0) {
-        std::string().swap(bytes_);
+    if (!queue_)
+        return;
+    if (queue_->sent == 0) {
+        queue_.reset();
         return;
     }
     std::size_t end = 0;
-    while (end < sent_)
+    while (end < queue_->sent)
         end = frame_end(end);
-    bytes_.resize(end);
+    queue_->bytes.resize(end);
 }
 
 std::size_t OutboundFrames::frame_end(std::size_t start) const
 {
-    const auto length_code = static_cast<std::uint8_t>(bytes_[start + 1]) & 0x7F;
+    const std::string& bytes = queue_->bytes;
+    const auto length_code = static_cast<std::uint8_t>(bytes[start + 1]) & 0x7F;
     std::size_t header = 2;
     std::uint64_t length = length_code;
     if (length_code >= 126) {
         const std::size_t extended = length_code == 126 ? 2 : 8;
         length = 0;
         for (std::size_t i = 0; i < extended; ++i)
-            length = (length << 8) | static_cast<std::uint8_t>(bytes_[start + 2 + i]);
+            length = (length << 8) | static_cast<std::uint8_t>(bytes[start + 2 + i]);
         header += extended;
     }
     return start + header + static_cast<std::size_t>(length);

@@ -7,10 +7,10 @@
 
 namespace signald {
 
-WsSocketSession::WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
-                                 std::string peer_address, Admission admission, bool over_tls)
-    : connection_(host, *this, std::move(peer_address), over_tls), reactor_(reactor),
-      admission_(std::move(admission)), fd_(socket.release())
+WsSocketSession::WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address,
+                                 Admission admission, bool over_tls)
+    : connection_(host, *this, std::move(peer_address), over_tls), admission_(std::move(admission)),
+      fd_(socket.release())
 {}
 
 WsSocketSession::~WsSocketSession()
@@ -25,7 +25,7 @@ void WsSocketSession::start(std::string early)
 {
     // Watcher is a private base: the aliasing constructor names it, sharing our ownership.
     if (const error_code ec =
-            reactor_.add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this))) {
+            reactor().add(fd_, std::shared_ptr<Watcher>(shared_from_this(), this))) {
         // The 101 is sent, but nothing has joined yet: the client sees its connection end and
         // reconnects; everyone else goes on.
         connection_.host().count_refusal("out-of-resources", connection_.peer_address(),
@@ -64,22 +64,30 @@ void WsSocketSession::on_ready(bool readable, bool writable, bool ended)
     }
 }
 
-void WsSocketSession::wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code))
+void WsSocketSession::wait_for(bool reading)
 {
-    if (fd_ >= 0 && !seen) {
-        waiting = true; // on_ready calls then
+    if (fd_ >= 0 && !(reading ? readable_seen_ : writable_seen_)) {
+        // on_ready calls on
+        if (reading)
+            read_waiting_ = true;
+        else
+            write_waiting_ = true;
         return;
     }
     // Cut already: the wait ends at once with operation_aborted, as Asio's did. Or the socket
     // became ready while nobody waited: edge-triggered, that was the only word of it.
     const error_code ec = fd_ < 0 ? error_code(net::error::operation_aborted) : error_code();
-    seen = false;
+    if (reading)
+        readable_seen_ = false;
+    else
+        writable_seen_ = false;
+    const auto then = reading ? &WsSocketSession::on_readable : &WsSocketSession::on_writable;
     post([self = shared_from_this(), then, ec] { ((*self).*then)(ec); });
 }
 
 void WsSocketSession::wait_readable()
 {
-    wait_for(read_waiting_, readable_seen_, &WsSocketSession::on_readable);
+    wait_for(true);
 }
 
 void WsSocketSession::on_readable(error_code ec)
@@ -110,7 +118,7 @@ void WsSocketSession::on_readable(error_code ec)
 void WsSocketSession::wait_writable(std::size_t in_flight)
 {
     connection_.write_pending(in_flight);
-    wait_for(write_waiting_, writable_seen_, &WsSocketSession::on_writable);
+    wait_for(false);
 }
 
 void WsSocketSession::on_writable(error_code ec)
@@ -152,7 +160,7 @@ void WsSocketSession::write_soon()
 void WsSocketSession::cut()
 {
     if (fd_ >= 0) {
-        reactor_.close(fd_, *this);
+        reactor().close(fd_, *this);
         fd_ = -1;
     }
     // As when Asio closes a socket: the waits under way end, each with operation_aborted.
@@ -173,7 +181,7 @@ void WsSocketSession::arm_close_deadline()
     if (close_timer_)
         return;
     close_timer_ =
-        std::make_unique<net::steady_timer>(reactor_.executor(), WsConnection::close_deadline);
+        std::make_unique<net::steady_timer>(reactor().executor(), WsConnection::close_deadline);
     close_timer_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec)
             self->connection_.close_deadline_passed();

@@ -37,10 +37,9 @@ SSL* take_tls_state(TlsStream& stream, std::string& early, std::string& why)
     return ssl;
 }
 
-WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, SocketReactor& reactor, WsHost& host,
-                           std::string peer_address, Admission admission)
-    : WsSocketSession(std::move(socket), reactor, host, std::move(peer_address),
-                      std::move(admission), true),
+WsTlsSession::WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
+                           Admission admission)
+    : WsSocketSession(std::move(socket), host, std::move(peer_address), std::move(admission), true),
       channel_(ssl)
 {}
 

@@ -149,13 +149,13 @@ public:
             for (std::size_t i = 0; i < members.size(); ++i) {
                 ASSERT_EQ(members[i].client_id, view.members()[i]) << id << " in " << *view.room();
                 if (members[i].client_id != id) {
-                    ASSERT_EQ(members[i].name, view.name_of(members[i].client_id)) << id;
+                    ASSERT_EQ(members[i].name(), view.name_of(members[i].client_id)) << id;
                     ASSERT_EQ(members[i].suspended, view.is_suspended(members[i].client_id))
                         << id << " about " << members[i].client_id;
                     const auto state =
-                        members[i].state
+                        members[i].state()
                             ? std::optional(
-                                  nlohmann::json::parse(*members[i].state, nullptr, false).dump())
+                                  nlohmann::json::parse(*members[i].state(), nullptr, false).dump())
                             : std::nullopt;
                     ASSERT_EQ(state, view.state_of(members[i].client_id))
                         << id << " about " << members[i].client_id;

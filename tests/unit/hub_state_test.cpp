@@ -64,7 +64,7 @@ TEST(HubState, ASecondHubGoesOnWithTheSameRoomsTokensAndHeldMessages)
     EXPECT_EQ(second.hub.suspended_count(), 1u);
     ASSERT_EQ(second.hub.rooms().members("standup").size(), 2u);
     EXPECT_EQ(second.hub.rooms().members("standup")[0].client_id, ann);
-    EXPECT_EQ(second.hub.rooms().members("standup")[1].name, "Bob");
+    EXPECT_EQ(second.hub.rooms().members("standup")[1].name(), "Bob");
 
     // Bob resumes on the second hub and gets the held offer: exactly what he missed.
     const ClientId fresh = second.hub.connect();

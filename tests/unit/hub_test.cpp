@@ -236,7 +236,7 @@ TEST(Hub, EmptyOrNullNameMeansNoName)
     EXPECT_EQ(h.transport.to(A).at(0).text,
               R"({"action":"peer-joined","roomId":"r","peer":{"clientId":"aaaaaaaaa3"}})");
     for (const Member& member : h.hub.rooms().members("r"))
-        EXPECT_EQ(member.name, std::nullopt);
+        EXPECT_EQ(member.name(), std::nullopt);
 }
 
 TEST(Hub, NamesAreRelayedWithUnicodeIntact)
@@ -268,7 +268,7 @@ TEST(Hub, JoinSameRoomAgainRepliesAlreadyJoined)
     h.send(A, join_text("r", "Ann"));
     expect_only_error(h, A, "already-joined", "join");
     EXPECT_EQ(h.members("r"), (std::vector<ClientId>{A, B}));
-    EXPECT_EQ(h.hub.rooms().members("r")[0].name, std::nullopt);
+    EXPECT_EQ(h.hub.rooms().members("r")[0].name(), std::nullopt);
 }
 
 TEST(Hub, JoinFullRoomRepliesRoomFull)
@@ -409,9 +409,9 @@ TEST(Hub, TheNameComesFromTheLatestJoin)
     h.connect();
     h.send(A, join_text("r", "Ann"));
     h.send(A, join_text("s"));
-    EXPECT_EQ(h.hub.rooms().members("s")[0].name, std::nullopt);
+    EXPECT_EQ(h.hub.rooms().members("s")[0].name(), std::nullopt);
     h.send(A, join_text("r", "Anna"));
-    EXPECT_EQ(h.hub.rooms().members("r")[0].name, "Anna");
+    EXPECT_EQ(h.hub.rooms().members("r")[0].name(), "Anna");
 }
 
 // --- leave -----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ TEST(HubUpdate, TheOthersHearItOnceAndTheSenderNothing)
         EXPECT_EQ(message.text, R"({"action":"peer-updated","roomId":"r","clientId":")" + ids[0] +
                                     R"(","state":{"muted":true}})");
     }
-    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state, R"({"muted":true})");
+    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state(), R"({"muted":true})");
     h.expect_views_match_registry();
 }
 
@@ -51,7 +51,7 @@ TEST(HubUpdate, TheLatestStateReachesNewcomersAndLeavesWithItsMembership)
     // A move to another room and back: the state stayed with the old membership.
     h.send(ids[0], R"({"action":"join","roomId":"s"})");
     h.send(ids[0], R"({"action":"join","roomId":"r"})");
-    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state, std::nullopt);
+    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state(), std::nullopt);
     h.expect_views_match_registry();
 }
 
@@ -63,7 +63,7 @@ TEST(HubUpdate, ASuspendedMemberKeepsItsStateAndGetsWhatItMissed)
     h.disconnect(ids[0], ConnectionEnd::lost);
     ASSERT_TRUE(h.hub.is_suspended(ids[0]));
     h.send(ids[1], update("r", R"({"sharing":true})"));
-    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state, R"({"muted":true})");
+    EXPECT_EQ(h.hub.rooms().find("r", ids[0])->state(), R"({"muted":true})");
     // Held for its resume, not sent.
     EXPECT_TRUE(h.transport.to(ids[0]).empty());
 
@@ -72,8 +72,8 @@ TEST(HubUpdate, ASuspendedMemberKeepsItsStateAndGetsWhatItMissed)
     test::FixedIds fixed;
     Hub copy(transport, fixed, test::resume_limits());
     ASSERT_TRUE(copy.import_state(h.hub.export_state()));
-    EXPECT_EQ(copy.rooms().find("r", ids[0])->state, R"({"muted":true})");
-    EXPECT_EQ(copy.rooms().find("r", ids[1])->state, R"({"sharing":true})");
+    EXPECT_EQ(copy.rooms().find("r", ids[0])->state(), R"({"muted":true})");
+    EXPECT_EQ(copy.rooms().find("r", ids[1])->state(), R"({"sharing":true})");
 }
 
 } // namespace

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -140,28 +141,84 @@ private:
     struct Resumable
     {
         ResumeSecret secret; // the token is the clientId followed by this, in base64url
+        // Restored from a state saved before a crash: a resume that finds messages missing
+        // succeeds with a gap instead of failing. Beside the 18-byte secret, in its padding.
+        bool restored = false;
+        bool engaged = false; // ResumeSlot: whether this is one at all
         Outbox outbox;
         std::uint64_t numbered_from = 0; // texts handed before message 1 (joined/resumed included)
         std::uint64_t handed = 0;        // messages numbered on the connection that was lost
         TimePoint expires{};             // while suspended
-        // Restored from a state saved before a crash: a resume that finds messages missing
-        // succeeds with a gap instead of failing.
-        bool restored = false;
     };
 
+    // std::optional<Resumable>'s interface without its flag and padding (8 bytes for every
+    // client): whether there is one is kept in the Resumable's padding.
+    class ResumeSlot
+    {
+    public:
+        ResumeSlot() = default;
+        ResumeSlot(std::nullopt_t) {} // NOLINT(google-explicit-constructor): as optional's
+        explicit operator bool() const { return value_.engaged; }
+        Resumable& operator*() { return value_; }
+        const Resumable& operator*() const { return value_; }
+        Resumable* operator->() { return &value_; }
+        const Resumable* operator->() const { return &value_; }
+        Resumable& emplace(Resumable resumable)
+        {
+            value_ = std::move(resumable);
+            value_.engaged = true;
+            return value_;
+        }
+        ResumeSlot& operator=(Resumable resumable)
+        {
+            emplace(std::move(resumable));
+            return *this;
+        }
+        void reset() { value_ = Resumable{}; } // what it held goes, as with optional
+
+    private:
+        Resumable value_{};
+    };
+
+    // What the token of a client's current membership granted (with a JoinCheck). Only token
+    // rooms have one, so it is kept apart: the other clients pay a null pointer.
+    struct Grant
+    {
+        bool moderator = false; // may kick and lock
+        std::string ban_key;    // what kicking it bans (JoinPass::ban_key)
+    };
+
+    // Every connection has one: the small fields share one word, the rare ones are apart.
     struct ClientState
     {
-        std::optional<std::string> room; // the name lives with the room's member list
+        // Its room, "" when in none (a roomId is never empty); the name lives with the room's
+        // member list.
+        std::string room;
         RateLimiter limiter;
-        std::optional<Resumable> resume;
+        ResumeSlot resume;
         std::uint64_t texts = 0; // text messages handed to its connection (counted with resume on)
-        bool limited = false;    // refused last time: log the start of a flood once, not every drop
-        bool closing = false;    // asked to close for abuse; ignore what it still sends
-        bool spoke = false;      // sent a message: a resume must be a connection's first
-        bool suspended = false;  // no connection: held until a resume or the end of the grace
-        // Granted by the token of its current membership (with a JoinCheck): may kick and lock.
-        bool moderator = false;
-        std::string ban_key{}; // what kicking it bans (JoinPass::ban_key)
+        std::unique_ptr<Grant> grant{}; // none unless its token granted something
+        bool limited = false;   // refused last time: log the start of a flood once, not every drop
+        bool closing = false;   // asked to close for abuse; ignore what it still sends
+        bool spoke = false;     // sent a message: a resume must be a connection's first
+        bool suspended = false; // no connection: held until a resume or the end of the grace
+
+        bool in_room() const { return !room.empty(); }
+        // Granted by the token of its current membership: may kick and lock.
+        bool moderator() const { return grant && grant->moderator; }
+        // What kicking it bans; "" for none.
+        const std::string& ban_key() const
+        {
+            static const std::string none;
+            return grant ? grant->ban_key : none;
+        }
+        void set_grant(bool moderator, std::string ban_key)
+        {
+            if (moderator || !ban_key.empty())
+                grant = std::make_unique<Grant>(Grant{moderator, std::move(ban_key)});
+            else
+                grant.reset();
+        }
     };
 
     // Whether the message may be handled; refuses or closes a flooding client.
@@ -232,7 +289,7 @@ private:
     IceServersFor ice_servers_;
     JoinCheck join_check_;
     HubStats stats_;
-    std::unordered_map<ClientId, ClientState> clients_; // suspended members included
+    std::unordered_map<ClientId, ClientState, ClientIdHash> clients_; // suspended members included
     RoomRegistry rooms_;
     std::vector<ClientId> suspended_; // in order of suspension
     std::vector<ClientId> doomed_;    // suspended members past their cap, removed by settle()

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace signald {
 
@@ -16,6 +17,18 @@ inline constexpr std::size_t client_id_chars = 10;
 // The secret half of a resume token (hub.hpp): 144 bits, more than the 128 the protocol asks for,
 // and a multiple of 3 bytes so its base64url text has no padding (24 characters).
 using ResumeSecret = std::array<std::uint8_t, 18>;
+
+// Hashes a ClientId as std::hash<std::string> does, but noexcept and so "fast" to libstdc++: an
+// unordered container keyed by it then does not store each key's hash beside it (8 bytes a
+// node, for maps with a node per connection), and recomputes it for the few keys a lookup or a
+// rehash visits instead.
+struct ClientIdHash
+{
+    std::size_t operator()(const ClientId& id) const noexcept
+    {
+        return std::hash<std::string_view>{}(id);
+    }
+};
 
 class IdSource
 {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -33,14 +34,17 @@ public:
     // The number of the last message pushed; 0 before the first.
     std::uint64_t last() const { return next_ - 1; }
     // Bytes of the held message texts.
-    std::size_t bytes() const { return bytes_; }
-    std::size_t held() const { return held_.size() - head_; }
+    std::size_t bytes() const { return held_ ? held_->bytes : 0; }
+    std::size_t held() const { return held_ ? held_->texts.size() - held_->head : 0; }
     // The number of the oldest held message (last() + 1 when nothing is held).
     std::uint64_t first_held() const { return next_ - held(); }
     // The held messages, oldest first (to hand a member to another process).
     std::vector<Text> held_texts() const
     {
-        return {held_.begin() + static_cast<std::ptrdiff_t>(head_), held_.end()};
+        if (!held_)
+            return {};
+        return {held_->texts.begin() + static_cast<std::ptrdiff_t>(held_->head),
+                held_->texts.end()};
     }
     // Holds texts as messages first, first + 1, ... (numbering goes on after them).
     void restore(std::uint64_t first, std::vector<Text> texts);
@@ -52,13 +56,19 @@ public:
 private:
     void drop_front();
 
-    // held_[head_ ..] are messages first_held() .. last(). A vector with a moving head, not a
+    // texts[head ..] are messages first_held() .. last(). A vector with a moving head, not a
     // deque: an empty deque still allocates about 600 bytes, and most members hold nothing.
+    struct Held
+    {
+        std::vector<Text> texts;
+        std::size_t head = 0;
+        std::size_t bytes = 0; // of the held texts
+    };
     static constexpr std::size_t first_capacity = 4;
-    std::vector<Text> held_;
-    std::size_t head_ = 0;
+    // Only while something is held: every member with resume on has an Outbox, and an idle
+    // one holds nothing, so it pays a null pointer rather than 40 bytes.
+    std::unique_ptr<Held> held_;
     std::uint64_t next_ = 1;
-    std::size_t bytes_ = 0;
 };
 
 } // namespace signald

@@ -54,8 +54,6 @@ public:
                                std::string_view detail) = 0;
     // Where an upgraded connection goes: the WebSocket side of the same server.
     virtual WsHost& ws_host() = 0;
-    // Where WebSocket sessions register their sockets.
-    virtual SocketReactor& reactor() = 0;
 };
 
 } // namespace signald

@@ -82,6 +82,7 @@ private:
     void detach(const ClientId& id, ConnectionEnd end) override;
     void acknowledged(const ClientId& id, std::uint64_t texts) override;
     NetStats& net_stats() override { return net_stats_; }
+    SocketReactor& reactor() override { return reactor_; }
 
     // HttpHost, for HTTP sessions and the TLS detector.
     const HttpLimits& http_limits() const override { return http_limits_; }
@@ -91,7 +92,6 @@ private:
     std::variant<Admission, Refusal> admit(const UpgradeRequest& request) override;
     net::ssl::context& tls_context() override { return *tls_.context; }
     WsHost& ws_host() override { return *this; }
-    SocketReactor& reactor() override { return reactor_; }
 
     // Both hosts: the one way into refusals_.
     void count_refusal(std::string_view reason, std::string_view who,
@@ -146,7 +146,7 @@ private:
     std::unique_ptr<ClusterLink> link_;
     std::deque<HeldInput> held_;
     Listener listener_;
-    std::unordered_map<ClientId, std::weak_ptr<Connection>> connections_;
+    std::unordered_map<ClientId, std::weak_ptr<Connection>, ClientIdHash> connections_;
     std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
     Refusals refusals_;
     NetStats net_stats_;

@@ -162,20 +162,22 @@ private:
     OutboundFrames out_;
     Clock::time_point last_heard_;
     Clock::time_point last_ping_;
-    std::size_t in_flight_ = 0; // TLS records waiting for the kernel (write_pending)
-    std::uint64_t texts_ = 0;   // text messages queued, or dropped once closing
+    std::uint64_t texts_ = 0; // text messages queued, or dropped once closing
     // texts_ when each of the two latest unanswered pings went out, newest first: a pong that
     // crossed the next ping on the wire still acknowledges what preceded its own ping.
     std::array<std::uint64_t, 2> pinged_texts_{none, none};
     static constexpr std::uint64_t none = UINT64_MAX;
     std::uint64_t acked_texts_ = 0; // what the latest answered ping covered
-    std::uint16_t close_code_ = 0;  // the code we closed with, 0 if we did not start the close
+    // TLS records waiting for the kernel (write_pending); at most 4 GiB counted. 32 bits, and
+    // one bit for each flag, so that the last word holds them all.
+    std::uint32_t in_flight_ = 0;
+    std::uint16_t close_code_ = 0; // the code we closed with, 0 if we did not start the close
     WsPhase phase_ = WsPhase::open;
-    bool over_tls_;
-    bool writing_ = false;
-    bool cut_when_drained_ = false; // aborted: no close handshake, no linger
-    bool attached_ = false;
-    bool close_counted_ = false;
+    bool over_tls_ : 1;
+    bool writing_ : 1 = false;
+    bool cut_when_drained_ : 1 = false; // aborted: no close handshake, no linger
+    bool attached_ : 1 = false;
+    bool close_counted_ : 1 = false;
 };
 
 } // namespace signald

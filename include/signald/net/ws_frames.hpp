@@ -9,6 +9,7 @@
 
 #include "signald/core/close_codes.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,9 +42,12 @@ public:
     void append_close(std::uint16_t code, std::string_view reason = {});
 
     // Bytes not yet taken, from the first one.
-    std::string_view unsent() const { return std::string_view(bytes_).substr(sent_); }
-    std::size_t size() const { return bytes_.size() - sent_; }
-    bool empty() const { return sent_ == bytes_.size(); }
+    std::string_view unsent() const
+    {
+        return queue_ ? std::string_view(queue_->bytes).substr(queue_->sent) : std::string_view{};
+    }
+    std::size_t size() const { return queue_ ? queue_->bytes.size() - queue_->sent : 0; }
+    bool empty() const { return size() == 0; }
     // The kernel took count bytes from the front of unsent(). Once all is taken the memory is
     // given back: a quiet connection holds none.
     void consumed(std::size_t count);
@@ -51,11 +55,17 @@ public:
     void drop_unstarted();
 
 private:
-    // Where the frame that starts at start ends; bytes_ always begins with a whole frame.
+    // Where the frame that starts at start ends; bytes always begins with a whole frame.
     std::size_t frame_end(std::size_t start) const;
 
-    std::string bytes_;
-    std::size_t sent_ = 0;
+    struct Queue
+    {
+        std::string bytes;
+        std::size_t sent = 0;
+    };
+    // Only while something is queued: every connection has an OutboundFrames, and a quiet one
+    // pays a null pointer rather than an empty string and its offset (40 bytes).
+    std::unique_ptr<Queue> queue_;
 };
 
 // Whether a peer may put code in a close frame. 1005, 1006 and 1015 only ever describe a close
@@ -81,7 +91,11 @@ public:
 class WsReceiver
 {
 public:
-    explicit WsReceiver(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+    // max_message_bytes: at most 4 GiB (the daemon allows 64 MiB); more counts as 4 GiB.
+    explicit WsReceiver(std::size_t max_message_bytes)
+        : max_message_bytes_(
+              static_cast<std::uint32_t>(std::min<std::size_t>(max_message_bytes, UINT32_MAX)))
+    {}
 
     // Consumes bytes (unmasked in place). Returns 0 while all is well, else the close code.
     std::uint16_t receive(std::span<char> bytes, WsEvents& events);
@@ -110,8 +124,9 @@ private:
     bool carrying() const { return held_ && !held_->carry.empty(); }
     std::size_t fragments_size() const { return held_ ? held_->fragments.size() : 0; }
 
-    std::size_t max_message_bytes_;
     std::unique_ptr<Held> held_;
+    // 32 bits, beside the flags: every connection has a receiver, so it is 16 bytes.
+    std::uint32_t max_message_bytes_;
     bool in_message_ = false;
     bool done_ = false;
     std::uint16_t failure_ = 0;

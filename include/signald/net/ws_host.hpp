@@ -16,6 +16,8 @@
 
 namespace signald {
 
+class SocketReactor;
+
 // The options that shape one WebSocket connection (defaults and reasons: ServerOptions).
 struct WsLimits
 {
@@ -56,6 +58,9 @@ public:
                                std::string_view detail) = 0;
     // How connections ended and how deep write queues got, for /metrics.
     virtual NetStats& net_stats() = 0;
+    // Where sessions register their sockets (socket_reactor.hpp). Asked by the sessions, never
+    // by WsConnection: asking the host costs an idle session nothing, a reference to it 8 bytes.
+    virtual SocketReactor& reactor() = 0;
 };
 
 } // namespace signald

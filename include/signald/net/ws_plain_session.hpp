@@ -9,10 +9,9 @@ namespace signald {
 class WsPlainSession final : public WsSocketSession
 {
 public:
-    WsPlainSession(TcpSocket socket, SocketReactor& reactor, WsHost& host, std::string peer_address,
-                   Admission admission)
-        : WsSocketSession(std::move(socket), reactor, host, std::move(peer_address),
-                          std::move(admission), false)
+    WsPlainSession(TcpSocket socket, WsHost& host, std::string peer_address, Admission admission)
+        : WsSocketSession(std::move(socket), host, std::move(peer_address), std::move(admission),
+                          false)
     {}
 
 private:

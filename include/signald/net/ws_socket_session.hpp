@@ -51,10 +51,10 @@ public:
     std::uint64_t texts() const override { return connection_.texts(); }
 
 protected:
-    // socket: connected; its descriptor is taken from Asio's reactor into reactor. over_tls:
+    // socket: connected; its descriptor is taken from Asio's reactor into the host's. over_tls:
     // only for the "connected" log line.
-    WsSocketSession(TcpSocket socket, SocketReactor& reactor, WsHost& host,
-                    std::string peer_address, Admission admission, bool over_tls);
+    WsSocketSession(TcpSocket socket, WsHost& host, std::string peer_address, Admission admission,
+                    bool over_tls);
 
     // Where the socket's bytes are read: all of the host's shared buffer, or a part of it.
     virtual std::span<char> read_space(std::span<char> shared) = 0;
@@ -73,7 +73,7 @@ protected:
     template <class F>
     void post(F&& f)
     {
-        net::post(reactor_.executor(), std::forward<F>(f));
+        net::post(reactor().executor(), std::forward<F>(f));
     }
 
     void write_soon() final;
@@ -85,22 +85,24 @@ protected:
 
 private:
     void on_ready(bool readable, bool writable, bool ended) override;
-    // Calls then: posted at once if the socket is cut (operation_aborted) or became ready while
-    // nobody waited, else at its next event.
-    void wait_for(bool& waiting, bool& seen, void (WsSocketSession::*then)(error_code));
+    // The host's: every session has the same one, so none keeps a reference to it.
+    SocketReactor& reactor() const { return connection_.host().reactor(); }
+    // Calls on_readable (reading) or on_writable: posted at once if the socket is cut
+    // (operation_aborted) or became ready while nobody waited, else at its next event.
+    void wait_for(bool reading);
     void on_readable(error_code ec);
     void on_writable(error_code ec);
 
-    SocketReactor& reactor_;
     Admission admission_;
     std::unique_ptr<net::steady_timer> close_timer_; // only once closing: idle sockets pay nothing
     int fd_;                                         // -1 once cut
-    bool flush_posted_ = false;
-    bool read_waiting_ = false;  // wait_readable() was called: read at the next event
-    bool write_waiting_ = false; // wait_writable() was called: write at the next event
-    bool readable_seen_ = false; // an event came while not waiting: read when next asked
-    bool writable_seen_ = false;
-    bool input_ended_ = false; // the peer's FIN or an error came: read on to it
+    // One bit each, so that they share a word with fd_: every connection has them.
+    bool flush_posted_ : 1 = false;
+    bool read_waiting_ : 1 = false;  // wait_readable() was called: read at the next event
+    bool write_waiting_ : 1 = false; // wait_writable() was called: write at the next event
+    bool readable_seen_ : 1 = false; // an event came while not waiting: read when next asked
+    bool writable_seen_ : 1 = false;
+    bool input_ended_ : 1 = false; // the peer's FIN or an error came: read on to it
 };
 
 } // namespace signald

@@ -34,8 +34,8 @@ class WsTlsSession final : public WsSocketSession
 {
 public:
     // ssl: from take_tls_state; the session owns that reference.
-    WsTlsSession(TcpSocket socket, SSL* ssl, SocketReactor& reactor, WsHost& host,
-                 std::string peer_address, Admission admission);
+    WsTlsSession(TcpSocket socket, SSL* ssl, WsHost& host, std::string peer_address,
+                 Admission admission);
 
 private:
     // Ciphertext into the first half of the shared buffer, plaintext into the second.
