@@ -977,7 +977,7 @@ private:
                 if (members[i].client_id != id) {
                     FUZZ_CHECK(members[i].name() == view.name_of(members[i].client_id));
                     // Relayed byte for byte: the same JSON as the registry keeps.
-                    const auto& state = members[i].state;
+                    const auto& state = members[i].state();
                     FUZZ_CHECK((state ? std::optional(fuzz::parse_json(*state).dump())
                                       : std::nullopt) == view.state_of(members[i].client_id));
                     if (state)
