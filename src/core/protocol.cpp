@@ -271,11 +271,10 @@ std::string known_actions(ProtocolFeatures features)
     return out;
 }
 
-// Appends s as a JSON string literal. The replace handler means invalid UTF-8 can never throw.
-// s as a JSON string, escaped as nlohmann escapes it (invalid UTF-8 replaced). Ids, room names
-// and most names are plain printable ASCII, which needs no escaping: they are copied between
-// quotes, without the three allocations of a json value and its dump (every relayed signal
-// carries two such strings).
+// Appends s as a JSON string literal, escaped as nlohmann escapes it; the replace handler means
+// invalid UTF-8 becomes U+FFFD and can never throw. Ids, room names and most names are plain
+// printable ASCII, which needs no escaping: they are copied between quotes, without the three
+// allocations of a json value and its dump (every relayed signal carries two such strings).
 void append_string(std::string& out, std::string_view s)
 {
     const bool plain = std::all_of(s.begin(), s.end(), [](char c) {

@@ -31,7 +31,7 @@ void WsSocketSession::start(std::string early)
         connection_.host().count_refusal("out-of-resources", connection_.peer_address(),
                                          "WebSocket connection dropped, cannot watch its socket: " +
                                              ec.message());
-        ::close(std::exchange(fd_, -1));
+        reactor().close(std::exchange(fd_, -1), *this); // not registered: only closes it
         return;
     }
     connection_.start(connection_.host().attach(weak_from_this()), WsConnection::Clock::now());
@@ -67,7 +67,7 @@ void WsSocketSession::on_ready(bool readable, bool writable, bool ended)
 void WsSocketSession::wait_for(bool reading)
 {
     if (fd_ >= 0 && !(reading ? readable_seen_ : writable_seen_)) {
-        // on_ready calls on
+        // Its next event calls on (on_ready).
         if (reading)
             read_waiting_ = true;
         else
