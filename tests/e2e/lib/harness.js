@@ -207,7 +207,7 @@ export async function openParticipant(browser, origin, { room, name, query = {},
             participant.consoleLines.shift();
     });
     if (link) {
-        await page.goto(link, { timeout: 15000 });
+        await gotoPage(page, link);
         return participant;
     }
     const params = new URLSearchParams({ room, res: "240", autostart: "1", ...query });
@@ -216,8 +216,23 @@ export async function openParticipant(browser, origin, { room, name, query = {},
     for (const [key, value] of [...params])
         if (value === null || value === undefined || value === "")
             params.delete(key);
-    await page.goto(`${origin}/?${params}`, { timeout: 15000 });
+    await gotoPage(page, `${origin}/?${params}`);
     return participant;
+}
+
+// page.goto, again when Chromium dropped the navigation because the machine's network changed
+// under it (net::ERR_NETWORK_CHANGED: a test that has just made network namespaces, links or
+// firewall rules can trip its change notifier). Nothing was loaded then; any other error stands.
+async function gotoPage(page, url)
+{
+    for (let attempt = 1; ; attempt += 1) {
+        try {
+            return await page.goto(url, { timeout: 15000 });
+        } catch (error) {
+            if (attempt >= 3 || !String(error?.message).includes("net::ERR_NETWORK_CHANGED"))
+                throw error;
+        }
+    }
 }
 
 export async function clientIdOf(participant, timeout = 15000)
