@@ -147,7 +147,7 @@ void Hub::on_text(const ClientId& from, std::string_view text)
     auto parsed = parse_request(text, features());
     if (auto* error = std::get_if<ProtocolError>(&parsed)) {
         stats_.received(InAction::invalid, text.size());
-        spdlog::debug("{} refused: {}", from, to_string(error->code));
+        log_refusal(from, error->request.value_or(""), {}, error->code, error->message);
         send_error(from, *error);
         return;
     }
@@ -179,6 +179,10 @@ void Hub::on_text(const ClientId& from, std::string_view text)
                    [&](LockRequest& lock) {
                        stats_.received(InAction::lock, text.size());
                        handle_lock(from, client->second, lock);
+                   },
+                   [&](ReportRequest& report) {
+                       stats_.received(InAction::report, text.size());
+                       handle_report(from, client->second, report);
                    },
                },
                std::get<Request>(parsed));
@@ -270,36 +274,36 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
+    const auto refuse = [&](ErrorCode code, std::string message) {
+        log_refusal(id, "join", join.room_id, code, message);
+        send_error(id, code, std::move(message), "join");
+    };
     JoinPass pass; // without a JoinCheck, everyone may join, and nobody moderates
     if (join_check_) {
         auto verdict = join_check_(join.token, join.room_id);
         if (const auto* refusal = std::get_if<JoinRefusal>(&verdict))
-            return send_error(id, ErrorCode::unauthorized, refusal->message, "join");
+            return refuse(ErrorCode::unauthorized, refusal->message);
         pass = std::move(std::get<JoinPass>(verdict));
         if (pass.name) // the token's name wins; "" there means no name
             join.name = pass.name->empty() ? std::nullopt : std::move(pass.name);
         if (const std::int64_t left = ban_left(join.room_id, pass.ban_key); left > 0)
-            return send_error(id, ErrorCode::banned,
-                              "you were removed from this room by a moderator; you may join it "
-                              "again in " +
-                                  std::to_string(left) + " s",
-                              "join");
+            return refuse(ErrorCode::banned,
+                          "you were removed from this room by a moderator; you may join it "
+                          "again in " +
+                              std::to_string(left) + " s");
         if (rooms_.locked(join.room_id) && !pass.moderator)
-            return send_error(id, ErrorCode::room_locked,
-                              "a moderator locked this room; only a moderator's invite opens it",
-                              "join");
+            return refuse(ErrorCode::room_locked,
+                          "a moderator locked this room; only a moderator's invite opens it");
     }
     // Its peer-joined could not reach the cluster's other nodes (docs/protocol.md 7.1, step 7).
     if (transport_.cut_off())
-        return send_error(id, ErrorCode::unavailable, std::string(cluster_unreachable_message),
-                          "join");
+        return refuse(ErrorCode::unavailable, std::string(cluster_unreachable_message));
     if (client.room == join.room_id)
-        return send_error(id, ErrorCode::already_joined, "already in this room", "join");
+        return refuse(ErrorCode::already_joined, "already in this room");
     // Refusals come before any change, so a refused join leaves the client where it was.
     if (rooms_.members(join.room_id).size() >= limits_.max_room_size)
-        return send_error(id, ErrorCode::room_full,
-                          "room is full (" + std::to_string(limits_.max_room_size) + " members)",
-                          "join");
+        return refuse(ErrorCode::room_full,
+                      "room is full (" + std::to_string(limits_.max_room_size) + " members)");
 
     if (client.in_room()) {
         const std::string old_room = client.room;
@@ -342,16 +346,16 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
     client.room = join.room_id;
     client.set_grant(pass.moderator, std::move(pass.ban_key));
     rooms_.add(join.room_id, std::move(newcomer));
+    // The name is how an operator finds a user's clientId, and with it every later line of theirs.
+    const Member* joined = rooms_.find(join.room_id, id);
+    const std::string as = joined->name() ? fmt::format(" as {:?}", *joined->name()) : "";
+    const std::size_t members = rooms_.members(join.room_id).size();
     if (pass.sub)
-        spdlog::info("{} joined {} ({} members; token for {:?}{})", id, join.room_id,
-                     rooms_.members(join.room_id).size(), *pass.sub,
-                     pass.moderator ? ", moderator" : "");
-    else if (pass.moderator)
-        spdlog::info("{} joined {} ({} members; moderator)", id, join.room_id,
-                     rooms_.members(join.room_id).size());
+        spdlog::info("{} joined {}{} ({} members; token for {:?}{})", id, join.room_id, as, members,
+                     *pass.sub, pass.moderator ? ", moderator" : "");
     else
-        spdlog::info("{} joined {} ({} members)", id, join.room_id,
-                     rooms_.members(join.room_id).size());
+        spdlog::info("{} joined {}{} ({} members{})", id, join.room_id, as, members,
+                     pass.moderator ? "; moderator" : "");
 }
 
 void Hub::handle_leave(const ClientId& id, ClientState& client, const LeaveRequest& leave)
@@ -402,6 +406,31 @@ void Hub::handle_update(const ClientId& id, const ClientState& client, const Upd
     const Text text = make_text(reply::peer_updated(update.room_id, id, update.state));
     publish(update.room_id, id, OutAction::peer_updated,
             [&](const Member&) -> const Text& { return text; });
+}
+
+void Hub::handle_report(const ClientId& id, const ClientState& client, const ReportRequest& report)
+{
+    if (client.room != report.room_id)
+        return send_error(id, ErrorCode::not_in_room, "not in this room", "report");
+    if (report.peer == id || !rooms_.contains(report.room_id, report.peer))
+        return send_error(id, ErrorCode::unknown_peer,
+                          "no other member of this room has that clientId", "report");
+    // Each end of a peer connection counts once; a page that says it again is not an error.
+    if (!rooms_.first_report(report.room_id, id, report.peer, !report.path)) {
+        spdlog::debug("{} reported its connection with {} again", id, report.peer);
+        return;
+    }
+    if (!report.path) {
+        ++stats_.ice_failures;
+        spdlog::info("{} reports ICE failed with {} in {}: no path between them (TURN?)", id,
+                     report.peer, report.room_id);
+        return;
+    }
+    const IcePath& path = *report.path;
+    ++stats_.ice_paths[ice_path_index(path)];
+    spdlog::info("{} reports ICE path to {} in {}: local {}, remote {}, {}", id, report.peer,
+                 report.room_id, to_string(path.local), to_string(path.remote),
+                 to_string(path.protocol));
 }
 
 bool Hub::can_reach(const Member& member) const
@@ -587,6 +616,7 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
 {
     const auto refuse = [&](std::string message) {
         ++stats_.resume_failures;
+        log_refusal(id, "resume", {}, ErrorCode::resume_failed, message);
         send_error(id, ErrorCode::resume_failed, std::move(message), "resume");
     };
     ClientId holder;
@@ -684,6 +714,30 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
                      holder, room_id);
     else
         spdlog::info("{} resumed in {} ({} messages replayed)", holder, room_id, replay.size());
+}
+
+void Hub::log_refusal(const ClientId& id, std::string_view request, std::string_view room_id,
+                      ErrorCode code, std::string_view message)
+{
+    // A refused join or resume is why someone could not get into a call, or back into one: the
+    // operator reads it at info. Other refusals are routine races (a signal to a peer that just
+    // left) or a client's bug, and stay at debug. A client retrying a bad join in a loop gets
+    // its first few lines at info, then debug, so it cannot fill the log.
+    const auto client = clients_.find(id);
+    const bool telling = request == "join" || request == "resume";
+    spdlog::level::level_enum level = spdlog::level::debug;
+    if (telling && client != clients_.end() && client->second.refusals_logged < refusals_at_info) {
+        level = spdlog::level::info;
+        ++client->second.refusals_logged;
+    }
+    if (!spdlog::should_log(level))
+        return;
+    const std::string what = request.empty() ? std::string("a message") : std::string(request);
+    const bool last =
+        level == spdlog::level::info && client->second.refusals_logged == refusals_at_info;
+    spdlog::log(level, "{} refused {}{}{}: {} ({}){}", id, what, room_id.empty() ? "" : " of ",
+                room_id, to_string(code), message,
+                last ? "; its further refusals are logged at debug" : "");
 }
 
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,

@@ -19,6 +19,8 @@ std::string_view to_string(InAction action)
         return "lock";
     case InAction::update:
         return "update";
+    case InAction::report:
+        return "report";
     case InAction::invalid:
         return "invalid";
     case InAction::dropped:

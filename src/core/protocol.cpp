@@ -29,6 +29,11 @@ struct Fields
     std::optional<std::string_view> client_id;
     std::optional<std::string_view> locked;
     std::optional<std::string_view> state;
+    std::optional<std::string_view> peer;
+    std::optional<std::string_view> ice;
+    std::optional<std::string_view> local;
+    std::optional<std::string_view> remote;
+    std::optional<std::string_view> protocol;
 };
 
 bool is_string(std::string_view literal)
@@ -81,6 +86,16 @@ void record(Fields& fields, std::string_view key_literal, std::string_view value
         fields.locked = value;
     else if (key == "state")
         fields.state = value;
+    else if (key == "peer")
+        fields.peer = value;
+    else if (key == "ice")
+        fields.ice = value;
+    else if (key == "local")
+        fields.local = value;
+    else if (key == "remote")
+        fields.remote = value;
+    else if (key == "protocol")
+        fields.protocol = value;
 }
 
 bool has_control_character(std::string_view text)
@@ -254,10 +269,61 @@ ParseResult parse_lock(const Fields& fields, const std::string& action)
         LockRequest{std::move(std::get<std::string>(room_id)), *fields.locked == "true"}};
 }
 
+// The value named by a string literal among count enumerators, or nullopt.
+template <class Enum>
+std::optional<Enum> enum_named(std::string_view literal, std::size_t count)
+{
+    const std::string name = json_scan::decode_string(literal);
+    for (std::size_t i = 0; i < count; ++i)
+        if (to_string(static_cast<Enum>(i)) == name)
+            return static_cast<Enum>(i);
+    return std::nullopt;
+}
+
+ParseResult parse_report(const Fields& fields, const std::string& action)
+{
+    if (!fields.peer || !is_string(*fields.peer))
+        return refuse(ErrorCode::bad_message, "peer must be a string", action);
+    if (!fields.ice || !is_string(*fields.ice))
+        return refuse(ErrorCode::bad_message, "ice must be a string", action);
+    for (const auto& [field, name] :
+         {std::pair{fields.local, "local"}, std::pair{fields.remote, "remote"},
+          std::pair{fields.protocol, "protocol"}})
+        if (field && !is_string(*field))
+            return refuse(ErrorCode::bad_message, std::string(name) + " must be a string", action);
+    auto room_id = read_room_id(fields, action);
+    if (auto* error = std::get_if<ProtocolError>(&room_id))
+        return std::move(*error);
+
+    ReportRequest report{std::move(std::get<std::string>(room_id)),
+                         json_scan::decode_string(*fields.peer), std::nullopt};
+    const std::string ice = json_scan::decode_string(*fields.ice);
+    if (ice == "failed")
+        return Request{std::move(report)};
+    if (ice != "connected")
+        return refuse(ErrorCode::bad_report, "ice must be connected or failed", action);
+    const auto local = fields.local ? enum_named<CandidateType>(*fields.local, candidate_type_count)
+                                    : std::nullopt;
+    if (!local)
+        return refuse(ErrorCode::bad_report, "local must be host, srflx, prflx or relay", action);
+    const auto remote = fields.remote
+                            ? enum_named<CandidateType>(*fields.remote, candidate_type_count)
+                            : std::nullopt;
+    if (!remote)
+        return refuse(ErrorCode::bad_report, "remote must be host, srflx, prflx or relay", action);
+    const auto protocol = fields.protocol
+                              ? enum_named<IceProtocol>(*fields.protocol, ice_protocol_count)
+                              : std::nullopt;
+    if (!protocol)
+        return refuse(ErrorCode::bad_report, "protocol must be udp, tcp or tls", action);
+    report.path = IcePath{*local, *remote, *protocol};
+    return Request{std::move(report)};
+}
+
 // The unknown-action message lists what this server knows.
 std::string known_actions(ProtocolFeatures features)
 {
-    std::vector<std::string_view> names{"join", "leave", "signal", "update"};
+    std::vector<std::string_view> names{"join", "leave", "signal", "update", "report"};
     if (features.resume)
         names.emplace_back("resume");
     if (features.auth)
@@ -401,6 +467,8 @@ std::string_view to_string(ErrorCode code)
         return "forbidden";
     case ErrorCode::bad_state:
         return "bad-state";
+    case ErrorCode::bad_report:
+        return "bad-report";
     case ErrorCode::rate_limited:
         return "rate-limited";
     }
@@ -418,6 +486,7 @@ std::string_view action_of(const Request& request)
         std::string_view operator()(const KickRequest&) const { return "kick"; }
         std::string_view operator()(const LockRequest&) const { return "lock"; }
         std::string_view operator()(const UpdateRequest&) const { return "update"; }
+        std::string_view operator()(const ReportRequest&) const { return "report"; }
     };
     return std::visit(Name{}, request);
 }
@@ -433,6 +502,34 @@ std::string_view to_string(SignalType type)
         return "ice-candidate";
     case SignalType::hangup:
         return "hangup";
+    }
+    return "internal";
+}
+
+std::string_view to_string(CandidateType type)
+{
+    switch (type) {
+    case CandidateType::host:
+        return "host";
+    case CandidateType::srflx:
+        return "srflx";
+    case CandidateType::prflx:
+        return "prflx";
+    case CandidateType::relay:
+        return "relay";
+    }
+    return "internal";
+}
+
+std::string_view to_string(IceProtocol protocol)
+{
+    switch (protocol) {
+    case IceProtocol::over_udp:
+        return "udp";
+    case IceProtocol::over_tcp:
+        return "tcp";
+    case IceProtocol::over_tls:
+        return "tls";
     }
     return "internal";
 }
@@ -469,6 +566,8 @@ ParseResult parse_request(std::string_view text, ProtocolFeatures features)
         return parse_signal(fields, action);
     if (action == "update")
         return parse_update(fields, action);
+    if (action == "report")
+        return parse_report(fields, action);
     if (features.resume && action == "resume")
         return parse_resume(fields, action);
     if (features.auth && action == "kick")

@@ -50,12 +50,26 @@ void RoomRegistry::set_state(const std::string& room_id, const ClientId& id, std
             member.set_state(std::move(state));
 }
 
+bool RoomRegistry::first_report(const std::string& room_id, const ClientId& id,
+                                const ClientId& peer, bool failed)
+{
+    const auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return false;
+    for (Member& member : room->second)
+        if (member.client_id == id)
+            return member.first_report(peer, failed);
+    return false;
+}
+
 void RoomRegistry::remove(const std::string& room_id, const ClientId& id)
 {
     const auto room = rooms_.find(room_id);
     if (room == rooms_.end())
         return;
-    std::erase_if(room->second, [&](const Member& member) { return member.client_id == id; });
+    if (std::erase_if(room->second, [&](const Member& member) { return member.client_id == id; }))
+        for (Member& member : room->second)
+            member.forget_reports(id);
     if (room->second.empty()) {
         locked_.erase(room_id); // first: room_id may be the key about to be erased
         rooms_.erase(room);

@@ -33,8 +33,8 @@ std::string metrics_exposition(const MetricsInputs& inputs)
     const HubStats& hub = inputs.hub;
     out.family("signald_messages_received_total", "counter",
                "Text messages from clients, by what they were: join, leave, signal, resume, kick, "
-               "lock, update, invalid (refused while parsing) or dropped (over the rate limit, "
-               "unread).");
+               "lock, update, report, invalid (refused while parsing) or dropped (over the rate "
+               "limit, unread).");
     for (std::size_t i = 0; i < in_action_count; ++i)
         out.sample({{"action", to_string(static_cast<InAction>(i))}}, hub.in[i].messages);
     out.family("signald_received_bytes_total", "counter",
@@ -70,6 +70,23 @@ std::string metrics_exposition(const MetricsInputs& inputs)
     out.family("signald_resume_replayed_messages_total", "counter",
                "Messages sent again to resumed members (not counted in messages_sent_total).");
     out.sample(hub.replayed);
+
+    out.family("signald_ice_paths_total", "counter",
+               "Peer connections by the candidate pair ICE selected, as each end reports it "
+               "(docs/protocol.md 5.8): local and remote candidate type, and the reporting end's "
+               "protocol (to the TURN server for a relay). A relay at either end is a call that "
+               "needs TURN.");
+    for (std::size_t i = 0; i < ice_path_count; ++i) {
+        const IcePath path = ice_path_at(i);
+        out.sample({{"local", to_string(path.local)},
+                    {"remote", to_string(path.remote)},
+                    {"protocol", to_string(path.protocol)}},
+                   hub.ice_paths[i]);
+    }
+    out.family("signald_ice_failures_total", "counter",
+               "Peer connections whose ICE failed, as each end reports it: no path between the "
+               "two, which TURN usually mends.");
+    out.sample(hub.ice_failures);
 
     out.family("signald_closes_total", "counter",
                "WebSocket connections ended, by the side that ended them and the close code; "

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { artifactsDir, expectFullMesh, expectLoopbackPairs, sleep, withCall } from "./lib/harness.js";
+import { artifactsDir, expectFullMesh, expectLoopbackPairs, iceReports, sleep, waitFor, withCall } from "./lib/harness.js";
 
 // Records every message the page sends on its WebSocket (runs before the page's own scripts).
 function recordSentMessages()
@@ -50,6 +50,24 @@ for (const size of [2, 3, 4]) {
             // Each pair has one connection, and the one who was there first made the offer.
             const first = await people[0].page.evaluate(() => window.__sent.filter((m) => m.type === "offer").map((m) => m.to));
             assert.equal(new Set(first).size, size - 1, "the first member offered to every newcomer");
+
+            // Each end reported its path once (docs/protocol.md 5.8): loopback host candidates
+            // (the remote one peer-reflexive when its checks came before its candidate), over udp.
+            const reports = await waitFor(async () => {
+                const r = await iceReports(call.server);
+                return r.total === size * (size - 1) && r;
+            }, { timeout: 10000, what: `${size * (size - 1)} ICE path reports in /metrics` });
+            for (const path of Object.keys(reports.paths))
+                assert.match(path, /^host\/(host|prflx)\/udp$/, JSON.stringify(reports));
+            assert.equal(reports.failures, 0);
+            for (const p of people) {
+                const reported = (await p.page.evaluate(() => window.__sent)).filter((m) => m.action === "report");
+                assert.equal(reported.length, size - 1, `${p.name} reported each peer connection once`);
+                for (const m of reported) {
+                    assert.deepEqual(Object.keys(m).sort(), ["action", "ice", "local", "peer", "protocol", "remote", "roomId"]);
+                    assert.ok(ids.includes(m.peer));
+                }
+            }
 
             if (size === 4) {
                 await sleep(2500);   // one stats round, so the stats lines are filled in

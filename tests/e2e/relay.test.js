@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startCoturn } from "./lib/coturn.js";
 import {
-    artifactsDir, clientIdOf, expectFullMesh, expectNeverConnected, iceState, snapshot, waitFor, waitForGathered, withCall,
+    artifactsDir, clientIdOf, expectFullMesh, expectNeverConnected, iceReports, iceState, snapshot, waitFor, waitForGathered,
+    withCall,
 } from "./lib/harness.js";
 
 const secret = "e2e-static-auth-secret";
@@ -71,6 +72,13 @@ test("two ?relay=1 pages call through coturn: relay candidates at both ends, vid
             ];
             const ids = await expectFullMesh(people);
             await expectRelayedCall(people, ids, turn);
+            // The operator sees that this call needed TURN: both ends reported relay/relay, and
+            // the log says so for each pair.
+            await waitFor(async () => (await iceReports(call.server)).paths["relay/relay/udp"] === 2,
+                { timeout: 10000, what: "two relay/relay/udp reports in /metrics" });
+            for (const [index, id] of ids.entries())
+                assert.ok(call.server.stderr.includes(`${id} reports ICE path to ${ids[1 - index]} in relay: local relay, remote relay, udp`),
+                    call.server.stderr.slice(-3000));
         }, { signaldArgs: ["--ice-server", turn.url, "--turn-secret", secret] });
     });
 });

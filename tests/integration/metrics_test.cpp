@@ -149,6 +149,8 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
         {"signald_protocol_errors_total", "counter"},
         {"signald_resume_events_total", "counter"},
         {"signald_resume_replayed_messages_total", "counter"},
+        {"signald_ice_paths_total", "counter"},
+        {"signald_ice_failures_total", "counter"},
         {"signald_closes_total", "counter"},
         {"signald_rejections_total", "counter"},
         {"signald_write_queue_high_water_bytes", "gauge"},
@@ -170,10 +172,12 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     EXPECT_LE(started, after);
 
     // Every action and every error code is there from the start, at zero.
-    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 9u);
+    EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 10u);
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), 11u);
-    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 18u);
+    EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 19u);
     EXPECT_EQ(metrics.family("signald_resume_events_total").size(), 4u);
+    // Every path: 4 local types x 4 remote types x 3 protocols.
+    EXPECT_EQ(metrics.family("signald_ice_paths_total").size(), 48u);
     for (const auto& [series, value] : metrics.samples)
         if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
             EXPECT_EQ(value, 0) << series;
@@ -219,6 +223,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
         {"invalid", R"({"action":"join","roomId":""})", "bad-room-id"},
         {"invalid", R"({"action":"join","roomId":"x","name":"a\nb"})", "bad-name"},
         {"invalid", R"({"action":"signal","roomId":"x","type":"Offer"})", "bad-type"},
+        {"invalid", R"({"action":"report","roomId":"x","peer":"p","ice":"maybe"})", "bad-report"},
         {"leave", R"({"action":"leave","roomId":"r"})", "not-in-room"},
         {"join", R"({"action":"join","roomId":"r"})", "room-full"},
         {"resume", R"({"action":"resume","token":"nobody-has-this-token","received":0})",
@@ -277,8 +282,8 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
               }));
 
     const std::map<std::string, double> in_messages = {
-        {"join", 7}, {"leave", 2},   {"signal", 3}, {"resume", 1}, {"invalid", 6},
-        {"kick", 0}, {"dropped", 1}, {"lock", 0},   {"update", 0}};
+        {"join", 7}, {"leave", 2},   {"signal", 3}, {"resume", 1}, {"invalid", 7},
+        {"kick", 0}, {"dropped", 1}, {"lock", 0},   {"update", 0}, {"report", 0}};
     for (const auto& [action, count] : in_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
         EXPECT_EQ(metrics.at("signald_messages_received_total" + labels), count) << action;
@@ -288,7 +293,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     }
     const std::map<std::string, double> out_messages = {
         {"joined", 5},       {"peer-joined", 3}, {"signal", 3},      {"peer-left", 3},
-        {"left", 1},         {"error", 12},      {"resumed", 0},     {"peer-suspended", 0},
+        {"left", 1},         {"error", 13},      {"resumed", 0},     {"peer-suspended", 0},
         {"peer-resumed", 0}, {"room-locked", 0}, {"peer-updated", 0}};
     for (const auto& [action, count] : out_messages) {
         const std::string labels = "{action=\"" + action + "\"}";
@@ -301,7 +306,7 @@ TEST_F(Metrics, AScrapeAfterAKnownSequenceShowsExactlyWhatHappened)
     EXPECT_EQ(metrics.family("signald_messages_sent_total").size(), out_messages.size());
 
     const auto errors = metrics.family("signald_protocol_errors_total");
-    EXPECT_EQ(errors.size(), 18u);
+    EXPECT_EQ(errors.size(), 19u);
     // Every code once, but unavailable (only a node of a cluster can be cut off from it) and
     // those of --auth-secret-file (RoomTokens and Moderation count them).
     for (const auto& [series, value] : errors) {

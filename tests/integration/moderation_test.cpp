@@ -224,7 +224,8 @@ TEST_F(ModerationOff, WithoutSecretsKickAndLockAreUnknownActions)
         client->send_json(request);
         const auto refused = client->next_json();
         EXPECT_EQ(refused["code"], "unknown-action") << request;
-        EXPECT_EQ(refused["message"], "action must be join, leave, signal, update or resume");
+        EXPECT_EQ(refused["message"],
+                  "action must be join, leave, signal, update, report or resume");
     }
 }
 

@@ -63,7 +63,7 @@ TEST(HubStats, EveryActionHasItsOwnLabel)
     for (std::size_t i = 0; i < in_action_count; ++i)
         in.insert(to_string(static_cast<InAction>(i)));
     EXPECT_EQ(in, (std::set<std::string_view>{"join", "leave", "signal", "resume", "kick", "lock",
-                                              "update", "invalid", "dropped"}));
+                                              "update", "report", "invalid", "dropped"}));
     EXPECT_EQ(to_string(static_cast<InAction>(in_action_count)), "internal");
 
     std::set<std::string_view> out;

@@ -35,6 +35,10 @@ struct Scenario
         hub.resumes = 2;
         hub.resume_failures = 1;
         hub.replayed = 9;
+        hub.received(InAction::report, 90);
+        hub.ice_paths[ice_path_index(
+            {CandidateType::relay, CandidateType::srflx, IceProtocol::over_tls})] = 6;
+        hub.ice_failures = 4;
         net.count_close(ClosedBy::client, 1000);
         net.count_close(ClosedBy::server, no_close_frame);
         net.count_close(ClosedBy::client, 4321);
@@ -78,8 +82,8 @@ const std::string expected_without_tls =
     "# TYPE signald_suspended_members gauge\n"
     "signald_suspended_members 1\n"
     "# HELP signald_messages_received_total Text messages from clients, by what they were: join, "
-    "leave, signal, resume, kick, lock, update, invalid (refused while parsing) or dropped (over "
-    "the rate limit, unread).\n"
+    "leave, signal, resume, kick, lock, update, report, invalid (refused while parsing) or dropped "
+    "(over the rate limit, unread).\n"
     "# TYPE signald_messages_received_total counter\n"
     "signald_messages_received_total{action=\"join\"} 1\n"
     "signald_messages_received_total{action=\"leave\"} 0\n"
@@ -88,6 +92,7 @@ const std::string expected_without_tls =
     "signald_messages_received_total{action=\"kick\"} 0\n"
     "signald_messages_received_total{action=\"lock\"} 0\n"
     "signald_messages_received_total{action=\"update\"} 0\n"
+    "signald_messages_received_total{action=\"report\"} 1\n"
     "signald_messages_received_total{action=\"invalid\"} 0\n"
     "signald_messages_received_total{action=\"dropped\"} 0\n"
     "# HELP signald_received_bytes_total Bytes of text messages from clients (without framing), "
@@ -100,6 +105,7 @@ const std::string expected_without_tls =
     "signald_received_bytes_total{action=\"kick\"} 0\n"
     "signald_received_bytes_total{action=\"lock\"} 0\n"
     "signald_received_bytes_total{action=\"update\"} 0\n"
+    "signald_received_bytes_total{action=\"report\"} 90\n"
     "signald_received_bytes_total{action=\"invalid\"} 0\n"
     "signald_received_bytes_total{action=\"dropped\"} 0\n"
     "# HELP signald_messages_sent_total Messages handed to client connections, one per receiver, "
@@ -145,6 +151,16 @@ const std::string expected_without_tls =
     "counted in messages_sent_total).\n"
     "# TYPE signald_resume_replayed_messages_total counter\n"
     "signald_resume_replayed_messages_total 9\n"
+    "# HELP signald_ice_paths_total Peer connections by the candidate pair ICE selected, as each "
+    "end reports it (docs/protocol.md 5.8): local and remote candidate type, and the reporting "
+    "end's protocol (to the TURN server for a relay). A relay at either end is a call that needs "
+    "TURN.\n"
+    "# TYPE signald_ice_paths_total counter\n"
+    "ICE_PATHS"
+    "# HELP signald_ice_failures_total Peer connections whose ICE failed, as each end reports it: "
+    "no path between the two, which TURN usually mends.\n"
+    "# TYPE signald_ice_failures_total counter\n"
+    "signald_ice_failures_total 4\n"
     "# HELP signald_closes_total WebSocket connections ended, by the side that ended them and the "
     "close code; 1006 is a connection cut without a close frame.\n"
     "# TYPE signald_closes_total counter\n"
@@ -180,10 +196,29 @@ std::string expected_errors()
     return out;
 }
 
+// The path series: every combination of local, remote and protocol, in that order, all zero but
+// the one the scenario counted. Written out by hand, not from ice_path_at, so that a change in
+// the numbering shows.
+std::string expected_ice_paths()
+{
+    std::string out;
+    for (const char* local : {"host", "srflx", "prflx", "relay"})
+        for (const char* remote : {"host", "srflx", "prflx", "relay"})
+            for (const char* protocol : {"udp", "tcp", "tls"}) {
+                const bool counted = std::string(local) == "relay" &&
+                                     std::string(remote) == "srflx" &&
+                                     std::string(protocol) == "tls";
+                out += std::string("signald_ice_paths_total{local=\"") + local + "\",remote=\"" +
+                       remote + "\",protocol=\"" + protocol + "\"} " + (counted ? "6" : "0") + "\n";
+            }
+    return out;
+}
+
 std::string expected(std::string tail = "")
 {
     std::string text = expected_without_tls;
     text.replace(text.find("ERRORS"), 6, expected_errors());
+    text.replace(text.find("ICE_PATHS"), 9, expected_ice_paths());
     return text + tail;
 }
 

@@ -37,10 +37,10 @@ TEST(ProtocolResume, WithoutTheFeatureResumeIsAnUnknownActionBeforeItsFieldsAreL
 {
     const ProtocolError error = error_of(R"({"action":"resume","token":5})", ProtocolFeatures{});
     EXPECT_EQ(error.code, ErrorCode::unknown_action);
-    EXPECT_EQ(error.message, "action must be join, leave, signal or update");
+    EXPECT_EQ(error.message, "action must be join, leave, signal, update or report");
     EXPECT_EQ(error.request, "resume");
     EXPECT_EQ(error_of(R"({"action":"ping"})").message,
-              "action must be join, leave, signal, update or resume");
+              "action must be join, leave, signal, update, report or resume");
 }
 
 TEST(ProtocolResume, TokenThenReceivedAreTypeCheckedAsBadMessage)

@@ -737,3 +737,101 @@ TEST(Protocol, RepliesEscapeEveryStringAsTheJsonLibraryDoes)
 
 } // namespace
 } // namespace signald
+
+// --- report (docs/protocol.md 5.8) ------------------------------------------------------------
+
+namespace signald {
+namespace {
+
+std::string report_with(std::string_view fields)
+{
+    return R"({"action":"report","roomId":"r","peer":"abcdefghij",)" + std::string(fields) + "}";
+}
+
+TEST(ProtocolReport, AConnectedReportCarriesItsPathAndAFailedOneNone)
+{
+    const auto report = request_of<ReportRequest>(
+        report_with(R"("ice":"connected","local":"relay","remote":"prflx","protocol":"tls")"));
+    EXPECT_EQ(report.room_id, "r");
+    EXPECT_EQ(report.peer, "abcdefghij");
+    ASSERT_TRUE(report.path);
+    EXPECT_EQ(report.path->local, CandidateType::relay);
+    EXPECT_EQ(report.path->remote, CandidateType::prflx);
+    EXPECT_EQ(report.path->protocol, IceProtocol::over_tls);
+
+    // A failure needs no path, and one sent anyway (even a wrong one) is not read.
+    EXPECT_FALSE(request_of<ReportRequest>(report_with(R"("ice":"failed")")).path);
+    EXPECT_FALSE(request_of<ReportRequest>(report_with(R"("ice":"failed","local":"moon")")).path);
+    EXPECT_EQ(action_of(Request{request_of<ReportRequest>(report_with(R"("ice":"failed")"))}),
+              "report");
+}
+
+TEST(ProtocolReport, EveryCandidateTypeAndProtocolIsKnownByItsWireName)
+{
+    for (const char* type : {"host", "srflx", "prflx", "relay"})
+        for (const char* protocol : {"udp", "tcp", "tls"}) {
+            const auto report = request_of<ReportRequest>(
+                report_with(std::string(R"("ice":"connected","local":")") + type +
+                            R"(","remote":")" + type + R"(","protocol":")" + protocol + R"(")"));
+            ASSERT_TRUE(report.path);
+            EXPECT_EQ(to_string(report.path->local), type);
+            EXPECT_EQ(to_string(report.path->remote), type);
+            EXPECT_EQ(to_string(report.path->protocol), protocol);
+        }
+    // Escaped in the JSON, still the same name.
+    EXPECT_EQ(
+        outcome(report_with(
+            R"("ice":"conn\u0065cted","local":"ho\u0073t","remote":"host","protocol":"udp")")),
+        "ok");
+}
+
+TEST(ProtocolReport, TypesAreCheckedInOrderBeforeAnyValue)
+{
+    // Step 5: peer, ice, local, remote, protocol, then roomId; step 6: roomId, then the values.
+    EXPECT_EQ(error_of(R"({"action":"report","roomId":"","ice":"x"})").message,
+              "peer must be a string");
+    EXPECT_EQ(error_of(R"({"action":"report","roomId":"","peer":null,"ice":"x"})").message,
+              "peer must be a string");
+    EXPECT_EQ(error_of(R"({"action":"report","roomId":"","peer":"p"})").message,
+              "ice must be a string");
+    EXPECT_EQ(error_of(R"({"action":"report","roomId":"","peer":"p","ice":true})").message,
+              "ice must be a string");
+    EXPECT_EQ(error_of(report_with(R"("ice":"x","local":1)")).message, "local must be a string");
+    EXPECT_EQ(error_of(report_with(R"("ice":"x","local":"x","remote":[])")).message,
+              "remote must be a string");
+    EXPECT_EQ(error_of(report_with(R"("ice":"x","protocol":null)")).message,
+              "protocol must be a string");
+    EXPECT_EQ(error_of(R"({"action":"report","peer":"p","ice":"x"})").message,
+              "roomId must be a string");
+    EXPECT_EQ(outcome(R"({"action":"report","roomId":"","peer":"p","ice":"x"})"), "bad-room-id");
+    const ProtocolError error = error_of(report_with(R"("ice":"x","protocol":1)"));
+    EXPECT_EQ(error.code, ErrorCode::bad_message);
+    EXPECT_EQ(error.request, "report");
+}
+
+TEST(ProtocolReport, UnknownValuesAreBadReportInFieldOrder)
+{
+    const auto refused = [](std::string_view fields, std::string_view message) {
+        const ProtocolError error = error_of(report_with(fields));
+        EXPECT_EQ(error.code, ErrorCode::bad_report) << fields;
+        EXPECT_EQ(error.message, message) << fields;
+        EXPECT_EQ(error.request, "report");
+    };
+    refused(R"("ice":"Connected")", "ice must be connected or failed");
+    refused(R"("ice":"checking","local":"moon")", "ice must be connected or failed");
+    refused(R"("ice":"connected")", "local must be host, srflx, prflx or relay");
+    refused(R"("ice":"connected","local":"HOST","remote":"x","protocol":"x")",
+            "local must be host, srflx, prflx or relay");
+    refused(R"("ice":"connected","local":"host","protocol":"udp")",
+            "remote must be host, srflx, prflx or relay");
+    refused(R"("ice":"connected","local":"host","remote":"relay ","protocol":"udp")",
+            "remote must be host, srflx, prflx or relay");
+    refused(R"("ice":"connected","local":"host","remote":"host")",
+            "protocol must be udp, tcp or tls");
+    refused(R"("ice":"connected","local":"host","remote":"host","protocol":"dtls")",
+            "protocol must be udp, tcp or tls");
+    EXPECT_EQ(to_string(ErrorCode::bad_report), "bad-report");
+}
+
+} // namespace
+} // namespace signald

@@ -91,6 +91,7 @@ function addPeer(peerId, initiator)
                 if (state === "connected")
                     peer.readStats().then((stats) => logMediaPath(peerId, stats), () => {});
             },
+            onIceFailed: () => reportIce(peerId, { ice: "failed" }),
         },
     });
     peers.set(peerId, peer);
@@ -140,6 +141,7 @@ function removePeer(peerId, reason)
     peer.close();
     peers.delete(peerId);
     loggedPaths.delete(peerId);
+    reportedIce.delete(peerId);
     tiles.remove(peerId);
     log("rtc", `${label(peerId)}: ${reason}; connection closed`);
     updateTitle();
@@ -161,6 +163,7 @@ function logMediaPath(peerId, stats)
 {
     if (!stats?.local || !stats.remote || !peers.has(peerId))
         return;
+    reportIce(peerId, icePathReport(stats));
     // A peer-reflexive candidate (learned from an incoming check before the peer's own
     // candidate message arrived) has its address hidden in stats.
     const where = (c) => `${c.type} ${c.address || "(hidden)"}:${c.port}`;
@@ -169,6 +172,34 @@ function logMediaPath(peerId, stats)
         return;
     loggedPaths.set(peerId, path);
     log("ice", `${label(peerId)}: media flows ${path}`);
+}
+
+// What the server is told of each peer connection (docs/protocol.md 5.8): the kinds of candidate
+// the first selected pair joins, and whether ICE ever failed; each once, never an address. The
+// operator's /metrics count them: how many calls need TURN, how many fail outright.
+const reportedIce = new Map();   // peerId -> Set of the `ice` values already told
+const candidateTypes = ["host", "srflx", "prflx", "relay"];
+function icePathReport({ local, remote })
+{
+    // A relay candidate's own protocol is always udp; what matters is how we reach the TURN
+    // server (turn: over udp or tcp, turns: over tls).
+    const protocol = local.type === "relay" ? local.relayProtocol : local.protocol;
+    if (!candidateTypes.includes(local.type) || !candidateTypes.includes(remote.type) ||
+        !["udp", "tcp", "tls"].includes(protocol))
+        return null;
+    return { ice: "connected", local: local.type, remote: remote.type, protocol };
+}
+
+function reportIce(peerId, report)
+{
+    const told = reportedIce.get(peerId) ?? new Set();
+    if (!report || told.has(report.ice) || !peers.has(peerId))
+        return;
+    // Not sent while signaling is down: the next stats round (or failure) tries again.
+    if (signaling.reportIce(peerId, report)) {
+        told.add(report.ice);
+        reportedIce.set(peerId, told);
+    }
 }
 
 // ---- Signaling ---------------------------------------------------------------------------------

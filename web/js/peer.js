@@ -228,6 +228,7 @@ export class Peer
             const state = pc.iceConnectionState;
             clearTimeout(this.#disconnectedTimer);
             if (state === "failed") {
+                this.#events.onIceFailed?.();
                 this.restartIce();
             } else if (state === "disconnected") {
                 this.#disconnectedTimer = setTimeout(() => {

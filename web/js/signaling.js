@@ -197,6 +197,13 @@ export class SignalingClient
         this.#stateUnsent = !this.#sendRequest({ action: "update", roomId: this.roomId, state });
     }
 
+    // How our peer connection with peerId went (protocol.md 5.8), for the operator; false when
+    // not joined right now.
+    reportIce(peerId, report)
+    {
+        return this.#sendRequest({ action: "report", roomId: this.roomId, peer: peerId, ...report });
+    }
+
     // A rename mid-call: the others see it from our state; a later rejoin uses it as our name.
     rename(name)
     {

@@ -26,6 +26,7 @@ function candidateInfo(candidate)
         port: candidate.port,
         protocol: candidate.protocol,
         type: candidate.candidateType,
+        relayProtocol: candidate.relayProtocol,   // relay candidates: udp, tcp or tls to TURN
     };
 }
 

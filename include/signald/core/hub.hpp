@@ -202,6 +202,7 @@ private:
         bool closing = false;   // asked to close for abuse; ignore what it still sends
         bool spoke = false;     // sent a message: a resume must be a connection's first
         bool suspended = false; // no connection: held until a resume or the end of the grace
+        std::uint8_t refusals_logged = 0; // refused joins and resumes logged at info so far
 
         bool in_room() const { return !room.empty(); }
         // Granted by the token of its current membership: may kick and lock.
@@ -230,6 +231,7 @@ private:
     void handle_update(const ClientId& id, const ClientState& client, const UpdateRequest& update);
     void handle_kick(const ClientId& id, const ClientState& client, const KickRequest& kick);
     void handle_lock(const ClientId& id, const ClientState& client, const LockRequest& lock);
+    void handle_report(const ClientId& id, const ClientState& client, const ReportRequest& report);
     // Step 7 of kick and lock (docs/protocol.md 7.1): in the room, and a moderator there.
     bool may_moderate(const ClientId& id, const ClientState& client, const std::string& room_id,
                       std::string_view request);
@@ -238,6 +240,10 @@ private:
     // Whether every member of room_id but except can be reached now.
     bool reaches_room(const std::string& room_id, const ClientId& except) const;
     void refuse_unreachable(const ClientId& id, std::string_view request);
+    // Logs a refusal of id's request (join and resume at info, a few per connection).
+    void log_refusal(const ClientId& id, std::string_view request, std::string_view room_id,
+                     ErrorCode code, std::string_view message);
+    static constexpr std::uint8_t refusals_at_info = 5;
     // Seconds left of a ban of key from room_id, or 0.
     std::int64_t ban_left(const std::string& room_id, const std::string& key) const;
     void handle_resume(const ClientId& id, bool first, const ResumeRequest& resume);

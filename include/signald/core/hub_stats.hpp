@@ -22,10 +22,11 @@ enum class InAction : std::uint8_t
     kick,
     lock,
     update,
+    report,
     invalid, // refused while parsing: bad-json .. bad-type (docs/protocol.md 7.1, steps 1-6)
     dropped, // not read at all: over the rate limit, or the client is being closed for flooding
 };
-inline constexpr std::size_t in_action_count = 9;
+inline constexpr std::size_t in_action_count = 10;
 
 // What Hub sent; the names are the `action` of the message on the wire.
 enum class OutAction : std::uint8_t
@@ -58,6 +59,23 @@ struct Traffic
     std::uint64_t bytes = 0; // message text, without WebSocket framing
 };
 
+// IcePath's combinations, numbered by ice_path_index.
+inline constexpr std::size_t ice_path_count =
+    candidate_type_count * candidate_type_count * ice_protocol_count;
+constexpr std::size_t ice_path_index(const IcePath& path)
+{
+    return (static_cast<std::size_t>(path.local) * candidate_type_count +
+            static_cast<std::size_t>(path.remote)) *
+               ice_protocol_count +
+           static_cast<std::size_t>(path.protocol);
+}
+constexpr IcePath ice_path_at(std::size_t index)
+{
+    return IcePath{static_cast<CandidateType>(index / ice_protocol_count / candidate_type_count),
+                   static_cast<CandidateType>(index / ice_protocol_count % candidate_type_count),
+                   static_cast<IceProtocol>(index % ice_protocol_count)};
+}
+
 struct HubStats
 {
     std::array<Traffic, in_action_count> in{};
@@ -74,6 +92,10 @@ struct HubStats
     std::uint64_t resume_failures = 0;
     std::uint64_t replayed = 0;
     std::uint64_t expiries = 0;
+    // Peer connections as their ends report them (docs/protocol.md 5.8), each end once: by the
+    // candidate pair ICE selected, and those whose ICE failed.
+    std::array<std::uint64_t, ice_path_count> ice_paths{};
+    std::uint64_t ice_failures = 0;
 
     void received(InAction action, std::size_t bytes)
     {

@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace signald {
 
@@ -58,6 +60,31 @@ public:
             extra().state = std::move(state);
     }
 
+    // What this member reported of its peer connection with peer (docs/protocol.md 5.8): true
+    // the first time for that peer and outcome (connected, or failed), so that each end of a peer
+    // connection counts once however often its page repeats itself. The record of a peer goes
+    // when that peer leaves the room (forget_reports), so it never outgrows the room.
+    bool first_report(const ClientId& peer, bool failed)
+    {
+        const std::uint8_t bit = failed ? reported_failed : reported_connected;
+        auto& reports = extra().reports;
+        for (auto& [reported, bits] : reports)
+            if (reported == peer) {
+                const bool first = (bits & bit) == 0;
+                bits = static_cast<std::uint8_t>(bits | bit);
+                return first;
+            }
+        reports.emplace_back(peer, bit);
+        return true;
+    }
+    std::size_t reported_peers() const { return extra_ ? extra_->reports.size() : 0; }
+    void forget_reports(const ClientId& peer)
+    {
+        if (extra_)
+            std::erase_if(extra_->reports,
+                          [&](const auto& report) { return report.first == peer; });
+    }
+
     // What the wire says about this member (joined.peers, peer-joined.peer).
     Peer peer() const { return Peer{client_id, name(), suspended, state()}; }
 
@@ -67,10 +94,13 @@ public:
     bool suspended = false;
 
 private:
+    static constexpr std::uint8_t reported_connected = 1;
+    static constexpr std::uint8_t reported_failed = 2;
     struct Extra
     {
         std::optional<std::string> name;
         std::optional<std::string> state;
+        std::vector<std::pair<ClientId, std::uint8_t>> reports; // peer, reported_* bits
     };
     Extra& extra()
     {

@@ -39,6 +39,7 @@ enum class ErrorCode
     room_locked,  // a moderator locked the room; only moderator tokens join it
     forbidden,    // kick and lock are for moderators
     bad_state,    // a state over max_state_bytes
+    bad_report,   // a report whose ice, local, remote or protocol is not a known value
     rate_limited, // stays last: HubStats sizes its array by it
 };
 std::string_view to_string(ErrorCode code);
@@ -115,6 +116,47 @@ struct UpdateRequest
     std::string_view state;
 };
 
+// The type of an ICE candidate (RTCIceCandidateType): the client's own address, one a STUN
+// server saw (server reflexive), one the peer saw (peer reflexive), or a TURN relay's.
+enum class CandidateType : std::uint8_t
+{
+    host,
+    srflx,
+    prflx,
+    relay,
+};
+inline constexpr std::size_t candidate_type_count = 4;
+std::string_view to_string(CandidateType type);
+
+// How the reporting side's packets travel: UDP or TCP from its own address, and for a relay
+// candidate how it reaches the TURN server (udp, tcp, or tls for turns:). `over_`: a plain `tcp`
+// would shadow Asio's `tcp` that net/beast.hpp names.
+enum class IceProtocol : std::uint8_t
+{
+    over_udp,
+    over_tcp,
+    over_tls,
+};
+inline constexpr std::size_t ice_protocol_count = 3;
+std::string_view to_string(IceProtocol protocol);
+
+// The candidate pair ICE selected for one peer connection, as its reporting end sees it.
+struct IcePath
+{
+    CandidateType local;
+    CandidateType remote;
+    IceProtocol protocol;
+};
+
+// A member tells how its peer connection with another member went (docs/protocol.md 5.8): the
+// path ICE chose, or that ICE failed. Addresses are never part of it.
+struct ReportRequest
+{
+    std::string room_id;
+    ClientId peer;
+    std::optional<IcePath> path; // nullopt: ICE failed
+};
+
 // A moderator removes a member (docs/protocol.md 7.4). Only with ProtocolFeatures::auth.
 struct KickRequest
 {
@@ -130,7 +172,7 @@ struct LockRequest
 };
 
 using Request = std::variant<JoinRequest, LeaveRequest, SignalRequest, ResumeRequest, KickRequest,
-                             LockRequest, UpdateRequest>;
+                             LockRequest, UpdateRequest, ReportRequest>;
 using ParseResult = std::variant<Request, ProtocolError>;
 
 // Which optional parts of the protocol the server runs with. Off, a request for one is an
@@ -148,7 +190,7 @@ ParseResult parse_request(std::string_view text, ProtocolFeatures features = {})
 
 bool is_valid_room_id(std::string_view room_id);
 // The wire name of a request's action ("join", "leave", "signal", "resume", "kick", "lock",
-// "update").
+// "update", "report").
 std::string_view action_of(const Request& request);
 bool is_valid_name(std::string_view name);
 

@@ -32,7 +32,12 @@ public:
     // Replaces the state of id in room_id. A no-op if id is not there.
     void set_state(const std::string& room_id, const ClientId& id, std::string state);
 
-    // Removes id from room_id; deletes the room when it empties. A no-op if id is not there.
+    // Whether id's report on its peer connection with peer is the first of its kind
+    // (Member::first_report); false if id is not in room_id.
+    bool first_report(const std::string& room_id, const ClientId& id, const ClientId& peer,
+                      bool failed);
+    // Removes id from room_id, and the others' reports on it; deletes the room when it empties.
+    // A no-op if id is not there.
     void remove(const std::string& room_id, const ClientId& id);
 
     // A moderator's lock (docs/protocol.md 7.4). It lasts while the room does: an empty room

@@ -72,6 +72,23 @@ export async function waitFor(probe, { timeout = 20000, interval = 250, what = "
 // Starts signald on `port` (0: any free port; null: the port its --config names) and resolves
 // once it prints its address. args: extra command-line arguments (e.g. --tls-cert and --tls-key,
 // which make it https). machine: run it there (lib/machines.js) rather than here.
+// The peer connections the server was told of (docs/protocol.md 5.8), from its /metrics:
+// { paths: {"local/remote/protocol": count, ...} (non-zero ones), failures, total }.
+export async function iceReports(server)
+{
+    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const paths = {};
+    let total = 0;
+    for (const [, local, remote, protocol, count] of text.matchAll(
+        /^signald_ice_paths_total\{local="(\w+)",remote="(\w+)",protocol="(\w+)"\} (\d+)$/gm)) {
+        if (Number(count) > 0)
+            paths[`${local}/${remote}/${protocol}`] = Number(count);
+        total += Number(count);
+    }
+    const failures = Number(/^signald_ice_failures_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+    return { paths, failures, total };
+}
+
 export async function startSignald({ port = 0, args = [], machine = null } = {})
 {
     if (!signaldBinary || !existsSync(signaldBinary))
