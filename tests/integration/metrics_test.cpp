@@ -152,6 +152,7 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
         {"signald_closes_total", "counter"},
         {"signald_rejections_total", "counter"},
         {"signald_write_queue_high_water_bytes", "gauge"},
+        {"signald_write_queue_limit_bytes", "gauge"},
         {"signald_build_info", "gauge"},
         {"signald_start_time_seconds", "gauge"},
     };
@@ -168,6 +169,8 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     const double started = metrics.at("signald_start_time_seconds");
     EXPECT_GE(started, before - 1);
     EXPECT_LE(started, after);
+    // The default --max-queue-bytes (the monitoring test checks a configured one).
+    EXPECT_EQ(metrics.at("signald_write_queue_limit_bytes"), 4 * 1024 * 1024);
 
     // Every action and every error code is there from the start, at zero.
     EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 9u);
@@ -175,7 +178,8 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     EXPECT_EQ(metrics.family("signald_protocol_errors_total").size(), 18u);
     EXPECT_EQ(metrics.family("signald_resume_events_total").size(), 4u);
     for (const auto& [series, value] : metrics.samples)
-        if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
+        if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds" &&
+            series != "signald_write_queue_limit_bytes") {
             EXPECT_EQ(value, 0) << series;
         }
 }
