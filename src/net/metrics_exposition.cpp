@@ -107,6 +107,10 @@ std::string metrics_exposition(const MetricsInputs& inputs)
     out.family("signald_write_queue_high_water_bytes", "gauge",
                "The most bytes any one connection's write queue has held since start-up.");
     out.sample(inputs.net.queue_high_water());
+    out.family("signald_write_queue_limit_bytes", "gauge",
+               "The configured cap on one connection's write queue (--max-queue-bytes); a "
+               "connection over it is cut off as a slow consumer.");
+    out.sample(inputs.write_queue_limit_bytes);
 
     out.family("signald_build_info", "gauge", "Always 1; the version is in the label.");
     out.sample({{"version", SIGNALD_VERSION}}, 1);

@@ -440,6 +440,7 @@ std::string Server::metrics_text() const
         .hub = hub_.stats(),
         .net = net_stats_,
         .refusals = refusals_.by_reason(),
+        .write_queue_limit_bytes = options_.max_queue_bytes,
         .start_time = start_time_,
         .tls_not_after = uses_tls() ? std::optional(tls_.not_after) : std::nullopt,
         .cluster = cluster_metrics(),

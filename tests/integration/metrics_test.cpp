@@ -154,6 +154,7 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
         {"signald_closes_total", "counter"},
         {"signald_rejections_total", "counter"},
         {"signald_write_queue_high_water_bytes", "gauge"},
+        {"signald_write_queue_limit_bytes", "gauge"},
         {"signald_build_info", "gauge"},
         {"signald_start_time_seconds", "gauge"},
     };
@@ -170,6 +171,8 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     const double started = metrics.at("signald_start_time_seconds");
     EXPECT_GE(started, before - 1);
     EXPECT_LE(started, after);
+    // The default --max-queue-bytes (the monitoring test checks a configured one).
+    EXPECT_EQ(metrics.at("signald_write_queue_limit_bytes"), 4 * 1024 * 1024);
 
     // Every action and every error code is there from the start, at zero.
     EXPECT_EQ(metrics.family("signald_messages_received_total").size(), 10u);
@@ -179,7 +182,8 @@ TEST_F(Metrics, AFreshServerExposesEveryFamilyWellFormed)
     // Every path: 4 local types x 4 remote types x 3 protocols.
     EXPECT_EQ(metrics.family("signald_ice_paths_total").size(), 48u);
     for (const auto& [series, value] : metrics.samples)
-        if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds") {
+        if (!series.starts_with("signald_build_info") && series != "signald_start_time_seconds" &&
+            series != "signald_write_queue_limit_bytes") {
             EXPECT_EQ(value, 0) << series;
         }
 }

@@ -58,6 +58,7 @@ struct Scenario
             .hub = hub,
             .net = net,
             .refusals = refusals,
+            .write_queue_limit_bytes = 4096,
             .start_time = sys_seconds(seconds(1700000000)),
             .tls_not_after = tls_not_after,
         };
@@ -176,6 +177,10 @@ const std::string expected_without_tls =
     "has held since start-up.\n"
     "# TYPE signald_write_queue_high_water_bytes gauge\n"
     "signald_write_queue_high_water_bytes 512\n"
+    "# HELP signald_write_queue_limit_bytes The configured cap on one connection's write queue "
+    "(--max-queue-bytes); a connection over it is cut off as a slow consumer.\n"
+    "# TYPE signald_write_queue_limit_bytes gauge\n"
+    "signald_write_queue_limit_bytes 4096\n"
     "# HELP signald_build_info Always 1; the version is in the label.\n"
     "# TYPE signald_build_info gauge\n"
     "signald_build_info{version=\"" SIGNALD_VERSION "\"} 1\n"

@@ -49,6 +49,8 @@ struct MetricsInputs
     const HubStats& hub;
     const NetStats& net;
     const Refusals::Counts& refusals;
+    // --max-queue-bytes: exported beside the high water so an alert can compare the two.
+    std::size_t write_queue_limit_bytes;
     std::chrono::sys_seconds start_time;
     // When the served certificate expires; nullopt without TLS (the family is then left out).
     std::optional<std::chrono::sys_seconds> tls_not_after;
