@@ -28,7 +28,6 @@ namespace {
 const std::set<std::string> not_yet_exported = {
     "signald_turn_check_ok",      // the TURN Allocate self-test, per URL
     "signald_turn_check_seconds", // its duration
-    "signald_ice_paths_total",    // peer connections by selected candidate pair
 };
 
 std::string read_source_file(const std::string& relative)
