@@ -28,7 +28,7 @@ const server = await startSignald();
 const browser = await launchBrowser();
 const rooms = [];
 try {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "dark" });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: process.env.COLOR_SCHEME ?? "dark" });
     const page = await context.newPage();
     await page.goto(`${server.origin}/status?every=2`);
     await waitFor(() => page.evaluate(() => document.body.dataset.reachable === "yes"), { what: "the first poll" });

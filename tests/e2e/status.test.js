@@ -132,3 +132,43 @@ test("the status page draws live traffic, refusals, an outage and the recovery",
         await server.stop();
     }
 });
+
+// This signald has no TURN self-test of its own yet (another change adds
+// signald_turn_check_ok{url} and signald_turn_check_seconds{url}); until it does, its samples are
+// appended to the real /metrics answer on the way to the page, one server passing, one failing.
+test("TURN checks get a line per server, and a failing one says so", { timeout: 60000 }, async () => {
+    const server = await startSignald();
+    const browser = await launchBrowser();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    let round = 0;
+    try {
+        await page.route("**/metrics", async (route) => {
+            const response = await route.fetch();
+            round += 1;
+            const turn = [
+                "# HELP signald_turn_check_ok 1 when the latest TURN self-test passed.",
+                "# TYPE signald_turn_check_ok gauge",
+                "signald_turn_check_ok{url=\"turn:turn.example.org:3478?transport=udp\"} 1",
+                "signald_turn_check_ok{url=\"turns:turn.example.org:5349\"} 0",
+                "# HELP signald_turn_check_seconds The latest TURN self-test's round trip.",
+                "# TYPE signald_turn_check_seconds gauge",
+                `signald_turn_check_seconds{url="turn:turn.example.org:3478?transport=udp"} ${0.01 + round / 1000}`,
+                "signald_turn_check_seconds{url=\"turns:turn.example.org:5349\"} NaN",
+                "",
+            ].join("\n");
+            await route.fulfill({ response, body: (await response.text()) + turn });
+        });
+        await page.goto(`${server.origin}/status?every=1`, { timeout: 15000 });
+        const udp = '#chart-turn [data-series="turn:turn:turn.example.org:3478?transport=udp"]';
+        const tls = '#chart-turn [data-series="turn:turns:turn.example.org:5349"]';
+        await waitFor(() => page.evaluate(([u, t]) => document.querySelector(u)?.textContent.endsWith("ms · ok") &&
+            document.querySelector(t)?.textContent.endsWith("– · failing"), [udp, tls]),
+        { timeout: 10000, what: "one TURN server ok with its round trip, one failing" });
+        assert.equal(await page.isVisible("#turn-none"), false);
+        const ms = Number(await page.locator(`${udp} .legend-value`).getAttribute("data-value"));
+        assert.ok(ms > 10 && ms < 100, `round trip in ms (${ms})`);
+    } finally {
+        await browser.close();
+        await server.stop();
+    }
+});

@@ -135,6 +135,9 @@ export function drawChart(figure, { title, description, series, rows, now, windo
     }
     const labelsFit = Math.floor((plot.right - plot.left) / 64);
     for (const t of timeTicks(from, to, labelsFit)) {
+        // A time right at the left edge would sit on the y axis' "0".
+        if (x(t) < plot.left + 18)
+            continue;
         svg.append(el("line", { class: "grid", x1: x(t), x2: x(t), y1: plot.top, y2: plot.bottom }));
         svg.append(el("text", { class: "tick", x: x(t), y: height_px - 6, "text-anchor": "middle" }, clockTime(t)));
     }

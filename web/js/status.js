@@ -81,11 +81,12 @@ async function poll()
         // A TypeError from fetch is the network's "failed to fetch": say it plainly.
         showReachable(err instanceof TypeError ? "no connection to signald" : err.message);
     }
+    // The next poll is due whatever drawing this one does.
+    setTimeout(poll, settings.everyMs);
     ++polls;
     document.body.dataset.polls = String(polls);
     saveHistory();
     render();
-    setTimeout(poll, settings.everyMs);
 }
 
 // ---- Drawing -----------------------------------------------------------------------------------
@@ -173,11 +174,12 @@ function renderCharts(now)
         { note: (key) => `${formatNumber(latest?.refusals.get(key.slice("refusal:".length)) ?? null)} total`, zeroWhereRated: true },
     ), { unit: "/s", empty: "No refusals in this hour." });
 
+    // Not configured: signald answered and has no TURN check, and none ran in the hour.
     const urls = history.keys("turn:").map((key) => key.slice("turn:".length));
-    const turnKnown = latest === null || latest.turn !== null || urls.length > 0;
-    $("turn-none").hidden = turnKnown;
-    $("chart-turn").hidden = !turnKnown;
-    if (turnKnown)
+    const notConfigured = latest !== null && latest.turn === null && urls.length === 0;
+    $("turn-none").hidden = !notConfigured;
+    $("chart-turn").hidden = notConfigured;
+    if (!notConfigured)
         draw("chart-turn", "TURN self-test round trip, by server", seriesOf(
             urls.map((url, i) => [`turn:${url}`, url, i % 8]),
             { note: (key) => {
