@@ -162,9 +162,11 @@ test("TURN checks get a line per server, and a failing one says so", { timeout: 
         const udp = '#chart-turn [data-series="turn:turn:turn.example.org:3478?transport=udp"]';
         const tls = '#chart-turn [data-series="turn:turns:turn.example.org:5349"]';
         await waitFor(() => page.evaluate(([u, t]) => document.querySelector(u)?.textContent.endsWith("ms · ok") &&
-            document.querySelector(t)?.textContent.endsWith("– · failing"), [udp, tls]),
+            document.querySelector(`${t} .legend-value`)?.textContent === "failing", [udp, tls]),
         { timeout: 10000, what: "one TURN server ok with its round trip, one failing" });
         assert.equal(await page.isVisible("#turn-none"), false);
+        assert.equal(await page.locator(`${tls} .legend-value`).getAttribute("class"), "legend-value alert");
+        assert.equal(await page.locator(`${udp} .legend-value`).getAttribute("class"), "legend-value");
         const ms = Number(await page.locator(`${udp} .legend-value`).getAttribute("data-value"));
         assert.ok(ms > 10 && ms < 100, `round trip in ms (${ms})`);
     } finally {

@@ -96,7 +96,8 @@ function el(name, attributes = {}, text)
 
 // Draws into `figure` (which holds an <svg> and a <ul class="legend">):
 //   title, description: what the chart shows, in words (the <title> and <desc>);
-//   series: [{ key, label, points: [{ t, v }], tone (0-7), current, note }];
+//   series: [{ key, label, points: [{ t, v }], tone (0-7), current, note, alert }] (note: words
+//           after the value; alert: the note is bad news, drawn in the danger colour);
 //   rows: the history's rows (for the spans without data); now, windowMs, maxGapMs;
 //   unit: appended to current values ("/s", " ms"); floor: the smallest y top;
 //   empty: what to say when there is no series at all.
@@ -129,7 +130,8 @@ export function drawChart(figure, { title, description, series, rows, now, windo
         svg.append(el("rect", { class: "down-span", x: left.toFixed(1), y: plot.top,
             width: Math.max(2, x(range.to) - left).toFixed(1), height: plot.bottom - plot.top }));
     }
-    for (const v of scale.ticks) {
+    // With no series there is nothing to scale: only the zero line, so the words stand alone.
+    for (const v of series.length === 0 ? [0] : scale.ticks) {
         svg.append(el("line", { class: v === 0 ? "axis" : "grid", x1: plot.left, x2: plot.right, y1: y(v), y2: y(v) }));
         svg.append(el("text", { class: "tick", x: plot.left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
     }
@@ -165,9 +167,11 @@ export function drawChart(figure, { title, description, series, rows, now, windo
         label.className = "legend-label";
         label.textContent = s.label;
         const value = document.createElement("span");
-        value.className = "legend-value";
-        value.dataset.value = s.current === null || s.current === undefined ? "" : String(s.current);
-        value.textContent = `${formatNumber(s.current)}${s.current === null || s.current === undefined ? "" : unit}${s.note ? ` · ${s.note}` : ""}`;
+        value.className = s.alert ? "legend-value alert" : "legend-value";
+        const known = s.current !== null && s.current !== undefined;
+        value.dataset.value = known ? String(s.current) : "";
+        const number = known ? `${formatNumber(s.current)}${unit}` : "";
+        value.textContent = [number, s.note ?? ""].filter(Boolean).join(" · ") || "–";
         item.append(swatch, label, value);
         return item;
     }));

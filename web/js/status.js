@@ -138,10 +138,11 @@ function renderHeadline(now)
 }
 
 // One chart's series, from keys of the history: [key, label, tone].
-function seriesOf(entries, { note, zeroWhereRated = false } = {})
+function seriesOf(entries, { note, alert, zeroWhereRated = false } = {})
 {
     return entries.map(([key, label, tone]) => ({
-        key, label, tone, points: history.series(key, { zeroWhereRated }), current: history.latest(key), note: note?.(key),
+        key, label, tone, points: history.series(key, { zeroWhereRated }), current: history.latest(key),
+        note: note?.(key), alert: alert?.(key) ?? false,
     }));
 }
 
@@ -182,10 +183,10 @@ function renderCharts(now)
     if (!notConfigured)
         draw("chart-turn", "TURN self-test round trip, by server", seriesOf(
             urls.map((url, i) => [`turn:${url}`, url, i % 8]),
-            { note: (key) => {
-                const ok = history.latest(`turnok:${key.slice("turn:".length)}`);
-                return ok === null ? "" : ok === 1 ? "ok" : "failing";
-            } },
+            {
+                note: (key) => ({ 1: "ok", 0: "failing" })[history.latest(`turnok:${key.slice("turn:".length)}`)] ?? "",
+                alert: (key) => history.latest(`turnok:${key.slice("turn:".length)}`) === 0,
+            },
         ), { unit: " ms", floor: 10, empty: "No TURN check has run yet." });
 }
 
