@@ -150,7 +150,9 @@ function chartText(series, unit, what)
 {
     if (series.length === 0)
         return `${what}: nothing to show.`;
-    return `${what}, latest: ` + series.map((s) => `${s.label} ${formatNumber(s.current)}${unit}`).join(", ") + ".";
+    const said = (s) => [s.current === null ? "" : `${formatNumber(s.current)}${unit}`, s.note ?? ""]
+        .filter(Boolean).join(", ") || "no value";
+    return `${what}, latest: ` + series.map((s) => `${s.label} ${said(s)}`).join("; ") + ".";
 }
 
 function renderCharts(now)
