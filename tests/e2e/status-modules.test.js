@@ -134,7 +134,7 @@ test("a scrape gives the page its gauges, summed counters, refusals and build fa
     assert.equal(s.startTime, 1700000000);
     assert.equal(s.node, "nodeA");
     assert.equal(s.certificateExpiry, 1800000000);
-    assert.deepEqual(s.gauges, { connections: 4, sessions: null, rooms: 2, members: 4, suspended: 1 });
+    assert.deepEqual(s.gauges, { connections: 4, rooms: 2, members: 4, suspended: 1 });
     assert.deepEqual(s.counters, { in: 10, out: 9 });
     assert.deepEqual([...s.refusals], [["flood", 0], ["origin", 2]]);
     assert.equal(s.turn, null, "no TURN metrics: no self-test configured");

@@ -7,7 +7,6 @@ import { byLabel, samplesOf, sumOf, valueOf } from "./prometheus-text.js";
 // The gauges drawn as they are, by the key the history and the charts use.
 export const gauge_metrics = {
     connections: "signald_connections",
-    sessions: "signald_sessions",
     rooms: "signald_rooms",
     members: "signald_members",
     suspended: "signald_suspended_members",
@@ -15,7 +14,7 @@ export const gauge_metrics = {
 
 // One scrape: {
 //   startTime (Unix s) | null, version | null, node | null, certificateExpiry (Unix s) | null,
-//   gauges: { connections, sessions, rooms, members, suspended } (each a number or null),
+//   gauges: { connections, rooms, members, suspended } (each a number or null),
 //   counters: { in, out } (messages, summed over actions; null when absent),
 //   refusals: Map(reason -> count),
 //   turn: Map(url -> { ok: true | false | null, seconds: number | null }) | null when signald
