@@ -156,6 +156,10 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
         answer = trouble ? plain_answer(503, *trouble) : plain_answer(200, "ok");
     } else if (path == "/metrics")
         answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", host_.metrics_text());
+    else if (path == "/status")
+        // The status page is a file like any other (ETag, no-cache), under a name without .html;
+        // it draws /metrics, so it is answered wherever /metrics is.
+        answer = host_.site().get("/status.html", request[http::field::if_none_match]);
     else
         answer = host_.site().get(request.target(), request[http::field::if_none_match]);
     respond(request, std::move(answer), request.keep_alive());

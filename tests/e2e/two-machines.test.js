@@ -276,7 +276,7 @@ test("with the walkthrough's coturn, the laptops call each other through it, and
     });
 });
 
-test("behind nginx as the README says: the call goes through it, clients keep their addresses, /metrics stays in", { timeout: 180000 }, async () => {
+test("behind nginx as the README says: the call goes through it, clients keep their addresses, /metrics and /status stay in", { timeout: 180000 }, async () => {
     const { signaldIni, turnConf } = configureAsTheWalkthroughSays();
     const site = readmeBlock("### Behind nginx")
         .replaceAll(`/etc/letsencrypt/live/${serverName}/fullchain.pem`, certs.cert)
@@ -299,7 +299,8 @@ test("behind nginx as the README says: the call goes through it, clients keep th
         }
         for (const laptop of Object.values(laptops)) {
             assert.deepEqual(await curlOn(laptop, "/healthz"), { status: 200, body: "ok\n" });
-            assert.equal((await curlOn(laptop, "/metrics")).status, 403, "nginx keeps /metrics from the internet");
+            for (const path of ["/metrics", "/status", "/status.html", "/status?every=1"])
+                assert.equal((await curlOn(laptop, path)).status, 403, `nginx keeps ${path} from the internet`);
         }
     });
 });

@@ -121,7 +121,8 @@ TEST_F(Install, PrefixGetsBinaryPageConfigUnitAndDocs)
     EXPECT_TRUE(fs::is_regular_file(prefix_ / "bin/signald"));
     const auto perms = fs::status(prefix_ / "bin/signald").permissions();
     EXPECT_NE(perms & fs::perms::others_exec, fs::perms::none);
-    for (const char* file : {"index.html", "style.css", "favicon.svg", "js/app.js", "js/peer.js"})
+    for (const char* file : {"index.html", "style.css", "favicon.svg", "js/app.js", "js/peer.js",
+                             "status.html", "status.css", "js/status.js"})
         EXPECT_EQ(read_file(prefix_ / "share/signald/web" / file), read_file(source("web") / file))
             << file;
     EXPECT_EQ(read_file(prefix_ / "etc/signald/signald.ini"),
