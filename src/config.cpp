@@ -132,6 +132,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     CLI::App app{"signald: WebSocket signaling server for WebRTC mesh calls, serving its own call "
                  "page",
                  "signald"};
+    // Wide enough that "--port UINT=8787 (Env:PORT)" keeps two spaces before its description:
+    // help2man (the man page) reads one space as part of the option.
+    app.get_formatter()->column_width(34);
     app.set_version_flag("--version", "signald " SIGNALD_VERSION);
     app.set_config("--config", "",
                    "Read options from an INI or TOML file (see config/signald.ini)");
