@@ -73,9 +73,10 @@ std::array<std::uint8_t, integrity_bytes> hmac_sha1(std::string_view key,
 // (bit 8), RFC 8489 5.
 std::uint16_t message_type(std::uint16_t method, StunClass type)
 {
+    const unsigned m = method;
     const auto c = static_cast<unsigned>(type);
-    return static_cast<std::uint16_t>((method & 0x000F) | (method & 0x0070) << 1 |
-                                      (method & 0x0F80) << 2 | (c & 1) << 4 | (c & 2) << 7);
+    return static_cast<std::uint16_t>((m & 0x000FU) | (m & 0x0070U) << 1 | (m & 0x0F80U) << 2 |
+                                      (c & 1U) << 4 | (c & 2U) << 7);
 }
 
 std::string decode_text(std::span<const std::uint8_t> value)
