@@ -9,6 +9,7 @@
 #include "occurrences.hpp"
 #include "signald_fixture.hpp"
 #include "signald_process.hpp"
+#include "test_certs.hpp"
 
 #include <gtest/gtest.h>
 
@@ -230,6 +231,35 @@ TEST(TurnCheckCommand, PrintsOneLinePerUrlAndExitsWithWhatItFound)
     const RunResult bad = run_signald({"check", "--ice-server", "turn:"}, {}, 20s);
     EXPECT_EQ(bad.status.code, 2);
     EXPECT_NE(bad.stderr_text.find("--ice-server"), std::string::npos) << bad.stderr_text;
+}
+
+// turns: is checked as a browser checks it: TLS to the port, the certificate verified against the
+// trusted CAs (here the test CA, through SSL_CERT_FILE as OpenSSL reads it) and the URL's host.
+TEST(TurnCheckCommand, TurnsIsCheckedOverTlsAgainstTheTrustedCas)
+{
+    const TestCerts certs;
+    CoturnProcess coturn(free_udp_and_tcp_port(), std::string(secret), certs.server_cert(),
+                         certs.server_key());
+    const std::string url = "turns:127.0.0.1:" + std::to_string(coturn.port()) + "?transport=tcp";
+    const std::vector<std::string> args{"check", "--ice-server", url, "--turn-secret",
+                                        std::string(secret)};
+
+    const RunResult trusted = run_signald(args, {{"SSL_CERT_FILE", certs.ca_cert().string()}}, 20s);
+    EXPECT_EQ(trusted.status.code, 0) << trusted.stdout_text << trusted.stderr_text;
+    EXPECT_TRUE(trusted.stdout_text.starts_with("TURN " + url + " ok, relay 127.0.0.1:"))
+        << trusted.stdout_text;
+
+    // An empty trust store: the same server's certificate is refused.
+    TempDir dir;
+    const auto empty_store = dir.write("empty.pem", "");
+    const RunResult untrusted = run_signald(
+        args, {{"SSL_CERT_FILE", empty_store.string()}, {"SSL_CERT_DIR", dir.str()}}, 20s);
+    EXPECT_EQ(untrusted.status.code, 1) << untrusted.stdout_text << untrusted.stderr_text;
+    EXPECT_NE(untrusted.stdout_text.find(
+                  "TURN " + url + " failed: TLS handshake with tls 127.0.0.1:" +
+                  std::to_string(coturn.port()) + " failed: certificate verify failed"),
+              std::string::npos)
+        << untrusted.stdout_text;
 }
 
 } // namespace

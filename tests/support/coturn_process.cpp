@@ -76,7 +76,10 @@ std::uint16_t free_udp_and_tcp_port()
     throw std::runtime_error("no port free for both UDP and TCP");
 }
 
-CoturnProcess::CoturnProcess(std::uint16_t port, std::string secret) : port_(port)
+CoturnProcess::CoturnProcess(std::uint16_t port, std::string secret,
+                             const std::filesystem::path& tls_cert,
+                             const std::filesystem::path& tls_key)
+    : port_(port)
 {
     const std::string dir = dir_.str();
     const std::string log = (dir_.path() / "turnserver.log").string();
@@ -87,12 +90,20 @@ CoturnProcess::CoturnProcess(std::uint16_t port, std::string secret) : port_(por
         "--listening-port=" + std::to_string(port), "--use-auth-secret",
         "--static-auth-secret=" + secret, "--realm=" + std::string(coturn_realm),
         // Both ends on loopback; a real TURN server refuses relays to its own host.
-        "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli",
+        "--allow-loopback-peers", "--no-dtls", "--no-cli",
         // A handful of relay ports and one thread: one allocation at a time is all it gets.
         "--relay-threads=1", "--min-port=50000", "--max-port=50999",
         // --verbose logs each request with its username and result, which the tests read.
         "--verbose", "--log-file=stdout", "--simple-log", "--pidfile=" + dir + "/turnserver.pid",
         "--userdb=" + dir + "/turndb"};
+    if (tls_cert.empty()) {
+        args.emplace_back("--no-tls");
+    } else {
+        args.push_back("--cert=" + tls_cert.string());
+        args.push_back("--pkey=" + tls_key.string());
+        // Its own TLS port must not be the default 5349, which anything may hold.
+        args.push_back("--tls-listening-port=" + std::to_string(free_udp_and_tcp_port()));
+    }
     pid_ = ::fork();
     if (pid_ < 0)
         throw std::runtime_error("fork failed");

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -25,8 +26,11 @@ class CoturnProcess
 {
 public:
     // Starts turnserver on port with secret and returns once it answers a STUN Binding over UDP;
-    // throws if it does not within 5 s.
-    CoturnProcess(std::uint16_t port, std::string secret);
+    // throws if it does not within 5 s. With a certificate and its key, it also speaks TLS on
+    // the same port (coturn tells TLS from plain TCP by the first bytes): turns: then works there.
+    CoturnProcess(std::uint16_t port, std::string secret,
+                  const std::filesystem::path& tls_cert = {},
+                  const std::filesystem::path& tls_key = {});
     ~CoturnProcess();
     CoturnProcess(const CoturnProcess&) = delete;
     CoturnProcess& operator=(const CoturnProcess&) = delete;
