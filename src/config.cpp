@@ -317,7 +317,8 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     // server (--config included) is accepted after it too.
     auto* check_sub = app.add_subcommand(
         "check", "Run the TURN self-test of every turn: --ice-server once, print one line each, "
-                 "and exit (0: all ok, 1: one failed, 3: nothing to check)");
+                 "and exit (0: all ok, 1: one failed, 3: nothing to check). Takes the server's "
+                 "options (see signald --help), --config included");
     check_sub->fallthrough();
 
     try {
