@@ -82,8 +82,14 @@ TEST_F(TurnCheck, TheRightSecretAllocatesARelayOverUdpAndTcp)
         << verbose.body();
     EXPECT_NE(verbose.body().find("\nturn " + tcp + " ok relay 127.0.0.1:"), std::string::npos)
         << verbose.body();
-    const auto plain = http_request(server_->port(), "GET", "/healthz");
-    EXPECT_EQ(plain.body(), "ok\n");
+    // verbose among other parameters, with a value, is the same request.
+    EXPECT_EQ(http_request(server_->port(), "GET", "/healthz?x=1&verbose=1").body().substr(0, 3),
+              "ok\n");
+    EXPECT_NE(http_request(server_->port(), "GET", "/healthz?x=1&verbose=1").body().find(udp),
+              std::string::npos);
+    // Plain /healthz is exactly as it was, and so is a parameter that only resembles it.
+    EXPECT_EQ(http_request(server_->port(), "GET", "/healthz").body(), "ok\n");
+    EXPECT_EQ(http_request(server_->port(), "GET", "/healthz?verbosely").body(), "ok\n");
 
     // The allocation was made with the clients' kind of credential and then freed: coturn saw
     // the username "<expiry>:signald-check" succeed and a Refresh with lifetime 0.
@@ -227,6 +233,14 @@ TEST(TurnCheckCommand, PrintsOneLinePerUrlAndExitsWithWhatItFound)
                   "signald check: nothing to check: no turn: or turns: --ice-server to check"),
               std::string::npos)
         << nothing_to_check.stderr_text;
+
+    // A name that does not resolve (RFC 6761: .invalid never does).
+    const RunResult unresolvable = run_signald(
+        {"check", "--ice-server", "turn:nonexistent.invalid", "--turn-secret", "s"}, {}, 20s);
+    EXPECT_EQ(unresolvable.status.code, 1);
+    EXPECT_TRUE(unresolvable.stdout_text.starts_with(
+        "TURN turn:nonexistent.invalid failed: cannot resolve nonexistent.invalid: "))
+        << unresolvable.stdout_text;
 
     const RunResult bad = run_signald({"check", "--ice-server", "turn:"}, {}, 20s);
     EXPECT_EQ(bad.status.code, 2);
