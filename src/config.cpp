@@ -253,6 +253,11 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     app.add_option("--turn-ttl", ttl_seconds,
                    "Seconds a TURN credential stays valid after the join that handed it out")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{7} * 86400));
+    auto turn_check_seconds = config.turn_check_interval.count();
+    app.add_option("--turn-check-interval", turn_check_seconds,
+                   "Seconds between self-tests of the turn: URLs (a real allocation with the "
+                   "clients' credentials; also at start-up); 0 = off")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400}));
 
     // Several nodes, one port, one cluster (README "Running it"). Read after parsing: a check
     // would put the URL, and so its password, into the error message.
@@ -311,6 +316,13 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
         sub->add_option("--sub", token_command.sub, "Who it is for, for the logs and bans");
     }
     invite_sub->add_option("--url", token_command.url, "The call page's address")->required();
+    // `signald check` reads the configuration exactly as the server does: every option of the
+    // server (--config included) is accepted after it too.
+    auto* check_sub = app.add_subcommand(
+        "check", "Run the TURN self-test of every turn: --ice-server once, print one line each, "
+                 "and exit (0: all ok, 1: one failed, 3: nothing to check). Takes the server's "
+                 "options (see signald --help), --config included");
+    check_sub->fallthrough();
 
     try {
         app.parse(argc, argv);
@@ -348,6 +360,8 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv)
     server.kick_ban = std::chrono::seconds(kick_ban_seconds);
     server.web_root = web_root.empty() ? default_web_root() : fs::path(web_root);
     ice.turn_ttl = std::chrono::seconds(ttl_seconds);
+    config.turn_check_interval = std::chrono::seconds(turn_check_seconds);
+    config.check_only = check_sub->parsed();
     if (!turn_secret_file.empty()) {
         auto secret = read_secret_file(turn_secret_file);
         if (const auto* problem = std::get_if<std::string>(&secret)) {

@@ -3,6 +3,7 @@
 #include "signald/config.hpp"
 #include "signald/logging.hpp"
 #include "signald/net/server.hpp"
+#include "signald/net/turn_monitor.hpp"
 #include "signald/token_command.hpp"
 
 #include <spdlog/fmt/ranges.h>
@@ -10,7 +11,9 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <functional>
 
 namespace {
@@ -47,6 +50,26 @@ void reload_auth_secrets(const signald::Config& config)
                  count == 1 ? "" : "s", config.auth_secret_file);
 }
 
+// `signald check`: every TURN check once, one line each on stdout. Exit codes: 0 all passed, 1 one
+// failed, 3 nothing to check (2 stays the configuration's).
+int run_check_command(const signald::IceOptions& ice)
+{
+    if (const auto why = signald::TurnMonitor::nothing_to_check(ice)) {
+        std::fprintf(stderr, "signald check: nothing to check: %s\n", why->c_str());
+        return 3;
+    }
+    boost::asio::io_context ioc{1};
+    signald::TurnMonitor monitor(ioc, ice, std::chrono::seconds{0}, false);
+    monitor.run_once([] {});
+    ioc.run();
+    bool all_ok = true;
+    for (const auto& status : monitor.statuses()) {
+        std::printf("%s\n", signald::turn_check_line(status).c_str());
+        all_ok = all_ok && status.ok;
+    }
+    return all_ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -57,6 +80,8 @@ int main(int argc, char** argv)
             return *exit_code;
         auto& config = std::get<signald::Config>(parsed);
         signald::setup_logging(config.log_level, config.log_format);
+        if (config.check_only)
+            return run_check_command(config.ice);
         config.server.ice_servers = signald::make_ice_servers(config.ice);
         raise_descriptor_limit();
 
@@ -64,6 +89,15 @@ int main(int argc, char** argv)
         boost::asio::io_context ioc{1};
         signald::batch_log_writes(
             [&ioc](std::function<void()> flush) { boost::asio::post(ioc, std::move(flush)); });
+        // The TURN self-test: built before the server, which shows its results.
+        std::optional<signald::TurnMonitor> turn_monitor;
+        if (const auto why = signald::TurnMonitor::nothing_to_check(config.ice)) {
+            if (std::any_of(config.ice.urls.begin(), config.ice.urls.end(), signald::is_turn_url))
+                spdlog::info("TURN self-test off: {}", *why);
+        } else if (config.turn_check_interval.count() > 0) {
+            turn_monitor.emplace(ioc, config.ice, config.turn_check_interval);
+            config.server.turn_checks = [&turn_monitor] { return turn_monitor->statuses(); };
+        }
         signald::Server server(ioc, config.server);
 
         boost::asio::signal_set reload_signal(ioc, SIGHUP);
@@ -73,6 +107,8 @@ int main(int argc, char** argv)
                 return;
             spdlog::info("received signal {}", signal_number);
             reload_signal.cancel(); // the loop ends once nothing waits
+            if (turn_monitor)
+                turn_monitor->stop();
             server.shutdown();
         });
         std::function<void()> wait_for_reload = [&] {
@@ -106,6 +142,9 @@ int main(int argc, char** argv)
         if (const auto& proxies = config.server.trusted_proxies; !proxies.empty())
             spdlog::info("X-Forwarded-For names the client on connections from {}",
                          fmt::join(proxies, ", "));
+
+        if (turn_monitor)
+            turn_monitor->start();
 
         ioc.run();
         signald::batch_log_writes({}); // what is still batched goes out with the next line

@@ -6,6 +6,7 @@
 #include "signald/net/server_options.hpp"
 #include "signald/turn_credentials.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,6 +21,11 @@ struct Config
     std::string log_format = "text"; // or json: one object per line
     // main turns this into server.ice_servers once logging is up (it may warn).
     IceOptions ice;
+    // 300 s: a broken TURN server (expired certificate, rotated secret, full disk) shows within
+    // minutes, while the self-test costs the server one allocation per URL each time. 0: off.
+    std::chrono::seconds turn_check_interval{300};
+    // `signald check`: run the TURN self-test once, print the results and exit.
+    bool check_only = false;
     // With --auth-secret-file: its path, and the secrets server.join_check reads at each join,
     // which main replaces when SIGHUP asks it to read the file again.
     std::string auth_secret_file;

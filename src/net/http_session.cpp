@@ -17,6 +17,24 @@ std::string_view path_of(std::string_view target)
     return target.substr(0, target.find_first_of("?#"));
 }
 
+// Whether the query of target holds the parameter name (alone, or as name=...).
+bool has_query_parameter(std::string_view target, std::string_view name)
+{
+    const auto question = target.find('?');
+    if (question == std::string_view::npos)
+        return false;
+    std::string_view query = target.substr(question + 1);
+    query = query.substr(0, query.find('#'));
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto part = query.substr(0, amp);
+        if (part.substr(0, part.find('=')) == name)
+            return true;
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    }
+    return false;
+}
+
 HttpAnswer text_answer(unsigned status, std::string_view content_type, std::string body)
 {
     return HttpAnswer{status, std::string(content_type), std::move(body), {}, {}};
@@ -154,6 +172,10 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes)
     else if (path == "/healthz") {
         const auto trouble = host_.trouble();
         answer = trouble ? plain_answer(503, *trouble) : plain_answer(200, "ok");
+        // ?verbose adds the TURN checks under the same status: a TURN server that fails does
+        // not make this node worse at signaling, so it must not take it out of a balancer.
+        if (has_query_parameter(request.target(), "verbose"))
+            answer.body += host_.health_details();
     } else if (path == "/metrics")
         answer = text_answer(200, "text/plain; version=0.0.4; charset=utf-8", host_.metrics_text());
     else if (path == "/status")

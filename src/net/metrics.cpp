@@ -60,6 +60,11 @@ void PrometheusText::family(std::string_view name, std::string_view type, std::s
 
 void PrometheusText::sample(std::initializer_list<Label> labels, std::uint64_t value)
 {
+    sample_text(labels, std::to_string(value));
+}
+
+void PrometheusText::sample_text(std::initializer_list<Label> labels, std::string_view value)
+{
     out_ += name_;
     if (labels.size() > 0) {
         char separator = '{';
@@ -74,20 +79,23 @@ void PrometheusText::sample(std::initializer_list<Label> labels, std::uint64_t v
         out_ += '}';
     }
     out_ += ' ';
-    out_ += std::to_string(value);
+    out_ += value;
     out_ += '\n';
 }
 
 void PrometheusText::sample_seconds(std::chrono::microseconds value)
 {
+    sample_seconds({}, value);
+}
+
+void PrometheusText::sample_seconds(std::initializer_list<Label> labels,
+                                    std::chrono::microseconds value)
+{
     const auto micros = value.count() < 0 ? 0 : value.count();
     char text[32];
     std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micros / 1000000),
                   static_cast<long long>(micros % 1000000));
-    out_ += name_;
-    out_ += ' ';
-    out_ += text;
-    out_ += '\n';
+    sample_text(labels, text);
 }
 
 } // namespace signald

@@ -173,6 +173,29 @@ std::string metrics_exposition(const MetricsInputs& inputs)
                    "This node's clients whose rooms the leader runs (0 on the leader).");
         out.sample(cluster.edge_clients);
     }
+    if (!inputs.turn_checks.empty()) {
+        // TURN self-test (README "TURN with coturn"): a URL has samples once checked.
+        const auto& checks = inputs.turn_checks;
+        out.family("signald_turn_check_ok", "gauge",
+                   "1 if the last TURN self-test of this URL allocated a relay, else 0.");
+        for (const TurnCheckStatus& check : checks)
+            if (check.checked)
+                out.sample({{"url", check.url}}, check.ok ? 1 : 0);
+        out.family("signald_turn_check_seconds", "gauge",
+                   "How long the last TURN self-test of this URL took.");
+        for (const TurnCheckStatus& check : checks)
+            if (check.checked)
+                out.sample_seconds({{"url", check.url}}, check.duration);
+        out.family("signald_turn_check_timestamp_seconds", "gauge",
+                   "When the last TURN self-test of this URL finished, in Unix time.");
+        for (const TurnCheckStatus& check : checks)
+            if (check.checked)
+                out.sample({{"url", check.url}}, unix_seconds(check.finished_at));
+        out.family("signald_turn_check_failures_total", "counter",
+                   "TURN self-tests of this URL that failed.");
+        for (const TurnCheckStatus& check : checks)
+            out.sample({{"url", check.url}}, check.failures);
+    }
     return out.take();
 }
 

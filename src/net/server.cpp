@@ -444,7 +444,18 @@ std::string Server::metrics_text() const
         .start_time = start_time_,
         .tls_not_after = uses_tls() ? std::optional(tls_.not_after) : std::nullopt,
         .cluster = cluster_metrics(),
+        .turn_checks =
+            options_.turn_checks ? options_.turn_checks() : std::vector<TurnCheckStatus>{},
     });
+}
+
+std::string Server::health_details() const
+{
+    if (!options_.turn_checks)
+        return {};
+    return turn_health_lines(
+        options_.turn_checks(),
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
 std::optional<ClusterMetrics> Server::cluster_metrics() const

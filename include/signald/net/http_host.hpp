@@ -41,6 +41,9 @@ public:
     virtual std::string metrics_text() const = 0;
     // Why the server cannot serve as it should (shown by /healthz with 503), or nullopt.
     virtual std::optional<std::string> trouble() const = 0;
+    // What /healthz?verbose adds below its first line (the TURN checks), each line ending in a
+    // newline; empty when there is nothing to add.
+    virtual std::string health_details() const = 0;
     // Whose X-Forwarded-For names the client.
     virtual const TrustedProxies& trusted_proxies() const = 0;
     // Which Host names are answered at all (the DNS-rebinding defence).

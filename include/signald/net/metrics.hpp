@@ -66,10 +66,13 @@ public:
     void sample(std::initializer_list<Label> labels, std::uint64_t value);
     // A duration, in seconds with microsecond precision (Prometheus' base unit).
     void sample_seconds(std::chrono::microseconds value);
+    void sample_seconds(std::initializer_list<Label> labels, std::chrono::microseconds value);
 
     std::string take() { return std::move(out_); }
 
 private:
+    void sample_text(std::initializer_list<Label> labels, std::string_view value);
+
     std::string out_;
     std::string name_;
 };

@@ -6,12 +6,14 @@
 #include "signald/core/hub_stats.hpp"
 #include "signald/net/metrics.hpp"
 #include "signald/net/refusals.hpp"
+#include "signald/turn/turn_status.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace signald {
 
@@ -56,6 +58,8 @@ struct MetricsInputs
     std::optional<std::chrono::sys_seconds> tls_not_after;
     // nullopt without --redis (the families are then left out).
     std::optional<ClusterMetrics> cluster = std::nullopt;
+    // One per turn: URL the TURN self-test checks; empty: the families are left out.
+    std::vector<TurnCheckStatus> turn_checks = {};
 };
 
 // Prometheus text exposition (format 0.0.4) of inputs.

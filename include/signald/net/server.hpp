@@ -87,6 +87,7 @@ private:
     // HttpHost, for HTTP sessions and the TLS detector.
     const HttpLimits& http_limits() const override { return http_limits_; }
     std::string metrics_text() const override;
+    std::string health_details() const override;
     std::optional<ClusterMetrics> cluster_metrics() const;
     const TrustedProxies& trusted_proxies() const override { return proxies_; }
     std::variant<Admission, Refusal> admit(const UpgradeRequest& request) override;

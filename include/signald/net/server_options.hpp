@@ -8,11 +8,13 @@
 #include "signald/core/ice_servers.hpp"
 #include "signald/core/rate_limiter.hpp"
 #include "signald/net/tls_options.hpp"
+#include "signald/turn/turn_status.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,9 @@ struct ServerOptions
     std::size_t resume_buffer_bytes = std::size_t{1024} * 1024;
     // Peers get this long to answer our 1001 before the process exits anyway (within 2 s).
     std::chrono::milliseconds shutdown_grace{1500};
+    // The TURN self-test's latest results (TurnMonitor), for /metrics and /healthz?verbose;
+    // unset: no TURN checks, and their metric families are left out.
+    std::function<std::vector<TurnCheckStatus>()> turn_checks;
     // Redis, this node's id and its lease timeout; without Redis nothing here takes effect.
     ClusterOptions cluster;
 };
