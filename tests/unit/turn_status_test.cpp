@@ -68,6 +68,7 @@ TEST(TurnStatus, MetricsHaveOneSeriesPerCheckedUrlAndAFailureCounterForEach)
                          .hub = hub,
                          .net = net,
                          .refusals = refusals,
+                         .write_queue_limit_bytes = 4096,
                          .start_time = sys_seconds{seconds{1}},
                          .tls_not_after = std::nullopt};
     const std::string without = metrics_exposition(inputs);
