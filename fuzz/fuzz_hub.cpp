@@ -480,8 +480,14 @@ private:
         }
         case 7: {
             const ClientId from = pick_client();
-            return deliver(from, input_.ConsumeIntegralInRange<int>(0, 3) == 0 ? update_text()
-                                                                               : signal_text());
+            switch (input_.ConsumeIntegralInRange<int>(0, 3)) {
+            case 0:
+                return deliver(from, update_text());
+            case 1:
+                return deliver(from, report_text());
+            default:
+                return deliver(from, signal_text());
+            }
         }
         case 8: {
             const ClientId from = pick_client();
@@ -882,6 +888,28 @@ private:
         default:
             message.add("state", pick(input_, states));
         }
+        return message.build();
+    }
+
+    // A report (docs/protocol.md 5.8) on some peer, with known and unknown values: it changes
+    // no room and sends nothing but an error, while the reports the hub keeps per member must
+    // go with their peers (a member's copy, a hand-over and the views stay as they were).
+    std::string report_text()
+    {
+        static constexpr std::array<std::string_view, 4> ice{R"("connected")", R"("failed")",
+                                                             R"("checking")", "1"};
+        static constexpr std::array<std::string_view, 6> types{
+            R"("host")", R"("srflx")", R"("prflx")", R"("relay")", R"("turn")", "null"};
+        static constexpr std::array<std::string_view, 5> protocols{R"("udp")", R"("tcp")",
+                                                                   R"("tls")", R"("quic")", "[]"};
+        MessageBuilder message(input_);
+        message.add("action", R"("report")");
+        message.add("roomId", pick(input_, room_literals));
+        message.add("peer", "\"" + pick_any_id() + "\"");
+        message.add("ice", pick(input_, ice));
+        message.add("local", pick(input_, types));
+        message.add("remote", pick(input_, types));
+        message.add("protocol", pick(input_, protocols));
         return message.build();
     }
 

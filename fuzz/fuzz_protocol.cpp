@@ -147,6 +147,32 @@ void check_signal(const SignalRequest& signal, std::string_view text)
         FUZZ_CHECK(!forwarded.contains("to"));
 }
 
+void check_update(const UpdateRequest& update, std::string_view text)
+{
+    FUZZ_CHECK(is_valid_room_id(update.room_id));
+    FUZZ_CHECK(within(update.state, text) && update.state.size() <= max_state_bytes);
+    const json updated =
+        parse_reply(reply::peer_updated(update.room_id, "aaaaaaaaa1", update.state));
+    FUZZ_CHECK(has_string(updated, "roomId", update.room_id) && updated["state"].is_object());
+}
+
+// What a report says is what the reference parser reads in the text: the path exactly when ice
+// is "connected", with the three fields' own words.
+void check_report(const ReportRequest& report, std::string_view text)
+{
+    FUZZ_CHECK(is_valid_room_id(report.room_id));
+    const auto normalised = fuzz::normalise_json(std::string(text));
+    FUZZ_CHECK(normalised.has_value());
+    const json reference = json::parse(*normalised);
+    FUZZ_CHECK(has_string(reference, "peer", report.peer));
+    FUZZ_CHECK(has_string(reference, "ice", report.path ? "connected" : "failed"));
+    if (report.path) {
+        FUZZ_CHECK(has_string(reference, "local", to_string(report.path->local)));
+        FUZZ_CHECK(has_string(reference, "remote", to_string(report.path->remote)));
+        FUZZ_CHECK(has_string(reference, "protocol", to_string(report.path->protocol)));
+    }
+}
+
 // With every part of the protocol on (docs/protocol.md 7.4): a kick or a lock has a valid room,
 // and the messages built from it carry its strings as valid JSON.
 void check_with_every_feature(std::string_view text)
@@ -190,6 +216,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         check_join(*join);
     else if (const auto* leave = std::get_if<LeaveRequest>(&request))
         check_leave(*leave);
+    else if (const auto* update = std::get_if<UpdateRequest>(&request))
+        check_update(*update, text);
+    else if (const auto* report = std::get_if<ReportRequest>(&request))
+        check_report(*report, text);
     else
         check_signal(std::get<SignalRequest>(request), text);
     return 0;

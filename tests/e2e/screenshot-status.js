@@ -1,13 +1,15 @@
 // Writes screenshots of the status page (/status) under load, for the README: rooms of raw
 // WebSocket clients (lib/ws-clients.js) joining, signalling and leaving for two minutes, with
-// refusals now and then (a foreign Origin, a foreign Host); once at a desktop size and once at a
-// phone's (390×844). Run it inside the loopback-only namespace:
+// refusals now and then (a foreign Origin, a foreign Host) and a real coturn under the TURN
+// self-test; once at a desktop size and once at a phone's (390×844). Run it inside the
+// loopback-only namespace:
 //   tests/e2e/netns-run.sh node tests/e2e/screenshot-status.js [desktop.png phone.png]
 // (default output: docs/screenshot-status.png and docs/screenshot-status-phone.png).
 
 import { request } from "node:http";
 import { join } from "node:path";
 import { launchBrowser, repoRoot, sleep, startSignald, waitFor } from "./lib/harness.js";
+import { startCoturn } from "./lib/coturn.js";
 import { foreignOriginUpgrade, signalingRoom } from "./lib/ws-clients.js";
 
 const desktopOutput = process.argv[2] ?? join(repoRoot, "docs", "screenshot-status.png");
@@ -24,7 +26,13 @@ const foreignHost = (port) => new Promise((resolve) => {
     req.end();
 });
 
-const server = await startSignald();
+// A real coturn, checked over udp and tcp every 10 s, so the TURN chart has something to show.
+const secret = "screenshot-static-auth-secret";
+const turn = await startCoturn({ secret });
+const server = await startSignald({
+    args: ["--ice-server", turn.url, "--ice-server", turn.url.replace("transport=udp", "transport=tcp"),
+        "--turn-secret", secret, "--turn-check-interval", "10"],
+});
 const browser = await launchBrowser();
 const rooms = [];
 try {
@@ -61,4 +69,5 @@ try {
         room.stop();
     await browser.close();
     await server.stop();
+    await turn.stop();
 }
