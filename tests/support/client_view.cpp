@@ -13,11 +13,11 @@ using json = nlohmann::json;
 // docs/protocol.md (sections 5.3 and 7.2), so a wire string changed by mistake is caught.
 constexpr std::array<std::string_view, 4> signal_types{"offer", "answer", "ice-candidate",
                                                        "hangup"};
-constexpr std::array<std::string_view, 18> error_codes{
+constexpr std::array<std::string_view, 19> error_codes{
     "bad-json",      "bad-message",  "unknown-action", "bad-room-id",  "bad-name",
     "bad-type",      "not-in-room",  "already-joined", "unknown-peer", "room-full",
     "resume-failed", "rate-limited", "unavailable",    "unauthorized", "banned",
-    "room-locked",   "forbidden",    "bad-state"};
+    "room-locked",   "forbidden",    "bad-state",      "bad-report"};
 
 // Section 7.4: a left or peer-left says why only when a moderator kicked.
 bool has_valid_reason(const json& message)
