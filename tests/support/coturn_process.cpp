@@ -1,10 +1,10 @@
 #include "coturn_process.hpp"
 
+#include "logged_child.hpp"
+
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,26 +104,7 @@ CoturnProcess::CoturnProcess(std::uint16_t port, std::string secret,
         // Its own TLS port must not be the default 5349, which anything may hold.
         args.push_back("--tls-listening-port=" + std::to_string(free_udp_and_tcp_port()));
     }
-    pid_ = ::fork();
-    if (pid_ < 0)
-        throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (out >= 0) {
-            ::dup2(out, STDOUT_FILENO);
-            ::dup2(out, STDERR_FILENO);
-        }
-        if (::close_range(3, ~0U, 0) != 0)
-            for (int fd = 3; fd < 65536; ++fd)
-                ::close(fd);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with the test, whatever happens to it
-        std::vector<char*> argv;
-        for (std::string& arg : args)
-            argv.push_back(arg.data());
-        argv.push_back(nullptr);
-        ::execvp("turnserver", argv.data());
-        ::_exit(127);
-    }
+    pid_ = spawn_logged(args, log);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!answers_stun(port_)) { // each try waits up to 200 ms for an answer
         int status = 0;

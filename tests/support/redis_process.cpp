@@ -1,8 +1,8 @@
 #include "redis_process.hpp"
 
-#include <fcntl.h>
+#include "logged_child.hpp"
+
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -63,32 +63,23 @@ void RedisProcess::start()
     const std::string log = (dir_.path() / "redis.log").string();
     const std::string socket = socket_.string();
     const std::string dir = dir_.str();
-    pid_ = ::fork();
-    if (pid_ < 0)
-        throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (out >= 0) {
-            ::dup2(out, STDOUT_FILENO);
-            ::dup2(out, STDERR_FILENO);
-        }
-        // Nothing of the test's: a client socket redis-server inherited would stay open when the
-        // test closes its own copy, and the server on the other end would never see it end.
-        if (::close_range(3, ~0U, 0) != 0)
-            for (int fd = 3; fd < 65536; ++fd)
-                ::close(fd);
-        // Dies with the test, whatever happens to it.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        std::vector<const char*> argv{
-            "redis-server", "--port",      "0", "--unixsocket", socket.c_str(), "--unixsocketperm",
-            "700",          "--save",      "",  "--appendonly", "no",           "--dir",
-            dir.c_str(),    "--daemonize", "no"};
-        for (const std::string& arg : extra_)
-            argv.push_back(arg.c_str());
-        argv.push_back(nullptr);
-        ::execvp("redis-server", const_cast<char* const*>(argv.data()));
-        ::_exit(127);
-    }
+    std::vector<std::string> argv{"redis-server",
+                                  "--port",
+                                  "0",
+                                  "--unixsocket",
+                                  socket,
+                                  "--unixsocketperm",
+                                  "700",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--dir",
+                                  dir,
+                                  "--daemonize",
+                                  "no"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    pid_ = spawn_logged(argv, log);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!answers_ping(socket_)) {
         int status = 0;
