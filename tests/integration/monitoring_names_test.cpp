@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -24,7 +25,7 @@ namespace {
 
 std::string read_source_file(const std::string& relative)
 {
-    std::ifstream in(std::string(SIGNALD_SOURCE_DIR) + "/" + relative);
+    std::ifstream in(std::filesystem::path(SIGNALD_SOURCE_DIR) / relative);
     EXPECT_TRUE(in) << "cannot read " << relative;
     std::ostringstream text;
     text << in.rdbuf();

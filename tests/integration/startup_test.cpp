@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -63,7 +64,7 @@ std::uint16_t free_port()
 
 std::string project_version()
 {
-    std::ifstream file(std::string(SIGNALD_SOURCE_DIR) + "/CMakeLists.txt");
+    std::ifstream file(std::filesystem::path(SIGNALD_SOURCE_DIR) / "CMakeLists.txt");
     std::stringstream text;
     text << file.rdbuf();
     std::smatch match;
@@ -267,7 +268,8 @@ TEST_F(Startup, PortEnvironmentVariableSeedsThePort)
 TEST_F(Startup, WithoutWebRootTheReposWebDirectoryIsServed)
 {
     SignaldProcess server({"--port", "0", "--bind", "127.0.0.1"});
-    std::ifstream file(std::string(SIGNALD_SOURCE_DIR) + "/web/index.html", std::ios::binary);
+    std::ifstream file(std::filesystem::path(SIGNALD_SOURCE_DIR) / "web" / "index.html",
+                       std::ios::binary);
     ASSERT_TRUE(file.good()) << "the repo has no web/index.html";
     std::stringstream index;
     index << file.rdbuf();
