@@ -276,7 +276,7 @@ void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& joi
 {
     const auto refuse = [&](ErrorCode code, std::string message) {
         log_refusal(id, "join", join.room_id, code, message);
-        send_error(id, code, std::move(message), "join");
+        send_error(id, ProtocolError{code, std::move(message), "join"});
     };
     JoinPass pass; // without a JoinCheck, everyone may join, and nobody moderates
     if (join_check_) {
@@ -617,7 +617,7 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
     const auto refuse = [&](std::string message) {
         ++stats_.resume_failures;
         log_refusal(id, "resume", {}, ErrorCode::resume_failed, message);
-        send_error(id, ErrorCode::resume_failed, std::move(message), "resume");
+        send_error(id, ProtocolError{ErrorCode::resume_failed, std::move(message), "resume"});
     };
     ClientId holder;
     ClientState* member = holder_of(request.token, holder);
@@ -743,7 +743,7 @@ void Hub::log_refusal(const ClientId& id, std::string_view request, std::string_
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
                      std::string_view request)
 {
-    spdlog::debug("{} refused {}: {}", to, request, to_string(code));
+    log_refusal(to, request, {}, code, message);
     send_error(to, ProtocolError{code, std::move(message), std::string(request)});
 }
 

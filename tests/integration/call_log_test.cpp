@@ -126,6 +126,33 @@ TEST_F(CallLog, AClientRetryingABadJoinIsLoggedFiveTimesAtInfoThenAtDebug)
     EXPECT_EQ(occurrences(log, "refused leave"), 0u) << log;
 }
 
+TEST_F(CallLog, AtDebugEachRefusalIsOneLine)
+{
+    start({"--max-room-size", "1", "--log-level", "debug"});
+    auto alice = counting();
+    alice->join("call");
+    auto bob = counting();
+    EXPECT_EQ(refusal(*bob, {{"action", "join"}, {"roomId", "call"}}).value("code", ""),
+              "room-full");
+    EXPECT_EQ(refusal(*bob, {{"action", "leave"}, {"roomId", "x"}}).value("code", ""),
+              "not-in-room");
+    EXPECT_EQ(
+        refusal(*bob, {{"action", "resume"}, {"token", std::string(43, 'A')}, {"received", 0}})
+            .value("code", ""),
+        "resume-failed");
+    EXPECT_EQ(refusal(*bob, {{"action", "join"}}).value("code", ""), "bad-message");
+    // One round trip more: anything logged for the refusals above is in by now.
+    EXPECT_EQ(refusal(*bob, {{"action", "leave"}, {"roomId", "y"}}).value("code", ""),
+              "not-in-room");
+    const std::string log = server_->stderr_text();
+    EXPECT_EQ(occurrences(log, " refused "), 5u) << log;
+    EXPECT_EQ(occurrences(log, "refused join of call: room-full (room is full (1 members))"), 1u)
+        << log;
+    EXPECT_EQ(occurrences(log, "refused leave: not-in-room (not in this room)"), 2u) << log;
+    EXPECT_EQ(occurrences(log, "refused resume: resume-failed ("), 1u) << log;
+    EXPECT_EQ(occurrences(log, "refused join: bad-message ("), 1u) << log;
+}
+
 TEST_F(CallLog, AReportIsAnsweredWithNothingAndRefusedLikeASignal)
 {
     start();

@@ -280,8 +280,10 @@ private:
     // An answer to the client whose request is being handled (joined, left, error). That client
     // is a connection of this node: the network layer calls on_text for its own sessions only.
     void answer(const ClientId& to, OutAction action, const Text& text);
+    // Logs the refusal (log_refusal) and sends it.
     void send_error(const ClientId& to, ErrorCode code, std::string message,
                     std::string_view request);
+    // Sends it, unlogged: for a refusal already logged with more to say (the room joined).
     void send_error(const ClientId& to, const ProtocolError& error);
     // Every message Hub sends goes through here, so HubStats counts each delivery.
     void deliver(const Member& to, OutAction action, const Text& text);
