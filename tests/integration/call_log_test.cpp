@@ -141,9 +141,10 @@ TEST_F(CallLog, AtDebugEachRefusalIsOneLine)
             .value("code", ""),
         "resume-failed");
     EXPECT_EQ(refusal(*bob, {{"action", "join"}}).value("code", ""), "bad-message");
-    // One round trip more: anything logged for the refusals above is in by now.
+    // One refusal more, whose line comes after every line of those above.
     EXPECT_EQ(refusal(*bob, {{"action", "leave"}, {"roomId", "y"}}).value("code", ""),
               "not-in-room");
+    ASSERT_TRUE(server_->wait_for_stderr("refused leave: not-in-room", 2));
     const std::string log = server_->stderr_text();
     EXPECT_EQ(occurrences(log, " refused "), 5u) << log;
     EXPECT_EQ(occurrences(log, "refused join of call: room-full (room is full (1 members))"), 1u)
