@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace admission_test {
 
 std::size_t from(const ConnectionCounts& counts, const std::string& address)
 {
@@ -222,5 +222,5 @@ TEST(AdmissionPolicy, ChecksShutdownThenOriginThenTotalThenPerAddress)
     expect_refusal(policy().decide(plain, full, false), 503, "max-connections");
 }
 
-} // namespace
+} // namespace admission_test
 } // namespace signald

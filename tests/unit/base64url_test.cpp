@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace signald {
-namespace {
+namespace base64url_test {
 
 TEST(Base64url, EncodesTheRfcVectorsWithoutPadding)
 {
@@ -32,5 +32,5 @@ TEST(Base64url, DecodesWhatItEncodesAndNothingLoose)
     EXPECT_EQ(base64url::decode("Zm 9v"), std::nullopt);
 }
 
-} // namespace
+} // namespace base64url_test
 } // namespace signald

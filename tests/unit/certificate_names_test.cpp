@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace certificate_names_test {
 
 struct FreeCert
 {
@@ -77,5 +77,5 @@ TEST(CertificateNames, ACertificateWithoutNamesHasNone)
     EXPECT_EQ(certificate_names(cert_with("", "").get()), Names{});
 }
 
-} // namespace
+} // namespace certificate_names_test
 } // namespace signald

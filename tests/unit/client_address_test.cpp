@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 namespace signald {
-namespace {
+namespace client_address_test {
 
 IpAddress ip(const char* text)
 {
@@ -136,5 +136,5 @@ TEST(AddressKey, Ipv4IsTheAddressAndIpv6IsItsSlash64)
     EXPECT_EQ(address_key(ip("::1")), "::/64");
 }
 
-} // namespace
+} // namespace client_address_test
 } // namespace signald

@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace config_test {
 
 std::variant<Config, int> parse(std::vector<const char*> args)
 {
@@ -369,5 +369,5 @@ TEST_F(ConfigTest, HelpAndVersionExitZero)
     EXPECT_NE(help.find("harmless without --redis"), std::string::npos);
 }
 
-} // namespace
+} // namespace config_test
 } // namespace signald

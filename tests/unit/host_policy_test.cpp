@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace host_policy_test {
 
 std::vector<IpAddress> listening(std::initializer_list<const char*> addresses)
 {
@@ -224,5 +224,5 @@ TEST(HostPolicy, NamesListsEachNameOnceAndLeavesTheLoopbackOnesOut)
     EXPECT_EQ(policy.names(), (std::vector<std::string>{"call.example.org", "*.example.org"}));
 }
 
-} // namespace
+} // namespace host_policy_test
 } // namespace signald

@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_cut_off_test {
 
 const ClientId A = "aaaaaaaaa1";
 const ClientId B = "aaaaaaaaa2";
@@ -220,5 +220,5 @@ TEST_F(HubAdoptsTextsSentAlone, ATextBeforeTheJoinedIsCountedButNotNumbered)
     EXPECT_EQ(sent[1].action(), "signal");
 }
 
-} // namespace
+} // namespace hub_cut_off_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_join_check_test {
 
 struct Seen
 {
@@ -121,5 +121,5 @@ TEST(HubWithoutJoinCheck, ATokenIsNotEvenRead)
     EXPECT_EQ(h.take().at(0).action(), "joined");
 }
 
-} // namespace
+} // namespace hub_join_check_test
 } // namespace signald

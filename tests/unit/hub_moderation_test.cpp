@@ -13,7 +13,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace hub_moderation_test {
 
 using namespace std::chrono_literals;
 
@@ -335,5 +335,5 @@ TEST(HubModerationState, AHandOverCarriesRolesLocksAndBans)
     EXPECT_EQ(to.ban_count(), 0u);
 }
 
-} // namespace
+} // namespace hub_moderation_test
 } // namespace signald

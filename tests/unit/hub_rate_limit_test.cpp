@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_rate_limit_test {
 
 using namespace std::chrono_literals;
 using test::SentMessage;
@@ -305,5 +305,5 @@ TEST(HubRateLimit, WithoutAClockTheHubUsesTheSteadyClock)
     EXPECT_EQ(sent[1].code(), "rate-limited");
 }
 
-} // namespace
+} // namespace hub_rate_limit_test
 } // namespace signald

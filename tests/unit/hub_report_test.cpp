@@ -12,7 +12,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace hub_report_test {
 
 std::string connected(const std::string& room, const ClientId& peer, const char* local,
                       const char* remote, const char* protocol)
@@ -134,5 +134,5 @@ TEST(HubReport, APeerThatLeavesIsForgottenSoItsNextConnectionCounts)
     EXPECT_EQ(h.hub.rooms().find("r", ids[0])->reported_peers(), 0u);
 }
 
-} // namespace
+} // namespace hub_report_test
 } // namespace signald

@@ -18,7 +18,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_resume_test {
 
 using namespace std::chrono_literals;
 using test::SentMessage;
@@ -536,5 +536,5 @@ TEST(HubResume, FailedResumesFallUnderTheFloodLimits)
     EXPECT_EQ(sent[2].code(), "rate-limited");
 }
 
-} // namespace
+} // namespace hub_resume_test
 } // namespace signald

@@ -15,7 +15,7 @@
 #include <string>
 
 namespace signald::test {
-namespace {
+namespace hub_state_test {
 
 using nlohmann::json;
 
@@ -239,5 +239,5 @@ TEST(HubState, AnAllowedGapSurvivesAHandOver)
     EXPECT_EQ(json::parse(to_ann[0].text)["gap"], true);
 }
 
-} // namespace
+} // namespace hub_state_test
 } // namespace signald::test

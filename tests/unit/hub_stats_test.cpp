@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_stats_test {
 
 using test::SentMessage;
 
@@ -249,5 +249,5 @@ TEST(HubStats, MessagesOverTheRateLimitAreDroppedAndCounted)
     EXPECT_EQ(h.stats().errors_sent(ErrorCode::rate_limited), 1u);
 }
 
-} // namespace
+} // namespace hub_stats_test
 } // namespace signald

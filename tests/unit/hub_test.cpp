@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace hub_test {
 
 using namespace std::string_literals;
 using test::SentMessage;
@@ -1080,5 +1080,5 @@ TEST(Hub, RandomOperationsKeepEveryClientsViewEqualToTheRegistry)
         EXPECT_GT(actions_seen[seen], 0u) << seen;
 }
 
-} // namespace
+} // namespace hub_test
 } // namespace signald

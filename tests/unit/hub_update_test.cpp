@@ -12,7 +12,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace hub_update_test {
 
 std::string update(const std::string& room, const std::string& state)
 {
@@ -76,5 +76,5 @@ TEST(HubUpdate, ASuspendedMemberKeepsItsStateAndGetsWhatItMissed)
     EXPECT_EQ(copy.rooms().find("r", ids[1])->state(), R"({"sharing":true})");
 }
 
-} // namespace
+} // namespace hub_update_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace ice_config_test {
 
 using namespace std::chrono_literals;
 
@@ -148,5 +148,5 @@ TEST_F(IceConfig, BadSecretAndTtlValuesAreUsageErrors)
     }
 }
 
-} // namespace
+} // namespace ice_config_test
 } // namespace signald

@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace ice_servers_test {
 
 using nlohmann::json;
 
@@ -215,5 +215,5 @@ TEST(HubIceServers, RefusedJoinsDoNotAskForCredentials)
     EXPECT_EQ(asked_for, std::vector<ClientId>{a});
 }
 
-} // namespace
+} // namespace ice_servers_test
 } // namespace signald

@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 namespace signald {
-namespace {
+namespace ids_test {
 
 constexpr std::string_view alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -61,5 +61,5 @@ TEST(FixedIds, HandsOutScriptedIdsThenNumberedOnes)
     EXPECT_EQ(test::FixedIds::numbered(123), "aaaaaaa123");
 }
 
-} // namespace
+} // namespace ids_test
 } // namespace signald

@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace json_scan_test {
 
 using json_scan::Shape;
 using namespace std::string_literals;
@@ -742,5 +742,5 @@ TEST(JsonScan, LongStringsAndManyKeysAreValid)
     EXPECT_EQ(calls, 10'000);
 }
 
-} // namespace
+} // namespace json_scan_test
 } // namespace signald

@@ -11,7 +11,7 @@
 #include <string_view>
 
 namespace signald {
-namespace {
+namespace logging_test {
 
 using test::is_utc_timestamp;
 
@@ -69,5 +69,5 @@ TEST(JsonLogFormatter, LevelsUseTheLogLevelSpellings)
     EXPECT_EQ(nlohmann::json::parse(format(spdlog::level::critical, "x"))["level"], "critical");
 }
 
-} // namespace
+} // namespace logging_test
 } // namespace signald

@@ -10,7 +10,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace metrics_exposition_test {
 
 using std::chrono::seconds;
 using std::chrono::sys_seconds;
@@ -267,5 +267,5 @@ TEST(MetricsExposition, ATimeBeforeTheEpochShowsAsZero)
               std::string::npos);
 }
 
-} // namespace
+} // namespace metrics_exposition_test
 } // namespace signald

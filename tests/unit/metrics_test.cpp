@@ -8,7 +8,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace metrics_test {
 
 TEST(PrometheusText, WritesHelpAndTypeOnceThenEachSample)
 {
@@ -72,5 +72,5 @@ TEST(NetStats, QueueHighWaterOnlyRises)
     EXPECT_EQ(stats.queue_high_water(), 101u);
 }
 
-} // namespace
+} // namespace metrics_test
 } // namespace signald

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace origin_policy_test {
 
 const OriginPolicy default_policy;
 
@@ -182,5 +182,5 @@ TEST(OriginPolicy, OneBadEntryAmongGoodOnesStillThrows)
     EXPECT_THROW(OriginPolicy({"https://a.example", "nope", "*"}), std::runtime_error);
 }
 
-} // namespace
+} // namespace origin_policy_test
 } // namespace signald

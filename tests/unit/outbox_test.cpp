@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace outbox_test {
 
 std::vector<std::string> texts(const std::optional<std::vector<Text>>& replay)
 {
@@ -113,5 +113,5 @@ TEST(Outbox, InsertRefusesAPlaceNotHeldOrPastTheEnd)
     EXPECT_EQ(texts(box.after(2)), (std::vector<std::string>{"x", "c"}));
 }
 
-} // namespace
+} // namespace outbox_test
 } // namespace signald

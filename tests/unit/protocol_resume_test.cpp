@@ -10,7 +10,7 @@
 #include <variant>
 
 namespace signald {
-namespace {
+namespace protocol_resume_test {
 
 constexpr ProtocolFeatures with_resume{.resume = true};
 
@@ -104,5 +104,5 @@ TEST(ProtocolResume, RepliesHaveTheirFieldsInTheDocumentedOrder)
     EXPECT_EQ(to_string(ErrorCode::resume_failed), "resume-failed");
 }
 
-} // namespace
+} // namespace protocol_resume_test
 } // namespace signald

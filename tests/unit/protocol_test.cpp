@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace protocol_test {
 
 using namespace std::string_literals;
 
@@ -735,13 +735,13 @@ TEST(Protocol, RepliesEscapeEveryStringAsTheJsonLibraryDoes)
     }
 }
 
-} // namespace
+} // namespace protocol_test
 } // namespace signald
 
 // --- report (docs/protocol.md 5.8) ------------------------------------------------------------
 
 namespace signald {
-namespace {
+namespace protocol_test {
 
 std::string report_with(std::string_view fields)
 {
@@ -833,5 +833,5 @@ TEST(ProtocolReport, UnknownValuesAreBadReportInFieldOrder)
     EXPECT_EQ(to_string(ErrorCode::bad_report), "bad-report");
 }
 
-} // namespace
+} // namespace protocol_test
 } // namespace signald

@@ -11,7 +11,7 @@
 #include <cstddef>
 
 namespace signald {
-namespace {
+namespace rate_limiter_test {
 
 using namespace std::chrono_literals;
 using Verdict = RateLimiter::Verdict;
@@ -274,11 +274,11 @@ TEST(RateLimiter, ZeroByteRateLeavesTheMessageLimitOn)
     EXPECT_EQ(limiter.check(1, clock.now()), Verdict::refuse);
 }
 
-} // namespace
+} // namespace rate_limiter_test
 } // namespace signald
 
 namespace signald {
-namespace {
+namespace rate_limiter_test {
 
 using namespace std::chrono_literals;
 using Verdict = RateLimiter::Verdict;
@@ -322,5 +322,5 @@ TEST(RateLimiter, AMessageRefusedForItsBytesDoesNotUseUpAMessage)
     EXPECT_EQ(limiter.check(5, clock.now()), Verdict::allow);
 }
 
-} // namespace
+} // namespace rate_limiter_test
 } // namespace signald

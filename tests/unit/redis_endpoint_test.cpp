@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace redis_endpoint_test {
 
 RedisEndpoint accepted(std::string_view url)
 {
@@ -312,5 +312,5 @@ TEST(RedisUrl, RedactedWithoutPasswordParsesBackToTheSameEndpoint)
     }
 }
 
-} // namespace
+} // namespace redis_endpoint_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <string_view>
 
 namespace signald {
-namespace {
+namespace refusals_test {
 
 TEST(Refusals, CountsEachReasonApartInNameOrder)
 {
@@ -52,5 +52,5 @@ TEST(Refusals, LogsARefusedHostAtInfo)
               "info 192.0.2.1:5000 rejected (host): GET / refused with 403: no Host\n");
 }
 
-} // namespace
+} // namespace refusals_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace room_token_test {
 
 using json = nlohmann::json;
 
@@ -307,5 +307,5 @@ TEST(RoomTokenMint, RefusesWhatCouldNotBeVerified)
     EXPECT_TRUE(std::holds_alternative<MintError>(mint_room_token(request, secrets(), now)));
 }
 
-} // namespace
+} // namespace room_token_test
 } // namespace signald

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace signald {
-namespace {
+namespace rooms_test {
 
 TEST(RoomRegistry, MembersStayInJoinOrder)
 {
@@ -39,5 +39,5 @@ TEST(RoomRegistry, RemovingSomeoneAbsentChangesNothing)
     EXPECT_EQ(rooms.room_count(), 1u);
 }
 
-} // namespace
+} // namespace rooms_test
 } // namespace signald

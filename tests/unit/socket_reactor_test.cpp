@@ -17,7 +17,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace socket_reactor_test {
 
 struct Pair
 {
@@ -196,5 +196,5 @@ TEST(SocketReactor, ADescriptorTheKernelWillNotWatchIsRefusedAndNothingIsHeld)
     ::close(file);
 }
 
-} // namespace
+} // namespace socket_reactor_test
 } // namespace signald

@@ -8,7 +8,7 @@
 #include <fstream>
 
 namespace signald {
-namespace {
+namespace static_site_test {
 
 namespace fs = std::filesystem;
 
@@ -176,5 +176,5 @@ TEST_F(StaticSiteTest, RootWithoutIndexOrMissingRootIsRefusedAtStartup)
     EXPECT_THROW(StaticSite{base_ / "does-not-exist"}, std::runtime_error);
 }
 
-} // namespace
+} // namespace static_site_test
 } // namespace signald

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace stun_message_test {
 
 std::vector<std::uint8_t> from_hex(std::string_view hex)
 {
@@ -257,5 +257,5 @@ TEST(StunMessage, AttributesAfterMessageIntegrityAreIgnored)
     EXPECT_TRUE(stun_integrity_ok(bytes, message, "key"));
 }
 
-} // namespace
+} // namespace stun_message_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace tls_channel_test {
 
 struct SslCtxFree
 {
@@ -229,5 +229,5 @@ TEST_F(TlsChannelTest, AKeyUpdateIsAnsweredAndTrafficGoesOnBothWays)
     EXPECT_EQ(server_reads(client_sends("more"), 3), "more");
 }
 
-} // namespace
+} // namespace tls_channel_test
 } // namespace signald

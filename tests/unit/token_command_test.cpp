@@ -8,7 +8,7 @@
 #include <optional>
 
 namespace signald {
-namespace {
+namespace token_command_test {
 
 TEST(TokenCommand, TtlTakesSecondsOrANumberWithItsUnit)
 {
@@ -27,5 +27,5 @@ TEST(TokenCommand, TtlRefusesEverythingElse)
         EXPECT_EQ(parse_ttl(bad), std::nullopt) << '"' << bad << '"';
 }
 
-} // namespace
+} // namespace token_command_test
 } // namespace signald

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace turn_check_config_test {
 
 std::variant<Config, int> parse(std::vector<const char*> args)
 {
@@ -71,5 +71,5 @@ TEST(TurnCheckConfig, CheckReportsABadConfigurationAsTheServerWould)
     EXPECT_NE(printed.find("--ice-server"), std::string::npos) << printed;
 }
 
-} // namespace
+} // namespace turn_check_config_test
 } // namespace signald

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace turn_check_test {
 
 using namespace std::chrono_literals;
 
@@ -336,5 +336,5 @@ TEST(TurnTarget, ReadsHostPortAndTransportAsBrowsersDo)
     EXPECT_FALSE(turn_target("stun:stun.example.org"));
 }
 
-} // namespace
+} // namespace turn_check_test
 } // namespace signald

@@ -14,7 +14,7 @@
 #include <string>
 
 namespace signald {
-namespace {
+namespace turn_credentials_test {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -133,5 +133,5 @@ TEST_F(MakeIceServers, ASecretWithoutTurnUrlsIsWarnedAbout)
     EXPECT_NE(log().find("[warning] --turn-secret has no effect"), std::string::npos) << log();
 }
 
-} // namespace
+} // namespace turn_credentials_test
 } // namespace signald

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 namespace signald {
-namespace {
+namespace turn_status_test {
 
 using namespace std::chrono;
 
@@ -104,5 +104,5 @@ TEST(TurnStatus, MetricsHaveOneSeriesPerCheckedUrlAndAFailureCounterForEach)
               "signald_turn_check_failures_total{url=\"turn:[2001:db8::1]?transport=tcp\"} 0\n");
 }
 
-} // namespace
+} // namespace turn_status_test
 } // namespace signald

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace utf8_test {
 
 std::string bytes(std::initializer_list<int> values)
 {
@@ -214,5 +214,5 @@ TEST(Utf8, CountCodePointsOfLongTexts)
     EXPECT_EQ(utf8::count_code_points(std::string(250'000, 'x')), 250'000u);
 }
 
-} // namespace
+} // namespace utf8_test
 } // namespace signald

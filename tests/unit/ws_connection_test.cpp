@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace ws_connection_test {
 
 using namespace std::chrono_literals;
 using harness::client_frame;
@@ -671,5 +671,5 @@ TEST(WsConnection, WriteFailureCutsAndTheReadSideDetaches)
     EXPECT_EQ(closes(h, ClosedBy::client, no_close_frame), 1u);
 }
 
-} // namespace
+} // namespace ws_connection_test
 } // namespace signald

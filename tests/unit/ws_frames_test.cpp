@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace signald {
-namespace {
+namespace ws_frames_test {
 
 struct Recorded : WsEvents
 {
@@ -271,5 +271,5 @@ TEST(OutboundFrames, ReclaimingTheFrontNeverCutsAFrame)
     }
 }
 
-} // namespace
+} // namespace ws_frames_test
 } // namespace signald
