@@ -147,7 +147,6 @@ void Hub::on_text(const ClientId& from, std::string_view text)
     auto parsed = parse_request(text, features());
     if (auto* error = std::get_if<ProtocolError>(&parsed)) {
         stats_.received(InAction::invalid, text.size());
-        log_refusal(from, error->request.value_or(""), {}, error->code, error->message);
         send_error(from, *error);
         return;
     }
@@ -259,7 +258,9 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
         if (!client.limited)
             spdlog::warn("{} rate-limited: dropping messages until it slows down", id);
         client.limited = true;
-        send_error(id, ProtocolError{ErrorCode::rate_limited, "too many messages; slow down", {}});
+        // Logged above, once per episode, not once per dropped message.
+        send_unlogged_error(
+            id, ProtocolError{ErrorCode::rate_limited, "too many messages; slow down", {}});
         return false;
     case RateLimiter::Verdict::abuse:
         ++stats_.abuse_closes;
@@ -275,8 +276,7 @@ bool Hub::admit(const ClientId& id, ClientState& client, std::size_t bytes)
 void Hub::handle_join(const ClientId& id, ClientState& client, JoinRequest&& join)
 {
     const auto refuse = [&](ErrorCode code, std::string message) {
-        log_refusal(id, "join", join.room_id, code, message);
-        send_error(id, ProtocolError{code, std::move(message), "join"});
+        send_error(id, ProtocolError{code, std::move(message), "join"}, join.room_id);
     };
     JoinPass pass; // without a JoinCheck, everyone may join, and nobody moderates
     if (join_check_) {
@@ -616,7 +616,6 @@ void Hub::handle_resume(const ClientId& id, bool first, const ResumeRequest& req
 {
     const auto refuse = [&](std::string message) {
         ++stats_.resume_failures;
-        log_refusal(id, "resume", {}, ErrorCode::resume_failed, message);
         send_error(id, ProtocolError{ErrorCode::resume_failed, std::move(message), "resume"});
     };
     ClientId holder;
@@ -743,11 +742,16 @@ void Hub::log_refusal(const ClientId& id, std::string_view request, std::string_
 void Hub::send_error(const ClientId& to, ErrorCode code, std::string message,
                      std::string_view request)
 {
-    log_refusal(to, request, {}, code, message);
     send_error(to, ProtocolError{code, std::move(message), std::string(request)});
 }
 
-void Hub::send_error(const ClientId& to, const ProtocolError& error)
+void Hub::send_error(const ClientId& to, const ProtocolError& error, std::string_view room_id)
+{
+    log_refusal(to, error.request.value_or(""), room_id, error.code, error.message);
+    send_unlogged_error(to, error);
+}
+
+void Hub::send_unlogged_error(const ClientId& to, const ProtocolError& error)
 {
     ++stats_.errors[static_cast<std::size_t>(error.code)];
     answer(to, OutAction::error, make_text(reply::error(error)));

@@ -280,11 +280,13 @@ private:
     // An answer to the client whose request is being handled (joined, left, error). That client
     // is a connection of this node: the network layer calls on_text for its own sessions only.
     void answer(const ClientId& to, OutAction action, const Text& text);
-    // Logs the refusal (log_refusal) and sends it.
+    // Every refusal but the rate limiter's goes through here: logged once (log_refusal; room_id
+    // names the room a join was refused), counted, and sent.
     void send_error(const ClientId& to, ErrorCode code, std::string message,
                     std::string_view request);
-    // Sends it, unlogged: for a refusal already logged with more to say (the room joined).
-    void send_error(const ClientId& to, const ProtocolError& error);
+    void send_error(const ClientId& to, const ProtocolError& error, std::string_view room_id = {});
+    // Counted and sent without a line: for the rate limiter, which logs once per episode.
+    void send_unlogged_error(const ClientId& to, const ProtocolError& error);
     // Every message Hub sends goes through here, so HubStats counts each delivery.
     void deliver(const Member& to, OutAction action, const Text& text);
 
